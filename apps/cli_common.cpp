@@ -1,0 +1,104 @@
+#include "apps/cli_common.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+namespace xanesmap::cli {
+
+namespace {
+struct ProgressState {
+  std::string stage;
+  std::chrono::steady_clock::time_point start;
+  int last_decile = -1;
+};
+}  // namespace
+
+ProgressSink make_progress_sink(const GlobalOptions& global) {
+  if (global.quiet) return {};
+  const bool terminal = ::isatty(STDERR_FILENO) == 1;
+  auto state = std::make_shared<ProgressState>();
+  return [state, terminal](const ProgressEvent& event) {
+    const auto now = std::chrono::steady_clock::now();
+    if (event.stage != state->stage || event.done <= 1) {
+      if (state->stage != std::string(event.stage)) state->start = now, state->last_decile = -1;
+      state->stage = std::string(event.stage);
+    }
+    const double fraction = event.total ? static_cast<double>(event.done) / static_cast<double>(event.total) : 1.0;
+    const double elapsed = std::chrono::duration<double>(now - state->start).count();
+    const double left = fraction > 0 ? elapsed * (1.0 - fraction) / fraction : 0.0;
+    if (terminal) {
+      constexpr int width = 30;
+      const int filled = static_cast<int>(fraction * width);
+      std::fprintf(stderr, "\r%-16s [%s%s] %zu/%zu  %.0f s left ", state->stage.c_str(),
+                   std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                   std::string(static_cast<std::size_t>(width - filled), ' ').c_str(), event.done,
+                   event.total, left);
+      if (event.done >= event.total) std::fprintf(stderr, "\n");
+      std::fflush(stderr);
+      return;
+    }
+    const int decile = static_cast<int>(fraction * 10.0);
+    if (decile == state->last_decile) return;
+    state->last_decile = decile;
+    std::fprintf(stderr, "%s: %zu/%zu (%.0f %%), %.1f s elapsed\n", state->stage.c_str(),
+                 event.done, event.total, 100.0 * fraction, elapsed);
+  };
+}
+
+std::string examples_footer(std::initializer_list<const char*> lines) {
+  std::string footer = "\nExamples:\n";
+  for (const char* l : lines) footer += std::string("  ") + l + "\n";
+  return footer;
+}
+
+}  // namespace xanesmap::cli
+
+#include "core/error.hpp"
+
+namespace xanesmap::cli {
+
+void add_stack_options(CLI::App& sub, StackArgs& args) {
+  sub.add_option("stack", args.stack,
+                 "Energy stack: FXI-layout HDF5 file, multi-page TIFF, or folder of TIFFs")
+      ->required();
+  sub.add_option("--energies", args.energies, "Energy list for TIFF stacks (eV, one per line)");
+  sub.add_option("--flat", args.flat, "Flat field TIFF (one page, or one per energy)");
+  sub.add_option("--dark", args.dark, "Dark field TIFF (pages are averaged)");
+  sub.add_option("--energy-unit", args.energy_unit,
+                 "Unit of the energies: auto (by magnitude), ev or kev")->capture_default_str();
+  sub.add_option("--flat-mode", args.flat_mode,
+                 "auto (one per energy when counts match, else averaged), per-energy or average")
+      ->capture_default_str();
+  sub.add_option("--images-dataset", args.datasets.images, "HDF5 path of the images")
+      ->capture_default_str();
+  sub.add_option("--flats-dataset", args.datasets.flats, "HDF5 path of the flat fields")
+      ->capture_default_str();
+  sub.add_option("--darks-dataset", args.datasets.darks, "HDF5 path of the dark fields")
+      ->capture_default_str();
+  sub.add_option("--energies-dataset", args.datasets.energies, "HDF5 path of the energies")
+      ->capture_default_str();
+}
+
+StackSource to_stack_source(const StackArgs& args) {
+  StackSource s;
+  s.stack = args.stack;
+  s.energies = args.energies;
+  s.flat = args.flat;
+  s.dark = args.dark;
+  s.datasets = args.datasets;
+  if (args.energy_unit == "auto") s.energy_unit = EnergyUnitChoice::automatic;
+  else if (args.energy_unit == "ev") s.energy_unit = EnergyUnitChoice::ev;
+  else if (args.energy_unit == "kev") s.energy_unit = EnergyUnitChoice::kev;
+  else throw OptionError("--energy-unit", "'" + args.energy_unit + "' is not auto, ev or kev");
+  if (args.flat_mode == "auto") s.flat_mode = FlatMode::automatic;
+  else if (args.flat_mode == "per-energy") s.flat_mode = FlatMode::per_energy;
+  else if (args.flat_mode == "average") s.flat_mode = FlatMode::average;
+  else throw OptionError("--flat-mode", "'" + args.flat_mode + "' is not auto, per-energy or average");
+  return s;
+}
+
+}  // namespace xanesmap::cli

@@ -1,0 +1,50 @@
+// Shared pieces of the xanesmap subcommands: global options, progress on stderr, and the
+// command-line registration hooks of each subcommand (one file per subcommand).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "core/progress.hpp"
+
+namespace xanesmap::cli {
+
+struct GlobalOptions {
+  bool quiet = false;  // no progress on stderr
+  int threads = 0;     // 0 = all cores
+};
+
+/// The subcommand that was chosen; returns the process exit code.
+using Action = std::function<int()>;
+
+/// Renders progress on stderr: a bar with counts and time left on a terminal, plain lines
+/// (at most one per 10 %) otherwise; nothing when quiet.
+ProgressSink make_progress_sink(const GlobalOptions& global);
+
+/// Lines for --help footers.
+std::string examples_footer(std::initializer_list<const char*> lines);
+
+void register_info(CLI::App& app, const GlobalOptions& global, Action& action);
+void register_simulate(CLI::App& app, const GlobalOptions& global, Action& action);
+
+}  // namespace xanesmap::cli
+
+#include "io/stack_reader.hpp"
+
+namespace xanesmap::cli {
+
+/// The options that say where a stack is (shared by info, map, align).
+struct StackArgs {
+  std::string stack, energies, flat, dark;
+  std::string energy_unit = "auto";  // auto | ev | kev
+  std::string flat_mode = "auto";    // auto | per-energy | average
+  FxiDatasetPaths datasets;
+};
+
+void add_stack_options(CLI::App& sub, StackArgs& args);
+/// Throws OptionError for unknown unit or flat-mode words.
+StackSource to_stack_source(const StackArgs& args);
+
+}  // namespace xanesmap::cli

@@ -1,0 +1,55 @@
+// xanesmap: per-pixel Mn valence maps from TXM-XANES energy stacks.
+//
+// Exit codes: 0 success; 1 bad input, options or outputs (xanesmap::Error and command-line
+// errors); 2 internal error (anything unexpected, including running out of memory).
+#include <iostream>
+#include <memory>
+#include <new>
+
+#include <CLI/CLI.hpp>
+#include <tbb/global_control.h>
+
+#include "apps/cli_common.hpp"
+#include "core/error.hpp"
+
+int main(int argc, char** argv) {
+  using namespace xanesmap;
+  CLI::App app{"xanesmap " XANESMAP_VERSION
+               ": Mn valence maps from TXM-XANES energy stacks (transmission X-ray microscopy)"};
+  app.set_version_flag("--version", std::string("xanesmap ") + XANESMAP_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+  cli::GlobalOptions global;
+  app.add_flag("-q,--quiet", global.quiet, "No progress output on stderr");
+  app.add_option("--threads", global.threads, "Worker threads (0 = all cores)")
+      ->check(CLI::Range(0, 1024));
+  app.footer(cli::examples_footer({"xanesmap simulate --out demo",
+                                   "xanesmap info demo/scan.h5",
+                                   "xanesmap <command> --help"}));
+  cli::Action action;
+  cli::register_info(app, global, action);
+  cli::register_simulate(app, global, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 1;
+  }
+  std::unique_ptr<tbb::global_control> threads;
+  if (global.threads > 0)
+    threads = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                    static_cast<std::size_t>(global.threads));
+  try {
+    return action ? action() : 1;
+  } catch (const Error& e) {
+    std::cerr << "xanesmap: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "xanesmap: internal error: out of memory\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "xanesmap: internal error: " << e.what() << "\n";
+    return 2;
+  }
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# CLI tests: the xanesmap binary as a user runs it. Usage: cli_test.sh CASE XANESMAP ARG
+set -u
+case_name=$1
+exe=$2
+arg=${3:-}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
+# expect_exit CODE CMD...: run CMD, keep stdout/stderr in $work/out, $work/err
+expect_exit() {
+  local want=$1; shift
+  "$@" >"$work/out" 2>"$work/err"
+  local got=$?
+  [ "$got" -eq "$want" ] || { cat "$work/out" "$work/err" >&2; fail "'$*' exited $got, expected $want"; }
+}
+expect_in() { grep -q -- "$2" "$work/$1" || { cat "$work/$1" >&2; fail "'$2' not in $1"; }; }
+
+case "$case_name" in
+  version)
+    expect_exit 0 "$exe" --version
+    expect_in out "xanesmap $arg"
+    ;;
+  help)
+    expect_exit 0 "$exe" --help
+    expect_in out "simulate"
+    expect_in out "info"
+    for sub in info simulate; do
+      expect_exit 0 "$exe" "$sub" --help
+      expect_in out "Examples:"
+    done
+    expect_exit 1 "$exe"                     # a subcommand is required
+    expect_exit 1 "$exe" frobnicate
+    expect_exit 1 "$exe" simulate --out "$work/x" --size banana
+    ;;
+  simulate_info)
+    expect_exit 0 "$exe" simulate --out "$work/demo" --size 96 --seed 3 --refs "$arg/mn-k/references.toml"
+    expect_in out "simulated 110 energies"
+    [ -f "$work/demo/scan.h5" ] && [ -f "$work/demo/truth.h5" ] && [ -f "$work/demo/tiff/raw.tif" ] \
+      || fail "missing outputs"
+    expect_exit 0 "$exe" info "$work/demo/scan.h5"
+    expect_in out "HDF5 (FXI layout)"
+    expect_in out "110 of 96 x 96 px"
+    expect_in out "keV"
+    expect_in out "6530.50 - 6570.00 eV: 80 points every 0.50 eV"
+    expect_in out "110 frames, one per energy"
+    expect_in out "checks:      ok"
+    expect_exit 0 "$exe" info "$work/demo/tiff/raw.tif" --energies "$work/demo/tiff/energies.txt" \
+      --flat "$work/demo/tiff/flat.tif" --dark "$work/demo/tiff/dark.tif"
+    expect_in out "multi-page TIFF"
+    expect_in out "pixel size:  30.00 nm"
+    # Hot pixels are reported as saturated.
+    expect_exit 0 "$exe" simulate --out "$work/hot" --size 64 --hot-pixels 3 --no-tiff --refs "$arg/mn-k/references.toml"
+    expect_exit 0 "$exe" info "$work/hot/scan.h5"
+    expect_in out "saturated image values"
+    ;;
+  bad_input)
+    expect_exit 1 "$exe" info "$work/missing.h5"
+    expect_in err "missing.h5"
+    expect_in err "not found"
+    echo "hello" > "$work/notes.h5"
+    expect_exit 1 "$exe" info "$work/notes.h5"
+    expect_in err "neither an HDF5 nor a TIFF"
+    expect_exit 0 "$exe" simulate --out "$work/s" --size 64 --refs "$arg/mn-k/references.toml" -q
+    head -c 100000 "$work/s/scan.h5" > "$work/cut.h5"
+    expect_exit 1 "$exe" info "$work/cut.h5"
+    expect_in err "cut.h5"
+    # Duplicate energies in a TIFF energy list: info shows them and exits 1.
+    sed -n '1,50p' "$work/s/tiff/energies.txt" > "$work/e.txt"
+    sed -n '50,111p' "$work/s/tiff/energies.txt" >> "$work/e.txt"   # line 50 twice: 111 energies
+    sed -i '$d' "$work/e.txt"                                         # back to 110
+    expect_exit 1 "$exe" info "$work/s/tiff/raw.tif" --energies "$work/e.txt" --flat "$work/s/tiff/flat.tif"
+    expect_in out "duplicate energies"
+    expect_in err "not strictly increasing"
+    expect_exit 1 "$exe" info "$work/s/tiff/raw.tif" --flat "$work/s/tiff/flat.tif"
+    expect_in err "--energies"
+    expect_exit 1 "$exe" info "$work/s/scan.h5" --energy-unit furlongs
+    expect_in err "--energy-unit"
+    expect_exit 1 "$exe" simulate --out "$work/t" --pixel-size-nm -5 --refs "$arg/mn-k/references.toml"
+    expect_in err "pixel-size-nm"
+    [ ! -e "$work/t" ] || fail "a failed simulate left $work/t"
+    expect_exit 1 "$exe" simulate --out "$work/t" --refs "$work/none.toml"
+    expect_in err "none.toml"
+    ;;
+  refuse_overwrite)
+    mkdir "$work/out_dir"
+    touch "$work/out_dir/keep"
+    expect_exit 1 "$exe" simulate --out "$work/out_dir" --size 64 --refs "$arg/mn-k/references.toml"
+    expect_in err "--force"
+    [ -f "$work/out_dir/keep" ] || fail "existing output was touched"
+    expect_exit 0 "$exe" simulate --out "$work/out_dir" --size 64 --force --refs "$arg/mn-k/references.toml"
+    [ -f "$work/out_dir/scan.h5" ] && [ ! -f "$work/out_dir/keep" ] || fail "--force did not replace"
+    [ -z "$(ls -A "$work" | grep partial)" ] || fail "staging folder left behind"
+    ;;
+  tiff_no_dark)
+    expect_exit 0 "$exe" simulate --out "$work/s" --size 64 --refs "$arg/mn-k/references.toml" -q
+    expect_exit 0 "$exe" info "$work/s/tiff/raw.tif" --energies "$work/s/tiff/energies.txt" --flat "$work/s/tiff/flat.tif"
+    expect_in out "none (dark taken as 0)"
+    expect_in out "110 frames, one per energy"
+    ;;
+  *) fail "unknown case";;
+esac
+echo "ok [$case_name]"
