@@ -1,6 +1,7 @@
 // `xanesmap simulate --out DIR`: a realistic simulated TXM-XANES scan with its ground truth.
-// DIR receives scan.h5 (FXI layout), tiff/ (raw.tif, flat.tif, dark.tif, energies.txt) and
-// truth.h5. Nothing appears at DIR unless every file was written (io/output_dir.hpp).
+// DIR receives scan.h5 (FXI layout), tiff/ (raw.tif, flat.tif, dark.tif, energies.txt),
+// truth.h5 and truth_valence.tif (the true valence map, ImageJ TIFF with the pixel size).
+// Nothing appears at DIR unless every file was written (io/output_dir.hpp).
 #include <cmath>
 #include <iostream>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "io/output_dir.hpp"
 #include "io/reference_manifest.hpp"
 #include "io/text_tables.hpp"
+#include "io/tiff_io.hpp"
 
 namespace xanesmap::cli {
 
@@ -68,6 +70,8 @@ int run_simulate(SimulateArgs a, const GlobalOptions& global) {
   write_fxi_hdf5(output.staging() / "scan.h5", simulation.scan, provenance);
   if (!a.no_tiff) write_tiff_variant(output.staging() / "tiff", simulation.scan);
   write_truth_hdf5(output.staging() / "truth.h5", simulation.scan, simulation.truth, provenance);
+  write_tiff(output.staging() / "truth_valence.tif", simulation.truth.valence.view(),
+             {a.options.pixel_size_nm / 1000.0, "xanesmap=simulated true Mn valence (NaN: no Mn)"});
   output.commit();
 
   const auto& scan = simulation.scan;
@@ -83,7 +87,7 @@ int run_simulate(SimulateArgs a, const GlobalOptions& global) {
             << truth.scene.particles.size() - mn_particles << " debris (scene '" << a.options.preset
             << "'); largest drift " << largest_drift << " px\n";
   std::cout << "wrote " << output.destination().string() << "/scan.h5"
-            << (a.no_tiff ? "" : ", tiff/") << ", truth.h5\n";
+            << (a.no_tiff ? "" : ", tiff/") << ", truth.h5, truth_valence.tif\n";
   return 0;
 }
 

@@ -79,11 +79,11 @@ bool overlaps(const std::vector<Particle>& placed, double cy, double cx, double 
 }
 
 void add_inclusions(Particle& p, Random& rng) {
-  // Patches of reduced Mn (valence 3.0) inside a 3.7 host: about 1 patch per um^2 of
-  // projected area, each 12-22 % of the host radius, wholly inside the host.
-  const int count = std::max(2, static_cast<int>(std::lround(p.radius_px / 25.0)));
-  for (int i = 0, tries = 0; i < count && tries < 200; ++tries) {
-    const double r = p.radius_px * rng.uniform(0.12, 0.22);
+  // Patches of reduced Mn (valence 3.0) inside a 3.7 host: 3-5 patches of 20-32 % of the host
+  // radius, wholly inside it, covering roughly a quarter of its projected area.
+  const int count = 3 + static_cast<int>(rng.uniform(0.0, 3.0));
+  for (int i = 0, tries = 0; i < count && tries < 400; ++tries) {
+    const double r = p.radius_px * rng.uniform(0.20, 0.32);
     const double rho = rng.uniform(0.0, p.radius_px - r - 1.0);
     const double angle = rng.uniform(0.0, 6.283185307179586);
     const Inclusion inc{rho * std::sin(angle), rho * std::cos(angle), r, 3.0};

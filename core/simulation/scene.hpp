@@ -20,7 +20,9 @@ struct RadialValenceProfile {
   double valence_at(double r_um, double radius_um) const;
 };
 
-/// A small sphere of another valence inside a uniform host particle (the "two-phase" preset).
+/// A patch of another valence inside a uniform host particle (the "two-phase" preset): a
+/// column along the beam with a circular cross-section, through the host's whole thickness
+/// (a grain spanning the particle), so that it projects to its own valence.
 struct Inclusion {
   double dy_px = 0.0, dx_px = 0.0;  // centre relative to the host's centre, px
   double radius_px = 0.0;

@@ -48,6 +48,7 @@ struct Mixer {
 struct RenderItem {
   enum class Kind { host, debris, inclusion } kind = Kind::host;
   double cy = 0, cx = 0, radius = 0;  // px
+  double host_cy = 0, host_cx = 0, host_radius = 0;  // inclusions: the host sphere, px
   int label = 0;
   std::vector<double> mean_fraction;  // bins x K (one bin for inclusions: constant deltas)
   std::vector<double> mean_valence;   // bins
@@ -88,6 +89,7 @@ std::vector<RenderItem> make_render_items(const Scene& scene, const Mixer& mixer
       RenderItem sub;
       sub.kind = RenderItem::Kind::inclusion;
       sub.cy = p.cy_px + inc.dy_px, sub.cx = p.cx_px + inc.dx_px, sub.radius = inc.radius_px;
+      sub.host_cy = p.cy_px, sub.host_cx = p.cx_px, sub.host_radius = p.radius_px;
       mixer.fractions(inc.valence, f.data());
       sub.mean_fraction.resize(k);
       for (std::size_t j = 0; j < k; ++j) sub.mean_fraction[j] = f[j] - g[j];
@@ -99,7 +101,8 @@ std::vector<RenderItem> make_render_items(const Scene& scene, const Mixer& mixer
 }
 
 // Calls visit(item_index, chord_um, bin, frac) for every item that covers the point (y, x) in
-// sample coordinates; bin/frac locate rho in the item's tables.
+// sample coordinates; bin/frac locate rho in the item's tables. An inclusion is a column
+// along the beam through its host (a grain spanning the particle), so its chord is the host's.
 template <typename Visit>
 void for_each_cover(const std::vector<RenderItem>& items, double y, double x, double px_um,
                     Visit&& visit) {
@@ -108,7 +111,11 @@ void for_each_cover(const std::vector<RenderItem>& items, double y, double x, do
     const double d2 = (y - it.cy) * (y - it.cy) + (x - it.cx) * (x - it.cx);
     const double r2 = it.radius * it.radius;
     if (d2 >= r2) continue;
-    const double chord_um = 2.0 * std::sqrt(r2 - d2) * px_um;
+    double chord_um = 2.0 * std::sqrt(r2 - d2) * px_um;
+    if (it.kind == RenderItem::Kind::inclusion) {
+      const double hd2 = (y - it.host_cy) * (y - it.host_cy) + (x - it.host_cx) * (x - it.host_cx);
+      chord_um = 2.0 * std::sqrt(std::max(0.0, it.host_radius * it.host_radius - hd2)) * px_um;
+    }
     const double t = std::sqrt(d2) / kTableStepPx;
     const auto bin = static_cast<std::size_t>(t);
     visit(i, chord_um, bin, t - static_cast<double>(bin));

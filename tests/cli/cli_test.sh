@@ -74,6 +74,9 @@ case "$case_name" in
     expect_in err "not strictly increasing"
     expect_exit 1 "$exe" info "$work/s/tiff/raw.tif" --flat "$work/s/tiff/flat.tif"
     expect_in err "--energies"
+    mkdir "$work/empty_folder"
+    expect_exit 1 "$exe" info "$work/empty_folder" --energies "$work/e.txt"
+    expect_in err "empty_folder"
     expect_exit 1 "$exe" info "$work/s/scan.h5" --energy-unit furlongs
     expect_in err "--energy-unit"
     expect_exit 1 "$exe" simulate --out "$work/t" --pixel-size-nm -5 --refs "$arg/mn-k/references.toml"

@@ -219,7 +219,17 @@ TEST_CASE("Presets produce their particle types", "[simulator]") {
       const auto& q = s.truth.scene.particles[1];
       CHECK(std::hypot(p.cy_px - q.cy_px, p.cx_px - q.cx_px) < p.radius_px + q.radius_px);
     }
-    if (preset == "two-phase") CHECK_FALSE(s.truth.scene.particles[0].inclusions.empty());
+    if (preset == "two-phase") {
+      // A patch is a column through its host: its centre pixel projects to the patch valence
+      // (3.0) in a 3.7 host; float storage limits the agreement to ~1e-6.
+      const auto& host = s.truth.scene.particles[0];
+      REQUIRE_FALSE(host.inclusions.empty());
+      const auto& patch = host.inclusions[0];
+      const auto r = static_cast<std::size_t>(std::lround(host.cy_px + patch.dy_px));
+      const auto c = static_cast<std::size_t>(std::lround(host.cx_px + patch.dx_px));
+      CHECK_THAT(s.truth.valence(r, c), Catch::WithinAbs(3.0, 1e-5));
+      CHECK(s.truth.labels(r, c) == host.id);
+    }
     if (preset == "debris") {
       std::size_t debris = 0;
       for (const auto v : s.truth.debris_mask.pixels()) debris += v;

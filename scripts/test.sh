@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs the whole test suite: the release build, then the
+# same tests under AddressSanitizer + UndefinedBehaviorSanitizer (set XANESMAP_SKIP_ASAN=1 to
+# skip the second pass while iterating).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+jobs=$(nproc 2>/dev/null || echo 2)
+cmake --preset release
+cmake --build --preset release -j "$jobs"
+ctest --preset release -j "$jobs"
+if [ "${XANESMAP_SKIP_ASAN:-0}" != "1" ]; then
+  cmake --preset asan
+  cmake --build --preset asan -j "$jobs"
+  ctest --preset asan -j "$jobs"
+fi
