@@ -51,10 +51,10 @@ struct Request {
 
 std::vector<Request> requests_for(const std::string& preset) {
   if (preset == "uncoated")
-    return {{"uncoated-cycled", 2.0}, {"uncoated-cycled", 1.3}, {"uncoated-cycled", 0.8},
+    return {{"uncoated-cycled", 3.0}, {"uncoated-cycled", 1.3}, {"uncoated-cycled", 0.8},
             {"uncoated-cycled", 0.6}, {"debris", 0.5}};
   if (preset == "coated")
-    return {{"coated-cycled", 2.0}, {"coated-cycled", 1.3}, {"coated-cycled", 0.8},
+    return {{"coated-cycled", 3.0}, {"coated-cycled", 1.3}, {"coated-cycled", 0.8},
             {"coated-cycled", 0.6}, {"debris", 0.5}};
   if (preset == "mn2-surface")
     return {{"mn2-surface", 1.8}, {"mn2-surface", 1.1}, {"mn2-surface", 0.7}};
@@ -64,7 +64,7 @@ std::vector<Request> requests_for(const std::string& preset) {
   if (preset == "debris") return {{"coated-cycled", 1.2}, {"debris", 1.0}, {"debris", 0.6}};
   if (preset == "single") return {{"uncoated-cycled", 1e9}};  // clipped to fit the view
   if (preset == "mixed")
-    return {{"uncoated-cycled", 2.0}, {"coated-cycled", 1.5}, {"mn2-surface", 1.0},
+    return {{"uncoated-cycled", 2.5}, {"coated-cycled", 1.5}, {"mn2-surface", 1.0},
             {"touching", 0.8, true},  {"two-phase", 1.1},     {"uncoated-cycled", 0.4},
             {"debris", 0.5}};
   std::string known;
