@@ -12,8 +12,9 @@
 namespace xanesmap::cli {
 
 struct GlobalOptions {
-  bool quiet = false;  // no progress on stderr
-  int threads = 0;     // 0 = all cores
+  bool quiet = false;        // no progress on stderr
+  int threads = 0;           // 0 = all cores
+  std::string command_line;  // as typed, for provenance
 };
 
 /// The subcommand that was chosen; returns the process exit code.
@@ -28,6 +29,7 @@ std::string examples_footer(std::initializer_list<const char*> lines);
 
 void register_info(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_simulate(CLI::App& app, const GlobalOptions& global, Action& action);
+void register_map(CLI::App& app, const GlobalOptions& global, Action& action);
 
 }  // namespace xanesmap::cli
 

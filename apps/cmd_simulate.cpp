@@ -30,6 +30,7 @@ struct SimulateArgs {
   bool no_noise = false;
   bool no_tiff = false;
   bool force = false;
+  double uniform_valence = NAN;
 };
 
 std::string provenance_json(const SimulateArgs& a, const ReferenceManifest& manifest) {
@@ -45,6 +46,7 @@ std::string provenance_json(const SimulateArgs& a, const ReferenceManifest& mani
                   {"mn_jump_per_um", o.mn_jump_per_um}, {"matrix_od_per_um", o.matrix_od_per_um},
                   {"debris_od_per_um", o.debris_od_per_um}, {"film_od", o.film_od},
                   {"supersampling", o.supersampling},
+                  {"uniform_valence", o.uniform_valence ? nlohmann::json(*o.uniform_valence) : nlohmann::json(nullptr)},
                   {"energies_file", a.energies.empty() ? "default grid" : a.energies}};
   j["references"] = nlohmann::json::array();
   for (const auto& r : manifest.references)
@@ -57,6 +59,7 @@ int run_simulate(SimulateArgs a, const GlobalOptions& global) {
   if (a.out.empty()) throw OptionError("--out", "give the output folder");
   if (a.size) a.options.height = a.options.width = a.size;
   a.options.noise = !a.no_noise;
+  if (!std::isnan(a.uniform_valence)) a.options.uniform_valence = a.uniform_valence;
   if (!a.energies.empty()) a.options.energies_ev = read_energy_list(a.energies);
   a.options.validate();
   const ReferenceManifest manifest = read_reference_manifest(a.refs);
@@ -119,6 +122,8 @@ void register_simulate(CLI::App& app, const GlobalOptions& global, Action& actio
       ->capture_default_str();
   sub->add_option("--supersampling", o.supersampling, "Sub-samples per pixel side")->capture_default_str();
   sub->add_option("--seed", o.seed, "Random seed (scene, drift, noise)")->capture_default_str();
+  sub->add_option("--uniform-valence", a->uniform_valence,
+                  "Make every Mn particle uniform at this valence (e.g. 3 for pure Mn2O3)");
   sub->add_flag("--no-noise", a->no_noise, "Expected counts without Poisson or read noise");
   sub->add_flag("--keep-true-od", o.keep_true_od, "Also store the noise-free OD stack in truth.h5");
   sub->add_flag("--no-tiff", a->no_tiff, "Skip the TIFF variant");

@@ -20,15 +20,18 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   cli::GlobalOptions global;
+  for (int i = 0; i < argc; ++i) global.command_line += (i ? " " : "") + std::string(argv[i]);
   app.add_flag("-q,--quiet", global.quiet, "No progress output on stderr");
   app.add_option("--threads", global.threads, "Worker threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
   app.footer(cli::examples_footer({"xanesmap simulate --out demo",
                                    "xanesmap info demo/scan.h5",
+                                   "xanesmap map demo/scan.h5 --out demo-maps",
                                    "xanesmap <command> --help"}));
   cli::Action action;
   cli::register_info(app, global, action);
   cli::register_simulate(app, global, action);
+  cli::register_map(app, global, action);
 
   try {
     app.parse(argc, argv);

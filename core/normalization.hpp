@@ -31,6 +31,7 @@ struct NormalizationOptions {
   int post_edge_order = 2;                  // 1 (line) or 2 (quadratic)
   std::optional<double> e0_ev;              // fixed e0 in eV; default: derivative maximum
   double derivative_half_window_ev = 1.0;   // eV, local-line half width for the e0 search
+  bool flatten = true;                      // SpectrumNormalizer: write the flattened spectrum
   void validate() const;                    // throws OptionError naming the field
 };
 

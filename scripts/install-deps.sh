@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libeigen3-dev libtbb-dev libhdf5-dev libtiff-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   catch2
 )
 sudo=""

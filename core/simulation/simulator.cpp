@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/normalization.hpp"
+#include "core/spectrum_normalizer.hpp"
 #include "core/random.hpp"
 
 namespace xanesmap::sim {
@@ -138,6 +139,17 @@ PreparedReferences prepare_references(const std::vector<SimulationReference>& re
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     return references[a].valence < references[b].valence;
   });
+  // Every reference is normalized with the engine's default convention (core/valence_map.hpp):
+  // windows around ONE e0, the references' mean derivative maximum. LCF fractions are shares of
+  // the edge step as that convention measures it, so this defines "fraction" the same way on
+  // both sides (docs/simulator.md discusses the few-% sensitivity to the windows).
+  NormalizationOptions convention;
+  double e0_sum = 0.0;
+  for (const auto& ref : references) {
+    ref.mu.validate();
+    e0_sum += find_e0_max_derivative(ref.mu.energy_ev, ref.mu.mu, convention.derivative_half_window_ev);
+  }
+  convention.e0_ev = e0_sum / static_cast<double>(references.size());
   PreparedReferences out;
   for (const std::size_t i : order) {
     const SimulationReference& ref = references[i];
@@ -145,10 +157,22 @@ PreparedReferences prepare_references(const std::vector<SimulationReference>& re
       throw InputError("references '" + out.names.back() + "' and '" + ref.name +
                        "' have the same valence; the simulator mixes one reference per valence");
     try {
-      ref.mu.validate();
-      const NormalizedSpectrum norm = normalize_spectrum(ref.mu.energy_ev, ref.mu.mu);
-      const Spectrum normalized{ref.name, ref.mu.energy_ev, norm.flattened};
-      out.on_grid.push_back(interpolate(normalized, grid));
+      // The engine normalizes on the stack's grid, and a sparse grid samples the post-edge
+      // EXAFS differently from the measured one (edge steps differ by up to ~9 %), so the
+      // reference is normalized on the simulation's grid; a grid too sparse for the windows
+      // falls back to the reference's own grid.
+      const std::vector<double> raw = interpolate(ref.mu, grid);
+      try {
+        NormalizationOptions unflattened = convention;
+        unflattened.flatten = false;
+        const SpectrumNormalizer normalizer(grid, *convention.e0_ev, unflattened);
+        std::vector<double> norm(raw.size());
+        if (!(normalizer(raw, norm).edge_step > 0.0)) throw InputError("no edge step on the grid");
+        out.on_grid.push_back(std::move(norm));
+      } catch (const InputError&) {
+        const NormalizedSpectrum norm = normalize_spectrum(ref.mu.energy_ev, ref.mu.mu, convention);
+        out.on_grid.push_back(interpolate(Spectrum{ref.name, ref.mu.energy_ev, norm.normalized}, grid));
+      }
     } catch (const Error& e) {
       rethrow_with_context(e, "reference '" + ref.name + "'");
     }
@@ -239,6 +263,8 @@ void SimulationOptions::validate() const {
                                     std::pair{film_od, "film-od"}})
     if (!(value >= 0.0 && value < 10.0)) throw OptionError(name, "must be an OD between 0 and 10");
   if (supersampling < 1 || supersampling > 8) throw OptionError("supersampling", "must be 1-8");
+  if (uniform_valence && !std::isfinite(*uniform_valence))
+    throw OptionError("uniform-valence", "must be a finite valence");
   if (!energies_ev.empty()) {
     if (energies_ev.size() < 2) throw OptionError("energies", "need at least 2 energies");
     try {
@@ -271,6 +297,11 @@ Simulation simulate(const SimulationOptions& options,
   Simulation result;
   SimulationTruth& truth = result.truth;
   truth.scene = make_scene(options.preset, h, w, options.pixel_size_nm, options.seed);
+  if (options.uniform_valence)
+    for (Particle& p : truth.scene.particles) {
+      p.profile = {*options.uniform_valence, *options.uniform_valence, 0.0, p.profile.transition_um};
+      p.inclusions.clear();
+    }
   check_scene_valences(truth.scene, refs.mixer);
   truth.drift = make_drift(n, options.drift_px, options.seed);
   truth.reference_names = refs.names;
@@ -381,7 +412,7 @@ Simulation simulate(const SimulationOptions& options,
       for (std::size_t b = 0; b < bins; ++b) {
         double mn = 0.0;
         for (std::size_t j = 0; j < k; ++j) mn += it.mean_fraction[b * k + j] * refs.on_grid[j][e];
-        tables[i][b] = options.mn_jump_per_um * mn * decay +
+        tables[i][b] = options.mn_jump_per_um * mn +
                        (it.kind == RenderItem::Kind::host ? options.matrix_od_per_um * decay : 0.0);
       }
     }

@@ -1,13 +1,15 @@
 // `xanesmap simulate`: realistic TXM-XANES scans with ground truth, the test bed of every stage.
 //
 // Forward model (docs/simulator.md gives the details and the numbers):
-// - Mn spectra: each reference is normalized and flattened (core/normalization.hpp: the
-//   reference powder's own background slopes removed) and interpolated onto the energy grid. A voxel of valence v mixes the two references that bracket v linearly
+// - Mn spectra: each reference is normalized (core/normalization.hpp: its pre-edge line
+//   subtracted, divided by its edge step, NOT flattened) and interpolated onto the energy grid.
+//   A pure-phase pixel is then its measured reference times a thickness plus a straight line,
+//   so every normalization routine treats pixel and reference alike. A voxel of valence v mixes the two references that bracket v linearly
 //   (two-bracket mixing); a pixel's Mn spectrum is the thickness-weighted sum of its voxels'
 //   spectra along the beam, so the true pixel valence is the thickness-weighted mean valence.
-// - Optical density: OD(E) = jump_per_um * f(E) * sum_k t_k mu_k(E) + matrix(E) * chord
-//   + debris(E) * chord_debris + film(E), where f(E) = (6540 eV / E)^3 is the photoelectric
-//   fall-off that the Mn absorption and every non-resonant term share.
+// - Optical density: OD(E) = jump_per_um * sum_k t_k mu_k(E) + matrix(E) * chord
+//   + debris(E) * chord_debris + film(E), with the non-resonant terms falling as
+//   (6540 eV / E)^3 (the photoelectric fall-off); the Mn term keeps the measured shape.
 // - Beam: an illumination pattern fixed to the detector (condenser profile, stripes, dust),
 //   flux falling 20 % across the scan, a flat field per energy with its own noise; dark
 //   offset with a fixed pattern and read noise; Poisson photon counts; uint16 detector.
@@ -55,6 +57,7 @@ struct SimulationOptions {
   double film_od = 0.02;                   // uniform support film OD at 6540 eV
   int supersampling = 3;                   // sub-samples per pixel side (area integration)
   bool keep_true_od = false;               // also return the noise-free OD stack (tests)
+  std::optional<double> uniform_valence;   // every Mn particle uniform at this valence (no patches)
   void validate() const;                   // throws OptionError naming the option
 };
 
@@ -79,7 +82,7 @@ struct SimulationTruth {
   std::vector<Image<float>> fractions;  // per reference: its share of the Mn; NaN where no Mn
   std::vector<std::string> reference_names;
   std::vector<double> reference_valences;
-  std::vector<std::vector<double>> reference_spectra;  // flattened, on the energy grid
+  std::vector<std::vector<double>> reference_spectra;  // normalized, on the energy grid
   DriftPath drift;                   // true content displacement per energy (drift.hpp)
   Scene scene;
   std::optional<EnergyStack> od;     // noise-free OD per frame (with drift), if kept

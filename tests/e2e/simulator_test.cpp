@@ -10,19 +10,14 @@
 #include "io/hdf5_file.hpp"
 #include "io/reference_manifest.hpp"
 #include "io/stack_reader.hpp"
+#include "support/simulation_support.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace xanesmap;
 
 namespace {
 
-std::vector<sim::SimulationReference> shipped_references() {
-  const auto manifest =
-      read_reference_manifest(std::filesystem::path(XANESMAP_EXAMPLES_DIR) / "mn-k" / "references.toml");
-  std::vector<sim::SimulationReference> refs;
-  for (auto& r : load_references(manifest)) refs.push_back({r.entry.name, r.entry.valence, r.spectrum});
-  return refs;
-}
+std::vector<sim::SimulationReference> shipped_references() { return test::simulation_references(); }
 
 sim::SimulationOptions small(const std::string& preset) {
   sim::SimulationOptions o;
@@ -35,22 +30,7 @@ sim::SimulationOptions small(const std::string& preset) {
   return o;
 }
 
-RawStack raw_from(const sim::SimulatedScan& scan) {
-  const std::size_t n = scan.energies_ev.size(), frame = scan.height * scan.width;
-  std::vector<float> counts(scan.sample_counts.begin(), scan.sample_counts.end());
-  std::vector<Image<float>> flats;
-  for (std::size_t e = 0; e < n; ++e)
-    flats.emplace_back(scan.height, scan.width,
-                       std::vector<float>(scan.flat_counts.begin() + static_cast<std::ptrdiff_t>(e * frame),
-                                          scan.flat_counts.begin() + static_cast<std::ptrdiff_t>((e + 1) * frame)));
-  std::vector<Image<float>> darks;
-  for (std::size_t d = 0; d < scan.dark_frame_count; ++d)
-    darks.emplace_back(scan.height, scan.width,
-                       std::vector<float>(scan.dark_counts.begin() + static_cast<std::ptrdiff_t>(d * frame),
-                                          scan.dark_counts.begin() + static_cast<std::ptrdiff_t>((d + 1) * frame)));
-  return RawStack(EnergyStack(scan.energies_ev, scan.height, scan.width, std::move(counts)),
-                  std::move(flats), average_frames(darks, std::nullopt), 65535.0);
-}
+using test::raw_from;
 
 }  // namespace
 
@@ -85,7 +65,7 @@ TEST_CASE("The Mn spectrum of a pixel is the thickness-weighted reference mixtur
     const double decay = std::pow(6540.0 / energy, 3.0);
     const double mn = 0.4 * t.reference_spectra[1][e] + 0.6 * t.reference_spectra[2][e];
     const double expected = options.film_od * decay + options.matrix_od_per_um * decay * thickness +
-                            options.mn_jump_per_um * thickness * mn * decay;
+                            options.mn_jump_per_um * thickness * mn;
     // float32 OD and the chord computed once per sample: 1e-5 OD.
     CHECK_THAT(t.od->frame(e)(r, c), Catch::WithinAbs(expected, 1e-5));
   }
@@ -96,10 +76,12 @@ TEST_CASE("Normalized references have a unit step and edges in valence order", "
   const auto& t = simulation.truth;
   REQUIRE(t.reference_names == std::vector<std::string>{"MnO", "Mn2O3", "MnO2"});
   for (const auto& spectrum : t.reference_spectra) {
-    // 6480 eV is 60-70 eV below the edges, 6700 eV 150 eV above: near 0 and near 1 after
-    // flattening (the EXAFS wiggles left around 1 reach ~0.1 at 150 eV above the edge).
+    // 6480 eV is 60-70 eV below the edges: near 0 after subtracting the pre-edge line.
     CHECK_THAT(spectrum.front(), Catch::WithinAbs(0.0, 0.05));
-    CHECK_THAT(spectrum.back(), Catch::WithinAbs(1.0, 0.15));
+    // 6700 eV, ~150 eV above: normalized (not flattened) spectra keep their powders' background
+    // curvature, up to +35 % for MnO2 (docs/simulator.md), so only a broad check.
+    CHECK(spectrum.back() > 0.9);
+    CHECK(spectrum.back() < 1.5);
   }
   // At 6545 eV (index 4) MnO is well up its edge and MnO2 still low: absorption falls with valence.
   CHECK(t.reference_spectra[0][4] > t.reference_spectra[1][4]);

@@ -1,0 +1,154 @@
+// `xanesmap map STACK --refs MANIFEST --out DIR`: calibrated Mn valence maps (docs/map-outputs.md).
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "apps/cli_common.hpp"
+#include "core/error.hpp"
+#include "core/pipeline.hpp"
+#include "io/map_outputs.hpp"
+#include "io/output_dir.hpp"
+#include "io/reference_manifest.hpp"
+
+namespace xanesmap::cli {
+
+namespace {
+
+struct MapArgs {
+  StackArgs stack;
+  std::string refs = XANESMAP_DEFAULT_REFS;
+  std::string out;
+  double pixel_size_nm = 0.0;  // 0: from the file, else 30
+  std::string method = "lcf";
+  std::string edge = "half-height";
+  std::string constraint = "simplex";
+  std::vector<double> pre_edge, post_edge, fit_window;
+  int post_order = 2;
+  bool no_flatten = false;
+  double e0_ev = NAN;
+  double saturation = 0.0;
+  bool force = false;
+  MapPipelineOptions options;
+};
+
+EnergyWindow window_option(const std::vector<double>& values, EnergyWindow fallback, const char* name) {
+  if (values.empty()) return fallback;
+  if (values.size() != 2) throw OptionError(name, "give two energies, FROM and TO (eV relative to e0)");
+  return {values[0], values[1]};
+}
+
+std::vector<InputFile> stack_files(const StackSource& source, const StackDescription& d) {
+  std::vector<InputFile> files;
+  for (const auto& f : d.image_files) files.push_back(describe_input_file(f));
+  for (const auto& extra : {source.flat, source.dark, source.energies})
+    if (!extra.empty()) files.push_back(describe_input_file(extra));
+  return files;
+}
+
+int run_map(MapArgs a, const GlobalOptions& global) {
+  if (a.out.empty()) throw OptionError("--out", "give the output folder");
+  // Options first: nonsense fails before any file is read.
+  ValenceMapOptions& v = a.options.valence;
+  v.method = parse_valence_method(a.method);
+  v.edge_definition = parse_edge_definition(a.edge);
+  v.constraint = parse_lcf_constraint(a.constraint);
+  v.normalization.pre_edge_ev = window_option(a.pre_edge, v.normalization.pre_edge_ev, "--pre-edge");
+  v.normalization.post_edge_ev = window_option(a.post_edge, v.normalization.post_edge_ev, "--post-edge");
+  v.fit_window_ev = window_option(a.fit_window, v.fit_window_ev, "--fit-window");
+  v.normalization.post_edge_order = a.post_order;
+  v.normalization.flatten = !a.no_flatten;
+  if (!std::isnan(a.e0_ev)) v.e0_ev = a.e0_ev;
+  if (a.saturation != 0.0) a.options.optical_density.saturation_counts = a.saturation;
+  if (a.pixel_size_nm != 0.0 && !(a.pixel_size_nm > 0.0 && std::isfinite(a.pixel_size_nm)))
+    throw OptionError("--pixel-size-nm", "must be a positive size in nm");
+  a.options.validate();
+
+  const StackSource source = to_stack_source(a.stack);
+  const ProgressSink progress = make_progress_sink(global);
+  StagedOutputDir output(a.out, a.force);  // refuse an existing folder before the long work
+
+  MapRunInfo info;
+  info.version = XANESMAP_VERSION;
+  info.command_line = global.command_line;
+  info.options = a.options;
+  info.manifest = a.refs;
+  const ReferenceManifest manifest = read_reference_manifest(a.refs);
+  std::vector<ReferenceSpectrum> references;
+  for (auto& loaded : load_references(manifest)) {
+    info.references.push_back(loaded.entry);
+    info.reference_files.push_back(describe_input_file(loaded.entry.file));
+    references.push_back({loaded.entry.name, loaded.entry.valence, std::move(loaded.spectrum)});
+  }
+  LoadedStack loaded = load_raw_stack(source, progress);
+  info.stack = loaded.description;
+  info.stack_files = stack_files(source, loaded.description);
+  if (a.pixel_size_nm > 0.0) {
+    info.pixel_size_nm = a.pixel_size_nm, info.pixel_size_source = "option";
+  } else if (loaded.description.pixel_size_nm) {
+    info.pixel_size_nm = *loaded.description.pixel_size_nm, info.pixel_size_source = "file";
+  } else {
+    info.pixel_size_nm = 30.0, info.pixel_size_source = "default (the file does not say)";
+  }
+
+  const MapPipelineResult result = run_map_pipeline(loaded.raw, references, a.options, progress);
+  write_map_outputs(output.staging(), info, result);
+  output.commit();
+
+  const ValenceMaps& m = result.maps;
+  for (const auto& w : m.warnings) std::cerr << "xanesmap: warning: " << w << "\n";
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "valence (%s): mean %.3f, median %.3f, std %.3f over %zu pixels; %zu pixels not "
+                "measured (%zu no Mn, %zu invalid OD); mean spectrum %.3f (R %.4f)\n",
+                to_string(v.method).c_str(), m.statistics.mean, m.statistics.median, m.statistics.std,
+                m.statistics.pixels, m.status.size() - m.statistics.pixels,
+                m.status_counts[static_cast<std::size_t>(PixelStatus::no_mn)],
+                m.status_counts[static_cast<std::size_t>(PixelStatus::invalid_od)], m.mean_spectrum.valence,
+                m.mean_spectrum.rfactor);
+  std::cout << line << "wrote " << output.destination().string() << "/ (valence.tif, summary.json, results.h5, ...)\n";
+  return 0;
+}
+
+}  // namespace
+
+void register_map(CLI::App& app, const GlobalOptions& global, Action& action) {
+  auto a = std::make_shared<MapArgs>();
+  CLI::App* sub = app.add_subcommand("map", "Calibrated Mn valence maps from an energy stack");
+  add_stack_options(*sub, a->stack);
+  auto& v = a->options.valence;
+  sub->add_option("--out", a->out, "Output folder (must not exist unless --force)")->required();
+  sub->add_option("--refs", a->refs, "Reference manifest (TOML)")->capture_default_str();
+  sub->add_option("--pixel-size-nm", a->pixel_size_nm, "Pixel size in nm (default: from the file, else 30)");
+  sub->add_option("--method", a->method, "Valence in valence.tif: lcf or edge")->capture_default_str();
+  sub->add_option("--edge", a->edge, "Edge-energy definition: half-height, derivative-max or white-line")
+      ->capture_default_str();
+  sub->add_option("--lcf-constraint", a->constraint, "simplex (fractions >= 0, sum 1) or sum-to-one")
+      ->capture_default_str();
+  sub->add_option("--edge-smoothing", a->options.valence.edge.smoothing_half_window_ev, "Half width of the local polynomial used to find edges, eV")->capture_default_str();
+  sub->add_option("--pre-edge", a->pre_edge, "Pre-edge window FROM TO, eV relative to e0 (default -100 -20)")
+      ->expected(2);
+  sub->add_option("--post-edge", a->post_edge, "Post-edge window FROM TO, eV relative to e0 (default 30 150)")
+      ->expected(2);
+  sub->add_option("--post-order", a->post_order, "Post-edge polynomial order, 1 or 2")->capture_default_str();
+  sub->add_flag("--no-flatten", a->no_flatten, "Fit normalized, not flattened, spectra");
+  sub->add_option("--fit-window", a->fit_window, "LCF window FROM TO, eV relative to e0 (default -20 40)")
+      ->expected(2);
+  sub->add_option("--e0-ev", a->e0_ev, "Edge energy the windows are placed around (default: the references' mean "
+                                       "derivative maximum)");
+  sub->add_option("--min-edge-jump", v.min_edge_jump_od, "Mask: minimum edge jump, OD")->capture_default_str();
+  sub->add_option("--min-jump-to-noise", v.min_jump_to_noise, "Mask: minimum edge jump / pre-edge noise")
+      ->capture_default_str();
+  sub->add_flag("--align-refs", v.align_references,
+                "Fit one energy offset of the references to the mean spectrum of the masked pixels");
+  sub->add_option("--align-range", v.align_range_ev, "Search range of that offset, +- eV")->capture_default_str();
+  sub->add_option("--saturation", a->saturation, "Raw counts at which a pixel is saturated (float data)");
+  sub->add_flag("--force", a->force, "Replace the output folder if it exists");
+  sub->footer(examples_footer({"xanesmap map demo/scan.h5 --out demo-maps",
+                               "xanesmap map scan.h5 --refs my-refs.toml --method edge --edge half-height --out maps",
+                               "xanesmap map raw.tif --energies e.txt --flat flat.tif --dark dark.tif --out maps",
+                               "xanesmap map scan.h5 --align-refs --fit-window -15 30 --out maps --force"}));
+  sub->callback([&action, &global, a] { action = [&global, a] { return run_map(*a, global); }; });
+}
+
+}  // namespace xanesmap::cli

@@ -1,0 +1,142 @@
+#include "core/spectrum_normalizer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include <Eigen/Dense>
+
+#include "core/error.hpp"
+
+namespace xanesmap {
+
+namespace {
+constexpr double kScaleEv = 100.0;  // abscissa scaling that keeps the quadratic well conditioned
+
+// [begin, end) of the grid points inside [lo, hi].
+std::pair<std::size_t, std::size_t> index_range(std::span<const double> e, double lo, double hi) {
+  const auto begin = std::lower_bound(e.begin(), e.end(), lo);
+  const auto end = std::upper_bound(e.begin(), e.end(), hi);
+  const auto b = static_cast<std::size_t>(begin - e.begin());
+  return {b, std::max(b, static_cast<std::size_t>(end - e.begin()))};
+}
+
+// Pseudo-inverse of the polynomial design matrix on x[begin, end): coefficients of
+// sum_k c_k x^k (x in eV) = pinv * values.
+std::vector<double> polynomial_pinv(const std::vector<double>& x, std::size_t begin,
+                                    std::size_t end, int order) {
+  const auto rows = static_cast<Eigen::Index>(end - begin);
+  Eigen::MatrixXd a(rows, order + 1);
+  for (Eigen::Index r = 0; r < rows; ++r) {
+    const double t = x[begin + static_cast<std::size_t>(r)] / kScaleEv;
+    double p = 1.0;
+    for (int k = 0; k <= order; ++k, p *= t) a(r, k) = p;
+  }
+  const Eigen::MatrixXd pinv = a.completeOrthogonalDecomposition().pseudoInverse();
+  std::vector<double> out(static_cast<std::size_t>((order + 1) * rows));
+  for (int k = 0; k <= order; ++k)
+    for (Eigen::Index r = 0; r < rows; ++r)
+      out[static_cast<std::size_t>(k * rows + r)] = pinv(k, r) / std::pow(kScaleEv, k);
+  return out;
+}
+
+std::string window_text(double lo, double hi) {
+  std::ostringstream s;
+  s.precision(7);
+  s << lo << "-" << hi << " eV";
+  return s.str();
+}
+}  // namespace
+
+SpectrumNormalizer::SpectrumNormalizer(std::span<const double> e, double e0_ev,
+                                       const NormalizationOptions& options)
+    : e0_ev_(e0_ev), flatten_(options.flatten), post_order_(options.post_edge_order) {
+  options.validate();
+  if (e.empty()) throw InputError("no energies to normalize on");
+  x_.resize(e.size());
+  for (std::size_t i = 0; i < e.size(); ++i) x_[i] = e[i] - e0_ev;
+  const double pre_lo = e0_ev + options.pre_edge_ev.from_ev, pre_hi = e0_ev + options.pre_edge_ev.to_ev;
+  const double post_lo = e0_ev + options.post_edge_ev.from_ev, post_hi = e0_ev + options.post_edge_ev.to_ev;
+  clipped_pre_ = pre_lo < e.front() || pre_hi > e.back();
+  clipped_post_ = post_lo < e.front() || post_hi > e.back();
+  std::tie(pre_begin_, pre_end_) = index_range(e, pre_lo, pre_hi);
+  std::tie(post_begin_, post_end_) = index_range(e, post_lo, post_hi);
+  auto too_few = [&](const char* which, double lo, double hi, std::size_t have, int need) {
+    std::ostringstream m;
+    m << which << " window " << window_text(lo, hi) << " (e0 = " << e0_ev << " eV) holds " << have
+      << " of the stack's energies (" << window_text(e.front(), e.back()) << "); its fit needs at least "
+      << need << ": widen the window or measure more energies there";
+    return InputError(m.str());
+  };
+  // A line needs 2 points; 3 leave one degree of freedom for the noise estimate.
+  if (pre_points() < 3) throw too_few("pre-edge", pre_lo, pre_hi, pre_points(), 3);
+  if (post_points() < static_cast<std::size_t>(post_order_) + 2)
+    throw too_few("post-edge", post_lo, post_hi, post_points(), post_order_ + 2);
+  pre_pinv_ = polynomial_pinv(x_, pre_begin_, pre_end_, 1);
+  post_pinv_ = polynomial_pinv(x_, post_begin_, post_end_, post_order_);
+}
+
+EnergyWindow SpectrumNormalizer::pre_edge_used_ev() const {
+  return {x_[pre_begin_] + e0_ev_, x_[pre_end_ - 1] + e0_ev_};
+}
+
+EnergyWindow SpectrumNormalizer::post_edge_used_ev() const {
+  return {x_[post_begin_] + e0_ev_, x_[post_end_ - 1] + e0_ev_};
+}
+
+std::vector<double> SpectrumNormalizer::linear_operator() const {
+  const std::size_t n = x_.size(), n_pre = pre_points(), n_post = post_points();
+  std::vector<double> op(n * n, 0.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    double* row = op.data() + i * n;
+    row[i] += 1.0;
+    const double x = x_[i];
+    const bool flat = flatten_ && x >= 0.0;
+    // pre(E_i) = sum_j (p0_j + x p1_j) mu_j; flattened rows subtract post - pre instead of pre.
+    if (!flat)
+      for (std::size_t j = 0; j < n_pre; ++j) row[pre_begin_ + j] -= pre_pinv_[j] + x * pre_pinv_[n_pre + j];
+    if (flat) {
+      for (std::size_t j = 0; j < n_post; ++j) {
+        double value = 0.0, power = 1.0;
+        for (int k = 0; k <= post_order_; ++k, power *= x) value += power * post_pinv_[static_cast<std::size_t>(k) * n_post + j];
+        row[post_begin_ + j] -= value;
+      }
+    }
+  }
+  return op;
+}
+
+SpectrumNormalizer::Result SpectrumNormalizer::operator()(std::span<const double> mu,
+                                                          std::span<double> out) const {
+  const std::size_t n_pre = pre_points(), n_post = post_points();
+  double a = 0.0, b = 0.0;
+  for (std::size_t j = 0; j < n_pre; ++j) {
+    a += pre_pinv_[j] * mu[pre_begin_ + j];
+    b += pre_pinv_[n_pre + j] * mu[pre_begin_ + j];
+  }
+  double c[3] = {0.0, 0.0, 0.0};
+  for (int k = 0; k <= post_order_; ++k)
+    for (std::size_t j = 0; j < n_post; ++j)
+      c[k] += post_pinv_[static_cast<std::size_t>(k) * n_post + j] * mu[post_begin_ + j];
+  double rss = 0.0;
+  for (std::size_t j = pre_begin_; j < pre_end_; ++j) {
+    const double r = mu[j] - (a + b * x_[j]);
+    rss += r * r;
+  }
+  Result result{c[0] - a, std::sqrt(rss / static_cast<double>(n_pre - 2))};
+  if (!(result.edge_step > 0.0)) return result;
+  const double inv_step = 1.0 / result.edge_step;
+  for (std::size_t i = 0; i < x_.size(); ++i) {
+    const double x = x_[i];
+    const double pre = a + b * x;
+    double value = (mu[i] - pre) * inv_step;
+    if (flatten_ && x >= 0.0) {
+      const double post = c[0] + x * (c[1] + x * c[2]);
+      value -= (post - pre) * inv_step - 1.0;
+    }
+    out[i] = value;
+  }
+  return result;
+}
+
+}  // namespace xanesmap

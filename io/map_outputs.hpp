@@ -1,0 +1,46 @@
+// Everything `xanesmap map` writes into its output folder (docs/map-outputs.md is the contract):
+// TIFF maps, calibration.csv, summary.json, results.h5 and PNG previews.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/pipeline.hpp"
+#include "io/reference_manifest.hpp"
+#include "io/stack_reader.hpp"
+
+namespace xanesmap {
+
+struct InputFile {
+  std::filesystem::path path;
+  std::string sha256;
+  std::uintmax_t bytes = 0;
+};
+
+/// Path, size and SHA-256 of a file (InputError naming it when it cannot be read).
+InputFile describe_input_file(const std::filesystem::path& file);
+
+struct MapRunInfo {
+  std::string version;                 // program version
+  std::string command_line;            // as typed
+  StackDescription stack;
+  std::vector<InputFile> stack_files;  // the stack (one file, or each TIFF of a folder), flat, dark, energies
+  double pixel_size_nm = 30.0;
+  std::string pixel_size_source;       // "file", "option" or "default (the file does not say)"
+  std::filesystem::path manifest;
+  std::vector<ReferenceEntry> references;
+  std::vector<InputFile> reference_files;
+  MapPipelineOptions options;
+};
+
+nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& result);
+
+/// Writes every output into `folder` (which must exist). Throws OutputError naming the file.
+void write_map_outputs(const std::filesystem::path& folder, const MapRunInfo& info,
+                       const MapPipelineResult& result);
+
+}  // namespace xanesmap

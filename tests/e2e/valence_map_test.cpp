@@ -1,0 +1,218 @@
+// Valence maps from simulated stacks against their ground truth (no drift: registration is a
+// separate stage).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/pipeline.hpp"
+#include "support/simulation_support.hpp"
+
+using namespace xanesmap;
+
+namespace {
+
+struct Run {
+  sim::Simulation simulation;
+  MapPipelineResult result;
+};
+
+Run run(sim::SimulationOptions sim_options, const MapPipelineOptions& map_options = {}) {
+  sim_options.drift_px = 0.0;
+  Run r{sim::simulate(sim_options, test::simulation_references()), {}};
+  r.result = run_map_pipeline(test::raw_from(r.simulation.scan), test::map_references(), map_options);
+  return r;
+}
+
+struct ErrorStats {
+  double bias = 0, rmse = 0, mean_sigma = 0;
+  std::size_t pixels = 0;
+};
+
+// Over pixels with a true edge jump >= 0.1 OD, 3 px or more inside a particle, measured ok.
+ErrorStats errors(const Run& r, const Image<float>& valence, const Image<float>& sigma) {
+  const auto& truth = r.simulation.truth;
+  const auto interior = test::erode(truth.mn_mask, 3);
+  ErrorStats s;
+  double sum = 0, sum2 = 0, sigma_sum = 0;
+  for (std::size_t p = 0; p < valence.size(); ++p) {
+    if (!interior.data()[p] || truth.edge_jump_od.data()[p] < 0.1) continue;
+    const float v = valence.data()[p];
+    if (!std::isfinite(v)) continue;
+    const double d = v - truth.valence.data()[p];
+    sum += d, sum2 += d * d, sigma_sum += sigma.data()[p];
+    ++s.pixels;
+  }
+  s.bias = sum / static_cast<double>(s.pixels);
+  s.rmse = std::sqrt(sum2 / static_cast<double>(s.pixels));
+  s.mean_sigma = sigma_sum / static_cast<double>(s.pixels);
+  return s;
+}
+
+sim::SimulationOptions default_preset(std::size_t size = 256) {
+  sim::SimulationOptions o;  // the default preset: "mixed", 20000 flat counts, default grid
+  o.height = o.width = size;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("Default preset: LCF valence bias, RMSE and a calibrated sigma", "[map][e2e]") {
+  const Run r = run(default_preset());
+  const auto& m = r.result.maps;
+  const ErrorStats s = errors(r, m.valence, m.valence_sigma);
+  INFO("pixels " << s.pixels << " bias " << s.bias << " rmse " << s.rmse << " mean sigma " << s.mean_sigma);
+  REQUIRE(s.pixels > 2000);
+  CHECK(std::abs(s.bias) <= 0.02);           // issue 3 acceptance
+  CHECK(s.rmse <= 0.08);                     // issue 3 acceptance
+  CHECK(s.mean_sigma / s.rmse >= 0.8);       // calibrated sigma: 0.8-1.25
+  CHECK(s.mean_sigma / s.rmse <= 1.25);
+  CHECK(m.statistics.pixels > 0);
+  CHECK(m.status_counts[static_cast<std::size_t>(PixelStatus::invalid_od)] == 0);
+}
+
+TEST_CASE("Default preset: the simplex constraint against plain sum-to-one", "[map][e2e]") {
+  // Documents the choice of the default (docs/method.md): both on the same stack.
+  MapPipelineOptions free;
+  free.valence.constraint = LcfConstraint::sum_to_one;
+  const Run simplex = run(default_preset());
+  const Run sum_to_one = run(default_preset(), free);
+  const auto a = errors(simplex, simplex.result.maps.valence, simplex.result.maps.valence_sigma);
+  const auto b = errors(sum_to_one, sum_to_one.result.maps.valence, sum_to_one.result.maps.valence_sigma);
+  WARN("simplex: bias " << a.bias << " rmse " << a.rmse << " sigma/rmse " << a.mean_sigma / a.rmse
+                        << "; sum-to-one: bias " << b.bias << " rmse " << b.rmse << " sigma/rmse "
+                        << b.mean_sigma / b.rmse);
+  CHECK(std::abs(b.bias) <= 0.02);
+  CHECK(a.rmse <= b.rmse * 1.05);  // the constraint must not cost precision
+}
+
+TEST_CASE("Default preset: the edge-energy calibration also tracks the truth", "[map][e2e]") {
+  MapPipelineOptions options;
+  options.valence.method = ValenceMethod::edge;
+  const Run r = run(default_preset(), options);
+  const auto& m = r.result.maps;
+  const ErrorStats s = errors(r, m.valence, m.valence_sigma);
+  INFO("edge: pixels " << s.pixels << " bias " << s.bias << " rmse " << s.rmse << " sigma " << s.mean_sigma);
+  // The half-height moves only ~2 eV from Mn3+ to Mn4+, so its ~0.1 eV of noise is ~0.05 in
+  // valence, and a mixture's half-height is not linear in its composition (noise-free bias
+  // ~+0.03). Measured: bias +0.031, RMSE 0.22 (docs/method.md); the bounds leave ~50 % margin.
+  CHECK(std::abs(s.bias) <= 0.05);
+  CHECK(s.rmse <= 0.3);
+}
+
+TEST_CASE("Uncoated preset: the oxidized shell over the reduced core is measured", "[map][e2e]") {
+  auto o = default_preset(384);
+  o.preset = "uncoated";
+  const Run r = run(o);
+  const auto& truth = r.simulation.truth;
+  const auto& m = r.result.maps;
+  const double px_um = o.pixel_size_nm / 1000.0;
+  // The largest particle: outer 300 nm (depth from the outline) against the inner region.
+  const auto& p = truth.scene.particles.front();
+  double est_outer = 0, est_inner = 0, true_outer = 0, true_inner = 0;
+  std::size_t n_outer = 0, n_inner = 0;
+  for (std::size_t row = 0; row < m.valence.height(); ++row)
+    for (std::size_t col = 0; col < m.valence.width(); ++col) {
+      const double dy = static_cast<double>(row) - p.cy_px, dx = static_cast<double>(col) - p.cx_px;
+      const double depth_um = (p.radius_px - std::hypot(dy, dx)) * px_um;
+      const float v = m.valence(row, col);
+      if (depth_um < 0.03 || !std::isfinite(v)) continue;  // skip the outline pixel itself
+      if (depth_um <= 0.3) {
+        est_outer += v, true_outer += truth.valence(row, col), ++n_outer;
+      } else {
+        est_inner += v, true_inner += truth.valence(row, col), ++n_inner;
+      }
+    }
+  REQUIRE(n_outer > 100);
+  REQUIRE(n_inner > 100);
+  const auto outer = static_cast<double>(n_outer), inner = static_cast<double>(n_inner);
+  const double est = est_outer / outer - est_inner / inner;
+  const double tru = true_outer / outer - true_inner / inner;
+  INFO("surface minus core: measured " << est << ", true " << tru);
+  CHECK(tru > 0.1);  // the preset does have the gradient
+  CHECK_THAT(est, Catch::WithinAbs(tru, 0.05));
+}
+
+TEST_CASE("Pixels made of one reference give that reference's valence", "[map][e2e]") {
+  for (const double valence : {2.0, 3.0, 4.0}) {
+    auto o = default_preset(128);
+    o.preset = "coated";
+    o.uniform_valence = valence;
+    o.noise = false;
+    for (const auto method : {ValenceMethod::lcf, ValenceMethod::edge}) {
+      MapPipelineOptions options;
+      options.valence.method = method;
+      const Run r = run(o, options);
+      const auto interior = test::erode(r.simulation.truth.mn_mask, 3);
+      double worst = 0;
+      std::size_t pixels = 0;
+      for (std::size_t p = 0; p < interior.size(); ++p) {
+        if (!interior.data()[p] || r.simulation.truth.edge_jump_od.data()[p] < 0.05) continue;
+        worst = std::max(worst, std::abs(r.result.maps.valence.data()[p] - valence));
+        ++pixels;
+      }
+      INFO("valence " << valence << " method " << to_string(method) << " pixels " << pixels);
+      REQUIRE(pixels > 100);
+      CHECK(worst <= 0.01);  // issue 3 acceptance
+    }
+  }
+}
+
+TEST_CASE("Every pixel has a status and is counted", "[map][e2e]") {
+  auto o = default_preset(128);
+  o.hot_pixels = 20;
+  const Run r = run(o);
+  const auto& m = r.result.maps;
+  std::size_t total = 0;
+  for (const auto c : m.status_counts) total += c;
+  CHECK(total == 128 * 128);
+  CHECK(m.status_counts[static_cast<std::size_t>(PixelStatus::invalid_od)] >= 15);  // hot pixels may repeat
+  for (std::size_t p = 0; p < m.status.size(); ++p) {
+    const auto s = static_cast<PixelStatus>(m.status.data()[p]);
+    const bool has_value = std::isfinite(m.valence.data()[p]);
+    CHECK(has_value == (s == PixelStatus::ok || s == PixelStatus::edge_extrapolated));
+  }
+  // The mean spectrum of the ok pixels is fitted and close to the mean of their valences.
+  CHECK_THAT(m.mean_spectrum.valence, Catch::WithinAbs(m.statistics.mean, 0.05));
+}
+
+TEST_CASE("Map input problems are clear errors", "[map][bad]") {
+  auto o = default_preset(64);
+  o.energies_ev = {};
+  const auto simulation = sim::simulate(o, test::simulation_references());
+  const RawStack raw = test::raw_from(simulation.scan);
+  auto refs = test::map_references();
+  SECTION("references that do not cover the stack") {
+    // Cut Mn2O3 at 6650 eV: the post-edge window reaches the stack's last energy, 6700 eV.
+    auto& e = refs[1].mu.energy_ev;
+    const auto keep = static_cast<std::size_t>(std::upper_bound(e.begin(), e.end(), 6650.0) - e.begin());
+    e.resize(keep);
+    refs[1].mu.mu.resize(keep);
+    CHECK_THROWS_WITH(run_map_pipeline(raw, refs, {}), Catch::Contains("Mn2O3") && Catch::Contains("cover"));
+  }
+  SECTION("fewer than two valences") {
+    refs[1].valence = refs[0].valence;
+    refs[2].valence = refs[0].valence;
+    CHECK_THROWS_WITH(run_map_pipeline(raw, refs, {}), Catch::Contains("two different valences"));
+  }
+  SECTION("too few pre-edge energies for the window") {
+    MapPipelineOptions options;
+    options.valence.normalization.pre_edge_ev = {-30.0, -27.0};  // holds only 6525 eV
+    CHECK_THROWS_WITH(run_map_pipeline(raw, refs, options), Catch::Contains("pre-edge window"));
+  }
+  SECTION("a non-monotonic edge definition is refused with a suggestion") {
+    // Measured, the derivative maxima rise MnO < Mn2O3 < MnO2 (6544.7, 6554.0, 6557.8 eV);
+    // moving MnO2 down by 6 eV puts it below Mn2O3, as Athena's first-inflection value does.
+    for (double& e : refs[2].mu.energy_ev) e -= 6.0;
+    MapPipelineOptions options;
+    options.valence.edge_definition = EdgeDefinition::derivative_max;
+    CHECK_THROWS_WITH(run_map_pipeline(raw, refs, options),
+                      Catch::Contains("not monotonic") && Catch::Contains("half-height"));
+  }
+  SECTION("a mask that keeps no pixel") {
+    MapPipelineOptions options;
+    options.valence.min_edge_jump_od = 50.0;
+    CHECK_THROWS_WITH(run_map_pipeline(raw, refs, options), Catch::Contains("no pixel passes the Mn mask"));
+  }
+}

@@ -1,0 +1,22 @@
+// Test support: simulated stacks as in-memory RawStacks, and the shipped references.
+#pragma once
+
+#include <vector>
+
+#include "core/raw_stack.hpp"
+#include "core/simulation/simulator.hpp"
+#include "core/valence_map.hpp"
+
+namespace xanesmap::test {
+
+/// The manifest in examples/mn-k (MnO, Mn2O3, MnO2).
+std::vector<sim::SimulationReference> simulation_references();
+std::vector<ReferenceSpectrum> map_references();
+
+/// The scan's uint16 counts as a RawStack (per-energy flats, averaged darks, 65535 saturation).
+RawStack raw_from(const sim::SimulatedScan& scan);
+
+/// 1 where every pixel within `radius_px` (a square) lies inside the mask.
+Image<std::uint8_t> erode(const Image<std::uint8_t>& mask, int radius_px);
+
+}  // namespace xanesmap::test
