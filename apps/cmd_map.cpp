@@ -24,7 +24,7 @@ struct MapArgs {
   std::string edge = "half-height";
   std::string constraint = "simplex";
   std::vector<double> pre_edge, post_edge, fit_window;
-  int post_order = 2;
+  int post_order = 1;
   bool no_flatten = false;
   double e0_ev = NAN;
   double saturation = 0.0;
@@ -137,7 +137,7 @@ void register_map(CLI::App& app, const GlobalOptions& global, Action& action) {
   sub->add_option("--e0-ev", a->e0_ev, "Edge energy the windows are placed around (default: the references' mean "
                                        "derivative maximum)");
   sub->add_option("--min-edge-jump", v.min_edge_jump_od, "Mask: minimum edge jump, OD")->capture_default_str();
-  sub->add_option("--min-jump-to-noise", v.min_jump_to_noise, "Mask: minimum edge jump / pre-edge noise")
+  sub->add_option("--min-jump-to-noise", v.min_jump_to_noise, "Mask: minimum edge jump / its standard error (from the pre-edge noise)")
       ->capture_default_str();
   sub->add_flag("--align-refs", v.align_references,
                 "Fit one energy offset of the references to the mean spectrum of the masked pixels");

@@ -28,7 +28,7 @@ struct EnergyWindow {
 struct NormalizationOptions {
   EnergyWindow pre_edge_ev{-100.0, -20.0};  // relative to e0, eV
   EnergyWindow post_edge_ev{30.0, 150.0};   // relative to e0, eV
-  int post_edge_order = 2;                  // 1 (line) or 2 (quadratic)
+  int post_edge_order = 1;                  // 1 (line) or 2 (quadratic)
   std::optional<double> e0_ev;              // fixed e0 in eV; default: derivative maximum
   double derivative_half_window_ev = 1.0;   // eV, local-line half width for the e0 search
   bool flatten = true;                      // SpectrumNormalizer: write the flattened spectrum

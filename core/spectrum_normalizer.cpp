@@ -74,6 +74,12 @@ SpectrumNormalizer::SpectrumNormalizer(std::span<const double> e, double e0_ev,
     throw too_few("post-edge", post_lo, post_hi, post_points(), post_order_ + 2);
   pre_pinv_ = polynomial_pinv(x_, pre_begin_, pre_end_, 1);
   post_pinv_ = polynomial_pinv(x_, post_begin_, post_end_, post_order_);
+  // step = post intercept - pre intercept: a weighted sum of mu over both windows (disjoint), so
+  // with independent noise sigma per point its standard error is sigma * sqrt(sum w^2).
+  double sum_w2 = 0.0;
+  for (std::size_t j = 0; j < pre_points(); ++j) sum_w2 += pre_pinv_[j] * pre_pinv_[j];
+  for (std::size_t j = 0; j < post_points(); ++j) sum_w2 += post_pinv_[j] * post_pinv_[j];
+  step_noise_gain_ = std::sqrt(sum_w2);
 }
 
 EnergyWindow SpectrumNormalizer::pre_edge_used_ev() const {
@@ -123,7 +129,8 @@ SpectrumNormalizer::Result SpectrumNormalizer::operator()(std::span<const double
     const double r = mu[j] - (a + b * x_[j]);
     rss += r * r;
   }
-  Result result{c[0] - a, std::sqrt(rss / static_cast<double>(n_pre - 2))};
+  const double rms = std::sqrt(rss / static_cast<double>(n_pre - 2));
+  Result result{c[0] - a, rms, rms * step_noise_gain_};
   if (!(result.edge_step > 0.0)) return result;
   const double inv_step = 1.0 / result.edge_step;
   for (std::size_t i = 0; i < x_.size(); ++i) {

@@ -23,8 +23,9 @@ namespace xanesmap {
 class SpectrumNormalizer {
  public:
   struct Result {
-    double edge_step = 0.0;     // post(e0) - pre(e0), in the units of mu (OD for pixels)
-    double pre_edge_rms = 0.0;  // RMS residual of the pre-edge line: the noise level
+    double edge_step = 0.0;        // post(e0) - pre(e0), in the units of mu (OD for pixels)
+    double pre_edge_rms = 0.0;     // RMS residual of the pre-edge line: the noise level
+    double edge_step_sigma = 0.0;  // standard error of edge_step for that per-point noise
   };
 
   /// Throws InputError when a window holds too few energies for its fit, naming the window,
@@ -59,6 +60,7 @@ class SpectrumNormalizer {
   std::vector<double> pre_pinv_;   // 2 x pre_points, row-major
   std::vector<double> post_pinv_;  // (order + 1) x post_points, row-major
   int post_order_ = 2;
+  double step_noise_gain_ = 0.0;  // sqrt(sum of squared weights of mu in post(e0) - pre(e0))
   bool clipped_pre_ = false, clipped_post_ = false;
 };
 

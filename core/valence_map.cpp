@@ -200,7 +200,7 @@ std::vector<double> masked_mean_od(const PixelContext& ctx, std::size_t* pixels)
         for (std::size_t i = 0; i < n; ++i) mu[i] = ctx.od.frame(ctx.grid.first + i)(r, c);
         const auto res = ctx.normalizer(mu, norm);
         if (!(res.edge_step >= ctx.options.min_edge_jump_od &&
-              res.edge_step >= ctx.options.min_jump_to_noise * res.pre_edge_rms && res.edge_step > 0))
+              res.edge_step >= ctx.options.min_jump_to_noise * res.edge_step_sigma && res.edge_step > 0))
           continue;
         for (std::size_t i = 0; i < n; ++i) local.first[i] += mu[i];
         ++local.second;
@@ -245,10 +245,15 @@ ValenceMaps compute_valence_maps(const EnergyStack& od, ImageView<const std::uin
   const SpectrumNormalizer normalizer(grid.energy_ev, maps.e0_ev, options.normalization);
   maps.pre_edge_used_ev = normalizer.pre_edge_used_ev();
   maps.post_edge_used_ev = normalizer.post_edge_used_ev();
-  if (normalizer.clipped_pre())
+  const auto& stack_e = od.energies_ev();
+  const bool clipped_pre = maps.e0_ev + options.normalization.pre_edge_ev.from_ev < stack_e.front() ||
+                           maps.e0_ev + options.normalization.pre_edge_ev.to_ev > stack_e.back();
+  const bool clipped_post = maps.e0_ev + options.normalization.post_edge_ev.from_ev < stack_e.front() ||
+                            maps.e0_ev + options.normalization.post_edge_ev.to_ev > stack_e.back();
+  if (clipped_pre)
     maps.warnings.push_back("the pre-edge window was clipped to the stack's energies: " +
                             ev_text(maps.pre_edge_used_ev.from_ev) + " to " + ev_text(maps.pre_edge_used_ev.to_ev));
-  if (normalizer.clipped_post())
+  if (clipped_post)
     maps.warnings.push_back("the post-edge window was clipped to the stack's energies: " +
                             ev_text(maps.post_edge_used_ev.from_ev) + " to " + ev_text(maps.post_edge_used_ev.to_ev));
   const EdgeEnergyFinder finder(grid.energy_ev, maps.e0_ev, options.edge);
@@ -383,7 +388,7 @@ ValenceMaps compute_valence_maps(const EnergyStack& od, ImageView<const std::uin
         const auto res = normalizer(mu, norm);
         maps.edge_jump_od(r, c) = static_cast<float>(res.edge_step);
         const bool in_mask = res.edge_step > 0.0 && res.edge_step >= options.min_edge_jump_od &&
-                             res.edge_step >= options.min_jump_to_noise * res.pre_edge_rms;
+                             res.edge_step >= options.min_jump_to_noise * res.edge_step_sigma;
         if (!in_mask) {
           maps.status(r, c) = static_cast<std::uint8_t>(PixelStatus::no_mn);
           continue;
@@ -465,7 +470,7 @@ ValenceMaps compute_valence_maps(const EnergyStack& od, ImageView<const std::uin
   if (masked == 0)
     throw InputError("no pixel passes the Mn mask (edge jump >= " + std::to_string(options.min_edge_jump_od) +
                      " OD and >= " + std::to_string(options.min_jump_to_noise) +
-                     " x the pre-edge noise): is there Mn in the field of view, and does the stack cover its edge?");
+                     " x its standard error): is there Mn in the field of view, and does the stack cover its edge?");
   std::vector<float> ok_values;
   for (std::size_t p = 0; p < h * w; ++p)
     if (maps.status.data()[p] == static_cast<std::uint8_t>(PixelStatus::ok)) ok_values.push_back(maps.valence.data()[p]);

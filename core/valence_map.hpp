@@ -64,7 +64,7 @@ struct ValenceMapOptions {
   NormalizationOptions normalization;                 // windows relative to e0, order, flatten
   std::optional<double> e0_ev;                        // eV; default: references' mean derivative max
   double min_edge_jump_od = 0.02;                     // OD: mask threshold on the edge jump
-  double min_jump_to_noise = 5.0;                     // edge jump / pre-edge RMS noise threshold
+  double min_jump_to_noise = 4.0;                     // edge jump / its standard error (from the pre-edge noise)
   EdgeDefinition edge_definition = EdgeDefinition::half_height;  // for edge_energy and valence_edge
   EdgeEnergyOptions edge = pixel_edge_options();     // search range relative to e0, smoothing
   EnergyWindow fit_window_ev{-20.0, 40.0};            // LCF window relative to e0, eV

@@ -101,6 +101,42 @@ case "$case_name" in
     expect_in out "none (dark taken as 0)"
     expect_in out "110 frames, one per energy"
     ;;
+  map)
+    expect_exit 0 "$exe" simulate --out "$work/s" --size 96 --drift-px 0 --no-tiff -q --refs "$arg/mn-k/references.toml"
+    expect_exit 0 "$exe" map "$work/s/scan.h5" --out "$work/maps" -q --refs "$arg/mn-k/references.toml"
+    expect_in out "valence (lcf): mean"
+    for f in valence.tif valence_edge.tif valence_sigma.tif edge_energy.tif edge_jump.tif mask.tif status.tif \
+             fraction_MnO.tif fraction_Mn2O3.tif fraction_MnO2.tif rfactor.tif calibration.csv summary.json \
+             results.h5 valence.png status.png; do
+      [ -s "$work/maps/$f" ] || fail "map did not write $f"
+    done
+    grep -q '"median"' "$work/maps/summary.json" || fail "summary.json lacks valence.median"
+    grep -q '"sha256"' "$work/maps/summary.json" || fail "summary.json lacks checksums"
+    grep -q '^MnO,2,' "$work/maps/calibration.csv" || fail "calibration.csv lacks MnO"
+    # The TIFF maps read back as a stack of one page with the file's pixel size.
+    expect_exit 0 "$exe" info "$work/maps/valence.tif" --energies <(echo 6540) --flat "$work/maps/valence.tif"
+    expect_in out "pixel size:  30.00 nm"
+    # An existing output folder is refused; nonsense options are refused before any work.
+    expect_exit 1 "$exe" map "$work/s/scan.h5" --out "$work/maps" --refs "$arg/mn-k/references.toml"
+    expect_in err "--force"
+    expect_exit 1 "$exe" map "$work/s/scan.h5" --out "$work/m2" --post-order 7 --refs "$arg/mn-k/references.toml"
+    expect_in err "post-edge order"
+    expect_exit 1 "$exe" map "$work/s/scan.h5" --out "$work/m2" --pre-edge -20 -100 --refs "$arg/mn-k/references.toml"
+    expect_in err "pre-edge window"
+    expect_exit 1 "$exe" map "$work/s/scan.h5" --out "$work/m2" --method guess --refs "$arg/mn-k/references.toml"
+    expect_in err "method"
+    # MnO2 moved 6 eV down puts its derivative maximum below Mn2O3's: refused, with a suggestion.
+    printf '[[reference]]\nname="MnO"\nfile="%s/mn-k/MnO.txt"\nvalence=2.0\n[[reference]]\nname="Mn2O3"\nfile="%s/mn-k/Mn2O3.txt"\nvalence=3.0\n[[reference]]\nname="MnO2"\nfile="%s/mn-k/MnO2_pyrolusite.txt"\nvalence=4.0\nenergy_shift_ev=-6.0\n' "$arg" "$arg" "$arg" > "$work/shifted.toml"
+    expect_exit 1 "$exe" map "$work/s/scan.h5" --out "$work/m2" --edge derivative-max --refs "$work/shifted.toml"
+    expect_in err "not monotonic"
+    expect_in err "half-height"
+    [ ! -e "$work/m2" ] || fail "a failed map left $work/m2"
+    # One reference: refused.
+    printf '[[reference]]\nname = "MnO"\nfile = "%s/mn-k/MnO.txt"\nvalence = 2.0\n' "$arg" > "$work/one.toml"
+    expect_exit 1 "$exe" map "$work/s/scan.h5" --out "$work/m2" --refs "$work/one.toml"
+    expect_in err "two references"
+    [ ! -e "$work/m2" ] || fail "a failed map left $work/m2"
+    ;;
   *) fail "unknown case";;
 esac
 echo "ok [$case_name]"

@@ -79,8 +79,9 @@ TEST_CASE("Normalized references have a unit step and edges in valence order", "
     // 6480 eV is 60-70 eV below the edges: near 0 after subtracting the pre-edge line.
     CHECK_THAT(spectrum.front(), Catch::WithinAbs(0.0, 0.05));
     // 6700 eV, ~150 eV above: normalized (not flattened) spectra keep their powders' background
-    // curvature, up to +35 % for MnO2 (docs/simulator.md), so only a broad check.
-    CHECK(spectrum.back() > 0.9);
+    // curvature and EXAFS (-15 % to +35 % seen with different windows, docs/simulator.md), so
+    // only a broad check that the step is there.
+    CHECK(spectrum.back() > 0.75);
     CHECK(spectrum.back() < 1.5);
   }
   // At 6545 eV (index 4) MnO is well up its edge and MnO2 still low: absorption falls with valence.
