@@ -4,9 +4,8 @@
 #include <cmath>
 #include <sstream>
 
-#include <Eigen/Dense>
-
 #include "core/error.hpp"
+#include "core/spectrum_normalizer.hpp"
 
 namespace xanesmap {
 
@@ -25,45 +24,6 @@ void NormalizationOptions::validate() const {
   if (!(derivative_half_window_ev > 0.0))
     throw OptionError("derivative half window", "must be a positive energy");
 }
-
-namespace {
-// Least-squares polynomial in (E - e0) through the points with E in [lo, hi].
-std::vector<double> fit_polynomial(std::span<const double> e, std::span<const double> mu, double e0,
-                                   double lo, double hi, int order, std::size_t* points) {
-  std::vector<std::size_t> idx;
-  for (std::size_t i = 0; i < e.size(); ++i)
-    if (e[i] >= lo && e[i] <= hi) idx.push_back(i);
-  *points = idx.size();
-  if (idx.size() < static_cast<std::size_t>(order) + 1) return {};
-  // Scale the abscissa to ~1 so the quadratic term stays well conditioned.
-  constexpr double scale_ev = 100.0;
-  Eigen::MatrixXd a(static_cast<Eigen::Index>(idx.size()), order + 1);
-  Eigen::VectorXd b(static_cast<Eigen::Index>(idx.size()));
-  for (std::size_t r = 0; r < idx.size(); ++r) {
-    const double x = (e[idx[r]] - e0) / scale_ev;
-    double p = 1.0;
-    for (int k = 0; k <= order; ++k, p *= x) a(static_cast<Eigen::Index>(r), k) = p;
-    b(static_cast<Eigen::Index>(r)) = mu[idx[r]];
-  }
-  const Eigen::VectorXd c = a.colPivHouseholderQr().solve(b);
-  std::vector<double> coeffs(static_cast<std::size_t>(order) + 1);
-  for (int k = 0; k <= order; ++k) coeffs[static_cast<std::size_t>(k)] = c(k) / std::pow(scale_ev, k);
-  return coeffs;
-}
-
-double evaluate(const std::vector<double>& c, double x) {
-  double v = 0.0;
-  for (std::size_t k = c.size(); k-- > 0;) v = v * x + c[k];
-  return v;
-}
-
-std::string window_text(double lo, double hi) {
-  std::ostringstream s;
-  s.precision(7);
-  s << lo << "-" << hi << " eV";
-  return s.str();
-}
-}  // namespace
 
 double find_e0_max_derivative(std::span<const double> e, std::span<const double> mu,
                               double half_window_ev) {
@@ -109,49 +69,32 @@ NormalizedSpectrum normalize_spectrum(std::span<const double> e, std::span<const
   NormalizedSpectrum out;
   out.e0_ev = options.e0_ev ? *options.e0_ev
                             : find_e0_max_derivative(e, mu, options.derivative_half_window_ev);
-  const double e0 = out.e0_ev;
-
-  double pre_lo = e0 + options.pre_edge_ev.from_ev, pre_hi = e0 + options.pre_edge_ev.to_ev;
-  double post_lo = e0 + options.post_edge_ev.from_ev, post_hi = e0 + options.post_edge_ev.to_ev;
-  out.clipped_pre = pre_lo < e.front() || pre_hi > e.back();
-  out.clipped_post = post_lo < e.front() || post_hi > e.back();
-  pre_lo = std::max(pre_lo, e.front()), pre_hi = std::min(pre_hi, e.back());
-  post_lo = std::max(post_lo, e.front()), post_hi = std::min(post_hi, e.back());
-  out.pre_edge_used_ev = {pre_lo - e0, pre_hi - e0};
-  out.post_edge_used_ev = {post_lo - e0, post_hi - e0};
-
-  // Too few points: name the window as asked for, relative to e0, and the data's range.
-  auto too_few = [&](const char* which, const EnergyWindow& w, std::size_t points, int needed) {
-    std::ostringstream m;
-    m.precision(7);
-    m << which << " window " << window_text(e0 + w.from_ev, e0 + w.to_ev) << " (e0 " << w.from_ev
-      << " to " << w.to_ev << " eV) holds " << points << " point(s) of the data ("
-      << window_text(e.front(), e.back()) << "); its fit needs " << needed;
-    return InputError(m.str());
-  };
-  std::size_t points = 0;
-  const auto pre = fit_polynomial(e, mu, e0, pre_lo, pre_hi, 1, &points);
-  if (pre.empty()) throw too_few("pre-edge", options.pre_edge_ev, points, 2);
-  out.post_coefficients = fit_polynomial(e, mu, e0, post_lo, post_hi, options.post_edge_order,
-                                         &points);
-  if (out.post_coefficients.empty())
-    throw too_few("post-edge", options.post_edge_ev, points, options.post_edge_order + 1);
-  out.pre_intercept = pre[0];
-  out.pre_slope = pre[1];
-  out.edge_step = evaluate(out.post_coefficients, 0.0) - out.pre_intercept;
+  // The same routine as every pixel's (core/spectrum_normalizer.hpp), around this e0.
+  NormalizationOptions plain = options;
+  plain.flatten = false;
+  const SpectrumNormalizer normalizer(e, out.e0_ev, plain);
+  const SpectrumNormalizer::Fit fit = normalizer.fit(mu);
+  out.edge_step = fit.result.edge_step;
   if (!(out.edge_step > 0.0)) {
     std::ostringstream m;
-    m << "no absorption edge: the edge step at e0 = " << e0 << " eV is " << out.edge_step;
+    m << "no absorption edge: the edge step at e0 = " << out.e0_ev << " eV is " << out.edge_step;
     throw InputError(m.str());
   }
+  out.pre_intercept = fit.pre_intercept;
+  out.pre_slope = fit.pre_slope;
+  out.post_coefficients.assign(fit.post.begin(), fit.post.begin() + options.post_edge_order + 1);
+  out.pre_edge_used_ev = {normalizer.pre_edge_used_ev().from_ev - out.e0_ev, normalizer.pre_edge_used_ev().to_ev - out.e0_ev};
+  out.post_edge_used_ev = {normalizer.post_edge_used_ev().from_ev - out.e0_ev, normalizer.post_edge_used_ev().to_ev - out.e0_ev};
+  out.clipped_pre = normalizer.clipped_pre();
+  out.clipped_post = normalizer.clipped_post();
   out.normalized.resize(e.size());
+  normalizer(mu, out.normalized);
   out.flattened.resize(e.size());
   for (std::size_t i = 0; i < e.size(); ++i) {
-    const double x = e[i] - e0;
-    const double pre_line = out.pre_intercept + out.pre_slope * x;
-    out.normalized[i] = (mu[i] - pre_line) / out.edge_step;
-    const double background = (evaluate(out.post_coefficients, x) - pre_line) / out.edge_step - 1.0;
-    out.flattened[i] = x >= 0.0 ? out.normalized[i] - background : out.normalized[i];
+    const double x = e[i] - out.e0_ev;
+    const double pre = fit.pre_intercept + fit.pre_slope * x;
+    const double post = fit.post[0] + x * (fit.post[1] + x * fit.post[2]);
+    out.flattened[i] = x >= 0.0 ? out.normalized[i] - ((post - pre) / out.edge_step - 1.0) : out.normalized[i];
   }
   return out;
 }

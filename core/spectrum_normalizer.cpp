@@ -64,8 +64,8 @@ SpectrumNormalizer::SpectrumNormalizer(std::span<const double> e, double e0_ev,
   auto too_few = [&](const char* which, double lo, double hi, std::size_t have, int need) {
     std::ostringstream m;
     m << which << " window " << window_text(lo, hi) << " (e0 = " << e0_ev << " eV) holds " << have
-      << " of the stack's energies (" << window_text(e.front(), e.back()) << "); its fit needs at least "
-      << need << ": widen the window or measure more energies there";
+      << " of the " << e.size() << " energies (" << window_text(e.front(), e.back())
+      << "); its fit needs at least " << need << ": widen the window or measure more energies there";
     return InputError(m.str());
   };
   // A line needs 2 points; 3 leave one degree of freedom for the noise estimate.
@@ -112,38 +112,42 @@ std::vector<double> SpectrumNormalizer::linear_operator() const {
   return op;
 }
 
-SpectrumNormalizer::Result SpectrumNormalizer::operator()(std::span<const double> mu,
-                                                          std::span<double> out) const {
+SpectrumNormalizer::Fit SpectrumNormalizer::fit(std::span<const double> mu) const {
   const std::size_t n_pre = pre_points(), n_post = post_points();
-  double a = 0.0, b = 0.0;
+  Fit f;
   for (std::size_t j = 0; j < n_pre; ++j) {
-    a += pre_pinv_[j] * mu[pre_begin_ + j];
-    b += pre_pinv_[n_pre + j] * mu[pre_begin_ + j];
+    f.pre_intercept += pre_pinv_[j] * mu[pre_begin_ + j];
+    f.pre_slope += pre_pinv_[n_pre + j] * mu[pre_begin_ + j];
   }
-  double c[3] = {0.0, 0.0, 0.0};
   for (int k = 0; k <= post_order_; ++k)
     for (std::size_t j = 0; j < n_post; ++j)
-      c[k] += post_pinv_[static_cast<std::size_t>(k) * n_post + j] * mu[post_begin_ + j];
+      f.post[static_cast<std::size_t>(k)] += post_pinv_[static_cast<std::size_t>(k) * n_post + j] * mu[post_begin_ + j];
   double rss = 0.0;
   for (std::size_t j = pre_begin_; j < pre_end_; ++j) {
-    const double r = mu[j] - (a + b * x_[j]);
+    const double r = mu[j] - (f.pre_intercept + f.pre_slope * x_[j]);
     rss += r * r;
   }
   const double rms = std::sqrt(rss / static_cast<double>(n_pre - 2));
-  Result result{c[0] - a, rms, rms * step_noise_gain_};
-  if (!(result.edge_step > 0.0)) return result;
-  const double inv_step = 1.0 / result.edge_step;
+  f.result = {f.post[0] - f.pre_intercept, rms, rms * step_noise_gain_};
+  return f;
+}
+
+SpectrumNormalizer::Result SpectrumNormalizer::operator()(std::span<const double> mu,
+                                                          std::span<double> out) const {
+  const Fit f = fit(mu);
+  if (!(f.result.edge_step > 0.0)) return f.result;
+  const double inv_step = 1.0 / f.result.edge_step;
   for (std::size_t i = 0; i < x_.size(); ++i) {
     const double x = x_[i];
-    const double pre = a + b * x;
+    const double pre = f.pre_intercept + f.pre_slope * x;
     double value = (mu[i] - pre) * inv_step;
     if (flatten_ && x >= 0.0) {
-      const double post = c[0] + x * (c[1] + x * c[2]);
+      const double post = f.post[0] + x * (f.post[1] + x * f.post[2]);
       value -= (post - pre) * inv_step - 1.0;
     }
     out[i] = value;
   }
-  return result;
+  return f.result;
 }
 
 }  // namespace xanesmap

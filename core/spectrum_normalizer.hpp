@@ -12,6 +12,7 @@
 // Works on non-uniform grids. Windows are clipped to the grid, and the clipping is recorded.
 #pragma once
 
+#include <array>
 #include <span>
 #include <string>
 #include <vector>
@@ -32,6 +33,15 @@ class SpectrumNormalizer {
   /// the energies it holds and the number needed; OptionError for bad options.
   SpectrumNormalizer(std::span<const double> energy_ev, double e0_ev,
                      const NormalizationOptions& options);
+
+  /// The fitted background: pre(E) = pre_intercept + pre_slope (E - e0), post(E) = sum_k
+  /// post[k] (E - e0)^k (post[2] = 0 for a line).
+  struct Fit {
+    double pre_intercept = 0.0, pre_slope = 0.0;
+    std::array<double, 3> post{};
+    Result result;
+  };
+  Fit fit(std::span<const double> mu) const;
 
   /// Normalizes `mu` (one value per grid energy) into `out` (same size): (mu - pre) / step,
   /// flattened above e0 when the options ask for it. When the step is not positive, `out` is
