@@ -101,4 +101,15 @@ StackSource to_stack_source(const StackArgs& args) {
   return s;
 }
 
+void add_registration_options(CLI::App& sub, RegistrationOptions& options) {
+  sub.add_option("--reference", options.reference,
+                 "Registration reference: mean (of the aligned post-edge frames), first, last, index:N, energy:E")
+      ->capture_default_str();
+  sub.add_option("--max-shift", options.max_shift_px, "Largest drift searched, px")->capture_default_str();
+  sub.add_option("--outlier-px", options.outlier_px,
+                 "A frame whose direct and chained shifts differ by more than this is flagged, px")
+      ->capture_default_str();
+  sub.add_option("--upsample", options.upsample, "Registration precision 1/N px")->capture_default_str();
+}
+
 }  // namespace xanesmap::cli

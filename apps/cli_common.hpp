@@ -30,9 +30,11 @@ std::string examples_footer(std::initializer_list<const char*> lines);
 void register_info(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_simulate(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_map(CLI::App& app, const GlobalOptions& global, Action& action);
+void register_align(CLI::App& app, const GlobalOptions& global, Action& action);
 
 }  // namespace xanesmap::cli
 
+#include "core/registration.hpp"
 #include "io/stack_reader.hpp"
 
 namespace xanesmap::cli {
@@ -48,5 +50,8 @@ struct StackArgs {
 void add_stack_options(CLI::App& sub, StackArgs& args);
 /// Throws OptionError for unknown unit or flat-mode words.
 StackSource to_stack_source(const StackArgs& args);
+
+/// --reference, --max-shift, --outlier-px, --upsample (shared by map and align).
+void add_registration_options(CLI::App& sub, RegistrationOptions& options);
 
 }  // namespace xanesmap::cli

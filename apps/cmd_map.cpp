@@ -10,6 +10,7 @@
 #include "io/map_outputs.hpp"
 #include "io/output_dir.hpp"
 #include "io/reference_manifest.hpp"
+#include "io/shifts_table.hpp"
 
 namespace xanesmap::cli {
 
@@ -29,6 +30,8 @@ struct MapArgs {
   double e0_ev = NAN;
   double saturation = 0.0;
   bool force = false;
+  bool no_align = false;
+  std::string shifts_file;
   MapPipelineOptions options;
 };
 
@@ -36,6 +39,24 @@ EnergyWindow window_option(const std::vector<double>& values, EnergyWindow fallb
   if (values.empty()) return fallback;
   if (values.size() != 2) throw OptionError(name, "give two energies, FROM and TO (eV relative to e0)");
   return {values[0], values[1]};
+}
+
+// A shifts.csv must have one row per frame, at the stack's energies.
+void apply_shift_table(const std::vector<ShiftRow>& rows, const std::vector<double>& energies_ev,
+                       const std::string& file, MapPipelineOptions& options) {
+  if (rows.size() != energies_ev.size())
+    throw InputError("shifts table '" + file + "' has " + std::to_string(rows.size()) +
+                     " rows but the stack has " + std::to_string(energies_ev.size()) + " energies");
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (std::abs(rows[i].energy_ev - energies_ev[i]) > 0.01) {
+      char m[256];
+      std::snprintf(m, sizeof m, "shifts table '%s' row %zu is for %.3f eV but frame %zu is at %.3f eV",
+                    file.c_str(), i + 1, rows[i].energy_ev, i, energies_ev[i]);
+      throw InputError(m);
+    }
+    options.given_dy_px.push_back(rows[i].dy_px);
+    options.given_dx_px.push_back(rows[i].dx_px);
+  }
 }
 
 std::vector<InputFile> stack_files(const StackSource& source, const StackDescription& d) {
@@ -64,6 +85,10 @@ int run_map(MapArgs a, const GlobalOptions& global) {
     throw OptionError("--pixel-size-nm", "must be a positive size in nm");
   a.options.validate();
 
+  if (a.no_align && !a.shifts_file.empty()) throw OptionError("--shifts", "cannot be combined with --no-align");
+  a.options.alignment = a.no_align ? AlignmentMode::none
+                        : a.shifts_file.empty() ? AlignmentMode::estimate : AlignmentMode::given;
+  a.options.validate();
   const StackSource source = to_stack_source(a.stack);
   const ProgressSink progress = make_progress_sink(global);
   StagedOutputDir output(a.out, a.force);  // refuse an existing folder before the long work
@@ -81,8 +106,17 @@ int run_map(MapArgs a, const GlobalOptions& global) {
     references.push_back({loaded.entry.name, loaded.entry.valence, std::move(loaded.spectrum)});
   }
   LoadedStack loaded = load_raw_stack(source, progress);
+  if (!a.shifts_file.empty()) {
+    const auto rows = read_shifts_csv(a.shifts_file);
+    apply_shift_table(rows, loaded.raw.counts().energies_ev(), a.shifts_file, a.options);
+    info.stack_files.push_back(describe_input_file(a.shifts_file));
+  }
   info.stack = loaded.description;
-  info.stack_files = stack_files(source, loaded.description);
+  {
+    auto files = stack_files(source, loaded.description);
+    files.insert(files.end(), info.stack_files.begin(), info.stack_files.end());
+    info.stack_files = std::move(files);
+  }
   if (a.pixel_size_nm > 0.0) {
     info.pixel_size_nm = a.pixel_size_nm, info.pixel_size_source = "option";
   } else if (loaded.description.pixel_size_nm) {
@@ -97,15 +131,23 @@ int run_map(MapArgs a, const GlobalOptions& global) {
 
   const ValenceMaps& m = result.maps;
   for (const auto& w : m.warnings) std::cerr << "xanesmap: warning: " << w << "\n";
+  if (const std::size_t flagged = result.registration.flagged_count())
+    std::cerr << "xanesmap: warning: " << flagged << " frame(s) could not be confirmed by registration; "
+              << "see shifts.csv (quality 0) and summary.json registration.flagged_frames\n";
   char line[512];
   std::snprintf(line, sizeof line,
                 "valence (%s): mean %.3f, median %.3f, std %.3f over %zu pixels; %zu pixels not "
-                "measured (%zu no Mn, %zu invalid OD); mean spectrum %.3f (R %.4f)\n",
+                "measured (%zu no Mn, %zu invalid OD, %zu outside the view after alignment, %zu other); "
+                "mean spectrum %.3f (R %.4f)\n",
                 to_string(v.method).c_str(), m.statistics.mean, m.statistics.median, m.statistics.std,
                 m.statistics.pixels, m.status.size() - m.statistics.pixels,
                 m.status_counts[static_cast<std::size_t>(PixelStatus::no_mn)],
-                m.status_counts[static_cast<std::size_t>(PixelStatus::invalid_od)], m.mean_spectrum.valence,
-                m.mean_spectrum.rfactor);
+                m.status_counts[static_cast<std::size_t>(PixelStatus::invalid_od)],
+                m.status_counts[static_cast<std::size_t>(PixelStatus::outside_view)],
+                m.status.size() - m.statistics.pixels - m.status_counts[static_cast<std::size_t>(PixelStatus::no_mn)] -
+                    m.status_counts[static_cast<std::size_t>(PixelStatus::invalid_od)] -
+                    m.status_counts[static_cast<std::size_t>(PixelStatus::outside_view)],
+                m.mean_spectrum.valence, m.mean_spectrum.rfactor);
   std::cout << line << "wrote " << output.destination().string() << "/ (valence.tif, summary.json, results.h5, ...)\n";
   return 0;
 }
@@ -143,6 +185,9 @@ void register_map(CLI::App& app, const GlobalOptions& global, Action& action) {
                 "Fit one energy offset of the references to the mean spectrum of the masked pixels");
   sub->add_option("--align-range", v.align_range_ev, "Search range of that offset, +- eV")->capture_default_str();
   sub->add_option("--saturation", a->saturation, "Raw counts at which a pixel is saturated (float data)");
+  add_registration_options(*sub, a->options.registration);
+  sub->add_flag("--no-align", a->no_align, "Do not register the energy frames");
+  sub->add_option("--shifts", a->shifts_file, "Use these shifts (a shifts.csv) instead of registering");
   sub->add_flag("--force", a->force, "Replace the output folder if it exists");
   sub->footer(examples_footer({"xanesmap map demo/scan.h5 --out demo-maps",
                                "xanesmap map scan.h5 --refs my-refs.toml --method edge --edge half-height --out maps",

@@ -27,11 +27,13 @@ int main(int argc, char** argv) {
   app.footer(cli::examples_footer({"xanesmap simulate --out demo",
                                    "xanesmap info demo/scan.h5",
                                    "xanesmap map demo/scan.h5 --out demo-maps",
+                                   "xanesmap align demo/scan.h5 --out aligned.h5",
                                    "xanesmap <command> --help"}));
   cli::Action action;
   cli::register_info(app, global, action);
   cli::register_simulate(app, global, action);
   cli::register_map(app, global, action);
+  cli::register_align(app, global, action);
 
   try {
     app.parse(argc, argv);

@@ -16,6 +16,7 @@ const char* od_flag_name(OdFlag flag) {
     case od_flat_not_above_dark: return "flat_not_above_dark";
     case od_saturated: return "saturated";
     case od_not_finite: return "not_finite";
+    case od_outside_view: return "outside_view";
   }
   return "unknown";
 }

@@ -28,10 +28,11 @@ enum OdFlag : std::uint8_t {
   od_flat_not_above_dark = 2,
   od_saturated = 4,
   od_not_finite = 8,
+  od_outside_view = 16,  // set by registration: the pixel left the field of view in some frame
 };
-inline constexpr std::array<OdFlag, 4> kAllOdFlags{od_sample_not_above_dark,
+inline constexpr std::array<OdFlag, 5> kAllOdFlags{od_sample_not_above_dark,
                                                   od_flat_not_above_dark, od_saturated,
-                                                  od_not_finite};
+                                                  od_not_finite, od_outside_view};
 /// "sample_not_above_dark", ... (the names used in summaries and docs).
 const char* od_flag_name(OdFlag flag);
 
@@ -44,7 +45,7 @@ struct OpticalDensityResult {
   EnergyStack od;                               // NaN where a value could not be computed
   Image<std::uint8_t> flags;                    // OR of OdFlag over all energies, per pixel
   std::size_t invalid_pixels = 0;               // pixels with any flag
-  std::array<std::size_t, 4> pixels_by_flag{};  // pixels having kAllOdFlags[i] at some energy
+  std::array<std::size_t, kAllOdFlags.size()> pixels_by_flag{};  // pixels having kAllOdFlags[i]
   std::vector<std::size_t> invalid_per_energy;  // NaN values in each frame
 };
 

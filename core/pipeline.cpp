@@ -1,15 +1,68 @@
 #include "core/pipeline.hpp"
 
+#include "core/error.hpp"
+#include "core/shift_apply.hpp"
+
 namespace xanesmap {
+
+void MapPipelineOptions::validate() const {
+  optical_density.validate();
+  registration.validate();
+  valence.validate();
+  if (alignment == AlignmentMode::given && given_dy_px.size() != given_dx_px.size())
+    throw OptionError("shifts", "dy and dx lists differ in length");
+}
+
+AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipelineOptions& options,
+                                              const ProgressSink& progress) {
+  options.validate();
+  OpticalDensityResult od = compute_optical_density(raw, options.optical_density, progress);
+  const std::size_t n = od.od.frame_count();
+  RegistrationResult reg;
+  switch (options.alignment) {
+    case AlignmentMode::estimate:
+      reg = register_stack(od.od, options.registration, progress);
+      break;
+    case AlignmentMode::given:
+      if (options.given_dy_px.size() != n)
+        throw InputError("the shifts table has " + std::to_string(options.given_dy_px.size()) +
+                         " rows but the stack has " + std::to_string(n) + " frames");
+      reg.dy_px = options.given_dy_px, reg.dx_px = options.given_dx_px;
+      reg.reference_description = "shifts given";
+      break;
+    case AlignmentMode::none:
+      reg.dy_px.assign(n, 0.0), reg.dx_px.assign(n, 0.0);
+      reg.reference_description = "not aligned";
+      break;
+  }
+  if (reg.quality.empty()) {
+    reg.quality.assign(n, 1.0), reg.residual_px.assign(n, 0.0), reg.flagged.assign(n, 0);
+  }
+  AlignedOpticalDensity out{std::move(od.od), std::move(od.flags), {}, std::move(reg)};
+  if (options.alignment != AlignmentMode::none) {
+    AlignedStack aligned = apply_shifts(out.od, out.registration.dy_px, out.registration.dx_px, progress);
+    out.od = std::move(aligned.stack);
+    for (std::size_t p = 0; p < out.flags.size(); ++p)
+      if (aligned.outside_any.data()[p]) out.flags.data()[p] |= od_outside_view;
+  }
+  for (const std::uint8_t f : out.flags.pixels()) {
+    if (!f) continue;
+    ++out.summary.invalid_pixels;
+    for (std::size_t i = 0; i < kAllOdFlags.size(); ++i)
+      if (f & kAllOdFlags[i]) ++out.summary.pixels_by_flag[i];
+  }
+  return out;
+}
 
 MapPipelineResult run_map_pipeline(const RawStack& raw, const std::vector<ReferenceSpectrum>& references,
                                    const MapPipelineOptions& options, const ProgressSink& progress) {
-  options.validate();
-  const OpticalDensityResult od = compute_optical_density(raw, options.optical_density, progress);
+  AlignedOpticalDensity aligned = aligned_optical_density(raw, options, progress);
   MapPipelineResult result;
   result.energies_ev = raw.counts().energies_ev();
-  result.optical_density = {od.invalid_pixels, od.pixels_by_flag};
-  result.maps = compute_valence_maps(od.od, od.flags.view(), references, options.valence, progress);
+  result.optical_density = aligned.summary;
+  result.alignment = options.alignment;
+  result.registration = std::move(aligned.registration);
+  result.maps = compute_valence_maps(aligned.od, aligned.flags.view(), references, options.valence, progress);
   return result;
 }
 

@@ -1,5 +1,5 @@
-// The order of the stages, and nothing else: raw counts -> optical density -> valence maps.
-// (Registration of the energy frames goes between the two when it lands.)
+// The order of the stages, and nothing else: raw counts -> optical density -> registration of
+// the energy frames (estimate, or shifts given) -> shifts applied -> valence maps.
 #pragma once
 
 #include <vector>
@@ -7,26 +7,45 @@
 #include "core/optical_density.hpp"
 #include "core/progress.hpp"
 #include "core/raw_stack.hpp"
+#include "core/registration.hpp"
 #include "core/valence_map.hpp"
 
 namespace xanesmap {
 
+enum class AlignmentMode { estimate, given, none };
+
 struct MapPipelineOptions {
   OpticalDensityOptions optical_density;
+  AlignmentMode alignment = AlignmentMode::estimate;  // register the frames (default)
+  RegistrationOptions registration;                   // for `estimate`
+  std::vector<double> given_dy_px, given_dx_px;       // for `given`: one per frame
   ValenceMapOptions valence;
-  void validate() const { optical_density.validate(), valence.validate(); }
+  void validate() const;
 };
 
 struct OpticalDensitySummary {
-  std::size_t invalid_pixels = 0;
-  std::array<std::size_t, 4> pixels_by_flag{};  // kAllOdFlags order
+  std::size_t invalid_pixels = 0;                       // including those outside the view
+  std::array<std::size_t, kAllOdFlags.size()> pixels_by_flag{};  // kAllOdFlags order
 };
 
 struct MapPipelineResult {
   std::vector<double> energies_ev;  // the stack's energies
   OpticalDensitySummary optical_density;
+  AlignmentMode alignment = AlignmentMode::estimate;
+  RegistrationResult registration;  // shifts applied (zeros with `none`); flags only with `estimate`
   ValenceMaps maps;
 };
+
+/// OD, then registration and shift application: the aligned OD stack and its per-pixel flags
+/// (od_outside_view where a pixel left the field of view). Shared by `map` and `align`.
+struct AlignedOpticalDensity {
+  EnergyStack od;
+  Image<std::uint8_t> flags;
+  OpticalDensitySummary summary;
+  RegistrationResult registration;
+};
+AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipelineOptions& options,
+                                              const ProgressSink& progress = {});
 
 MapPipelineResult run_map_pipeline(const RawStack& raw, const std::vector<ReferenceSpectrum>& references,
                                    const MapPipelineOptions& options, const ProgressSink& progress = {});

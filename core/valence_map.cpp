@@ -11,6 +11,7 @@
 #include <tbb/parallel_for.h>
 
 #include "core/error.hpp"
+#include "core/optical_density.hpp"
 #include "core/spectrum_normalizer.hpp"
 
 namespace xanesmap {
@@ -31,6 +32,7 @@ const char* status_name(PixelStatus s) {
     case PixelStatus::no_edge: return "no_edge";
     case PixelStatus::fit_failed: return "fit_failed";
     case PixelStatus::edge_extrapolated: return "edge_extrapolated";
+    case PixelStatus::outside_view: return "outside_view";
   }
   return "unknown";
 }
@@ -381,7 +383,8 @@ ValenceMaps compute_valence_maps(const EnergyStack& od, ImageView<const std::uin
       }
       for (std::size_t c = 0; c < w; ++c) {
         if (od_flags(r, c)) {
-          maps.status(r, c) = static_cast<std::uint8_t>(PixelStatus::invalid_od);
+          maps.status(r, c) = static_cast<std::uint8_t>((od_flags(r, c) & od_outside_view) ? PixelStatus::outside_view
+                                                                                            : PixelStatus::invalid_od);
           continue;
         }
         for (std::size_t i = 0; i < n; ++i) mu[i] = tile[i * w + c];

@@ -44,10 +44,11 @@ enum class PixelStatus : std::uint8_t {
   no_edge = 3,            // edge method: no edge found in the search range
   fit_failed = 4,         // LCF: no feasible, well-conditioned solution
   edge_extrapolated = 5,  // edge method: edge energy outside the references' range (value extrapolated)
+  outside_view = 6,       // registration moved the pixel out of the field of view in some frame
 };
-inline constexpr std::array<PixelStatus, 6> kAllPixelStatuses{
-    PixelStatus::ok,      PixelStatus::no_mn,      PixelStatus::invalid_od,
-    PixelStatus::no_edge, PixelStatus::fit_failed, PixelStatus::edge_extrapolated};
+inline constexpr std::array<PixelStatus, 7> kAllPixelStatuses{
+    PixelStatus::ok,         PixelStatus::no_mn,      PixelStatus::invalid_od,       PixelStatus::no_edge,
+    PixelStatus::fit_failed, PixelStatus::edge_extrapolated, PixelStatus::outside_view};
 const char* status_name(PixelStatus s);  // "ok", "no_mn", ...
 
 /// Edge options for noisy pixel spectra: a 2 eV smoothing half width. Measured on the default

@@ -8,6 +8,7 @@
 #include "io/checksum.hpp"
 #include "io/hdf5_file.hpp"
 #include "io/png_preview.hpp"
+#include "io/shifts_table.hpp"
 #include "io/tiff_io.hpp"
 
 namespace xanesmap {
@@ -81,6 +82,24 @@ nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& resu
   j["references"] = refs;
   j["reference_manifest"] = info.manifest.string();
   j["reference_offset_ev"] = {{"fitted", o.align_references}, {"value", m.reference_offset_ev}};
+  {
+    const RegistrationResult& reg = result.registration;
+    double largest = 0.0;
+    for (std::size_t i = 0; i < reg.dy_px.size(); ++i) largest = std::max(largest, std::hypot(reg.dy_px[i], reg.dx_px[i]));
+    nlohmann::json flagged = nlohmann::json::array();
+    for (std::size_t i = 0; i < reg.flagged.size(); ++i)
+      if (reg.flagged[i]) flagged.push_back({{"frame", i}, {"energy_ev", result.energies_ev[i]}});
+    const char* mode = result.alignment == AlignmentMode::estimate ? "estimated"
+                       : result.alignment == AlignmentMode::given  ? "given (--shifts)"
+                                                                   : "none (--no-align)";
+    j["registration"] = {{"mode", mode},
+                         {"reference", reg.reference_description},
+                         {"reference_frame", reg.reference_index},
+                         {"largest_shift_px", largest},
+                         {"flagged_frames", flagged},
+                         {"max_shift_px", info.options.registration.max_shift_px},
+                         {"outlier_px", info.options.registration.outlier_px}};
+  }
   j["valence"] = {{"mean", number(m.statistics.mean)},
                   {"median", number(m.statistics.median)},
                   {"std", number(m.statistics.std)},
@@ -188,12 +207,27 @@ void write_results_h5(const fs::path& file, const MapRunInfo& info, const MapPip
   h5::write_attribute(h5, "/mean_spectrum/od", "pixels", static_cast<double>(s.pixels));
   const double pixel = info.pixel_size_nm;
   h5::write(h5, "/pixel_size_nm", std::span<const double>(&pixel, 1), {1});
+  const RegistrationResult& reg = r.registration;
+  const std::size_t frames = reg.dy_px.size();
+  h5::write(h5, "/registration/dy_px", std::span<const double>(reg.dy_px), {frames});
+  h5::write(h5, "/registration/dx_px", std::span<const double>(reg.dx_px), {frames});
+  h5::write(h5, "/registration/quality", std::span<const double>(reg.quality), {frames});
+  h5::write(h5, "/registration/flagged", std::span<const std::uint8_t>(reg.flagged), {frames});
+  h5::write_attribute(h5, "/registration/dy_px", "convention",
+                      "displacement of each frame's content relative to the reference frame (+dy: down)");
   h5::write_string(h5, "/provenance/summary_json", summary);
   h5::write_string(h5, "/provenance/command_line", info.command_line);
   h5::write_string(h5, "/provenance/version", info.version);
 }
 
 }  // namespace
+
+std::vector<ShiftRow> shift_rows(const std::vector<double>& energies_ev, const RegistrationResult& reg) {
+  std::vector<ShiftRow> rows;
+  for (std::size_t i = 0; i < reg.dy_px.size(); ++i)
+    rows.push_back({energies_ev[i], reg.dy_px[i], reg.dx_px[i], reg.quality[i]});
+  return rows;
+}
 
 void write_map_outputs(const fs::path& folder, const MapRunInfo& info, const MapPipelineResult& result) {
   const ValenceMaps& m = result.maps;
@@ -217,6 +251,10 @@ void write_map_outputs(const fs::path& folder, const MapRunInfo& info, const Map
     tif("fraction_" + m.reference_names[k], m.fractions[k], "quantity=LCF fraction of " + m.reference_names[k]);
 
   write_text(folder / "calibration.csv", calibration_csv(m, o.edge_definition));
+  const std::vector<ShiftRow> shifts = shift_rows(result.energies_ev, result.registration);
+  write_shifts_csv(folder / "shifts.csv", shifts);
+  write_drift_plot_png(folder / "drift.png", shifts, kFlaggedBelow,
+                       "Sample drift (" + result.registration.reference_description + ")");
   const nlohmann::json summary = map_summary(info, result);
   write_text(folder / "summary.json", summary.dump(2) + "\n");
   write_results_h5(folder / "results.h5", info, result, summary.dump());

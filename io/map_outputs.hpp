@@ -11,6 +11,7 @@
 
 #include "core/pipeline.hpp"
 #include "io/reference_manifest.hpp"
+#include "io/shifts_table.hpp"
 #include "io/stack_reader.hpp"
 
 namespace xanesmap {
@@ -38,6 +39,11 @@ struct MapRunInfo {
 };
 
 nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& result);
+
+/// shifts.csv rows of a registration. Flagged frames have quality 0; the drift plot marks
+/// frames below kFlaggedBelow.
+std::vector<ShiftRow> shift_rows(const std::vector<double>& energies_ev, const RegistrationResult& reg);
+inline constexpr double kFlaggedBelow = 0.01;
 
 /// Writes every output into `folder` (which must exist). Throws OutputError naming the file.
 void write_map_outputs(const std::filesystem::path& folder, const MapRunInfo& info,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The main job on the shipped example: install, build, simulate a scan from the measured Mn
-# references in examples/mn-k, describe it, and map its Mn valence. Outputs go to ./demo and
-# ./demo-maps (replaced on each run).
+# The main job on the shipped example: install, build, simulate a drifting scan from the measured
+# Mn references in examples/mn-k, describe it, and map its Mn valence (registering the energy
+# frames first). Outputs go to ./demo and ./demo-maps (replaced on each run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -10,13 +10,10 @@ cmake --build --preset release
 exe=build/release/apps/xanesmap
 "$exe" simulate --out demo --force --refs examples/mn-k/references.toml
 "$exe" info demo/scan.h5
-# Registration of the energy frames is not built yet (issue 4): simulate without drift so that
-# the maps are right; a drifting scan is mapped with false gradients at particle outlines.
-"$exe" simulate --out demo-nodrift --force --drift-px 0 --refs examples/mn-k/references.toml -q
-"$exe" map demo-nodrift/scan.h5 --out demo-maps --force --refs examples/mn-k/references.toml
+"$exe" map demo/scan.h5 --out demo-maps --force --refs examples/mn-k/references.toml
 echo
 echo "demo/scan.h5          the simulated scan (FXI layout: img_xanes, img_bkg, img_dark, X_eng)"
 echo "demo/tiff/            the same scan as TIFFs with energies.txt"
 echo "demo/truth_valence.tif  the true Mn valence map (opens in Fiji with its 30 nm pixel size)"
 echo "demo/truth.h5         every ground-truth map, the drift, the particles"
-echo "demo-maps/            valence.tif (Fiji), valence.png, summary.json, results.h5, ... (docs/map-outputs.md)"
+echo "demo-maps/            valence.tif (Fiji), valence.png, drift.png, shifts.csv, summary.json, results.h5, ..."

@@ -137,6 +137,34 @@ case "$case_name" in
     expect_in err "two references"
     [ ! -e "$work/m2" ] || fail "a failed map left $work/m2"
     ;;
+  align)
+    expect_exit 0 "$exe" simulate --out "$work/s" --size 96 --drift-px 5 --no-tiff -q --refs "$arg/mn-k/references.toml"
+    expect_exit 0 "$exe" align "$work/s/scan.h5" --out "$work/aligned.h5" -q
+    expect_in out "aligned 110 frames"
+    for f in aligned.h5 aligned_shifts.csv aligned_drift.png; do
+      [ -s "$work/$f" ] || fail "align did not write $f"
+    done
+    head -1 "$work/aligned_shifts.csv" | grep -q '^energy_ev,dy_px,dx_px,quality$' || fail "shifts.csv header"
+    [ "$(wc -l < "$work/aligned_shifts.csv")" -eq 111 ] || fail "shifts.csv rows"
+    expect_exit 1 "$exe" align "$work/s/scan.h5" --out "$work/aligned.h5" -q
+    expect_in err "--force"
+    expect_exit 1 "$exe" align "$work/s/scan.h5" --out "$work/a2.h5" --reference index:500 -q
+    expect_in err "out of range"
+    [ ! -e "$work/a2.h5" ] || fail "a failed align left a2.h5"
+    # map registers by default, reuses a shifts table, or skips registration.
+    expect_exit 0 "$exe" map "$work/s/scan.h5" --out "$work/m1" -q --refs "$arg/mn-k/references.toml"
+    [ -s "$work/m1/shifts.csv" ] && [ -s "$work/m1/drift.png" ] || fail "map did not write shifts.csv/drift.png"
+    grep -q '"registration"' "$work/m1/summary.json" || fail "summary lacks registration"
+    expect_exit 0 "$exe" map "$work/s/scan.h5" --out "$work/m2" -q --shifts "$work/aligned_shifts.csv" \
+      --refs "$arg/mn-k/references.toml"
+    grep -q 'given' "$work/m2/summary.json" || fail "summary does not say the shifts were given"
+    expect_exit 0 "$exe" map "$work/s/scan.h5" --out "$work/m3" -q --no-align --refs "$arg/mn-k/references.toml"
+    head -5 "$work/aligned_shifts.csv" > "$work/short.csv"
+    expect_exit 1 "$exe" map "$work/s/scan.h5" --out "$work/m4" -q --shifts "$work/short.csv" \
+      --refs "$arg/mn-k/references.toml"
+    expect_in err "short.csv"
+    [ ! -e "$work/m4" ] || fail "a failed map left m4"
+    ;;
   *) fail "unknown case";;
 esac
 echo "ok [$case_name]"

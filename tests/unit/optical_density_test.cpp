@@ -58,7 +58,7 @@ TEST_CASE("Invalid values are NaN, flagged per pixel and counted, never clipped"
   CHECK(r.flags(0, 3) == od_not_finite);
   CHECK(r.flags(0, 4) == 0);
   CHECK(r.invalid_pixels == 4);
-  CHECK(r.pixels_by_flag == std::array<std::size_t, 4>{1, 1, 1, 1});
+  CHECK(r.pixels_by_flag == std::array<std::size_t, 5>{1, 1, 1, 1, 0});
   CHECK(r.invalid_per_energy == std::vector<std::size_t>{3, 2});
 }
 

@@ -1,0 +1,128 @@
+// `xanesmap align STACK --out aligned.h5`: register the energy frames and write the aligned
+// optical-density stack, with the shifts (also as aligned_shifts.csv and a drift plot beside it).
+#include <unistd.h>
+
+#include <cmath>
+#include <iostream>
+#include <memory>
+
+#include "apps/cli_common.hpp"
+#include "core/error.hpp"
+#include "core/pipeline.hpp"
+#include "io/hdf5_file.hpp"
+#include "io/map_outputs.hpp"
+#include "io/shifts_table.hpp"
+
+namespace xanesmap::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct AlignArgs {
+  StackArgs stack;
+  std::string out;
+  bool force = false;
+  double saturation = 0.0;
+  RegistrationOptions registration;
+};
+
+// Files written under a temporary name beside their destination and renamed on success.
+struct StagedFile {
+  fs::path destination, staging;
+  explicit StagedFile(fs::path d) : destination(std::move(d)) {
+    staging = destination.parent_path() /
+              ("." + destination.filename().string() + ".partial-" + std::to_string(::getpid()));
+  }
+  ~StagedFile() {
+    std::error_code ec;
+    fs::remove(staging, ec);
+  }
+  void commit() const {
+    std::error_code ec;
+    fs::rename(staging, destination, ec);
+    if (ec) throw OutputError("cannot move '" + staging.string() + "' to '" + destination.string() + "': " + ec.message());
+  }
+};
+
+int run_align(AlignArgs a, const GlobalOptions& global) {
+  if (a.out.empty()) throw OptionError("--out", "give the output HDF5 file");
+  MapPipelineOptions options;
+  options.registration = a.registration;
+  if (a.saturation != 0.0) options.optical_density.saturation_counts = a.saturation;
+  options.validate();
+  const fs::path out = a.out;
+  const fs::path stem = out.parent_path() / out.stem();
+  StagedFile h5_file(out), csv_file(stem.string() + "_shifts.csv"), png_file(stem.string() + "_drift.png");
+  for (const StagedFile* f : {&h5_file, &csv_file, &png_file}) {
+    std::error_code ec;
+    if (fs::exists(f->destination, ec) && !a.force)
+      throw OutputError("'" + f->destination.string() + "' already exists; use --force to replace it");
+  }
+  const StackSource source = to_stack_source(a.stack);
+  const ProgressSink progress = make_progress_sink(global);
+  const LoadedStack loaded = load_raw_stack(source, progress);
+  const AlignedOpticalDensity aligned = aligned_optical_density(loaded.raw, options, progress);
+  const auto& reg = aligned.registration;
+  const auto& energies = aligned.od.energies_ev();
+  const std::size_t n = aligned.od.frame_count(), h = aligned.od.height(), w = aligned.od.width();
+  {
+    h5::File file = h5::File::create(h5_file.staging);
+    h5::write(file, "/od", aligned.od.values(), {n, h, w});
+    h5::write_attribute(file, "/od", "content", "optical density, frames aligned (NaN: no value)");
+    h5::write(file, "/energies_ev", std::span<const double>(energies), {n});
+    h5::write(file, "/flags", aligned.flags.pixels(), {h, w});
+    h5::write_attribute(file, "/flags", "bits",
+                        "1 sample<=dark, 2 flat<=dark, 4 saturated, 8 not finite, 16 outside the view after alignment");
+    h5::write(file, "/shifts/dy_px", std::span<const double>(reg.dy_px), {n});
+    h5::write(file, "/shifts/dx_px", std::span<const double>(reg.dx_px), {n});
+    h5::write(file, "/shifts/quality", std::span<const double>(reg.quality), {n});
+    h5::write(file, "/shifts/flagged", std::span<const std::uint8_t>(reg.flagged), {n});
+    h5::write_attribute(file, "/shifts/dy_px", "convention",
+                        "displacement of each frame's content relative to the reference frame (+dy: down)");
+    h5::write_string(file, "/shifts/reference", reg.reference_description);
+    if (loaded.description.pixel_size_nm) {
+      const double pixel = *loaded.description.pixel_size_nm;
+      h5::write(file, "/pixel_size_nm", std::span<const double>(&pixel, 1), {1});
+    }
+    h5::write_string(file, "/provenance/command_line", global.command_line);
+    h5::write_string(file, "/provenance/version", XANESMAP_VERSION);
+  }
+  const auto rows = shift_rows(energies, reg);
+  write_shifts_csv(csv_file.staging, rows);
+  write_drift_plot_png(png_file.staging, rows, kFlaggedBelow, "Sample drift (" + reg.reference_description + ")");
+  for (const StagedFile* f : {&h5_file, &csv_file, &png_file}) {
+    std::error_code ec;
+    if (a.force) fs::remove(f->destination, ec);
+    f->commit();
+  }
+  double largest = 0.0;
+  for (std::size_t i = 0; i < n; ++i) largest = std::max(largest, std::hypot(reg.dy_px[i], reg.dx_px[i]));
+  std::cout << "aligned " << n << " frames to " << reg.reference_description << "; largest shift " << largest
+            << " px; " << reg.flagged_count() << " frame(s) flagged; " << aligned.summary.pixels_by_flag[4]
+            << " pixels left the field of view\n";
+  std::cout << "wrote " << out.string() << ", " << csv_file.destination.string() << ", "
+            << png_file.destination.string() << "\n";
+  if (reg.flagged_count())
+    std::cerr << "xanesmap: warning: " << reg.flagged_count()
+              << " frame(s) could not be confirmed (quality 0 in the shifts table)\n";
+  return 0;
+}
+
+}  // namespace
+
+void register_align(CLI::App& app, const GlobalOptions& global, Action& action) {
+  auto a = std::make_shared<AlignArgs>();
+  CLI::App* sub = app.add_subcommand("align", "Register the energy frames and write the aligned OD stack");
+  add_stack_options(*sub, a->stack);
+  sub->add_option("--out", a->out, "Output HDF5 file (with _shifts.csv and _drift.png beside it)")->required();
+  sub->add_option("--saturation", a->saturation, "Raw counts at which a pixel is saturated (float data)");
+  add_registration_options(*sub, a->registration);
+  sub->add_flag("--force", a->force, "Replace existing outputs");
+  sub->footer(examples_footer({"xanesmap align demo/scan.h5 --out aligned.h5",
+                               "xanesmap align scan.h5 --reference energy:6600 --max-shift 30 --out aligned.h5",
+                               "xanesmap map scan.h5 --shifts aligned_shifts.csv --out maps"}));
+  sub->callback([&action, &global, a] { action = [&global, a] { return run_align(*a, global); }; });
+}
+
+}  // namespace xanesmap::cli

@@ -1,0 +1,229 @@
+#include "core/registration.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include <Eigen/Dense>
+#include <tbb/parallel_for.h>
+
+#include "core/error.hpp"
+#include "core/shift_apply.hpp"
+
+namespace xanesmap {
+
+std::size_t RegistrationResult::flagged_count() const {
+  return static_cast<std::size_t>(std::count(flagged.begin(), flagged.end(), std::uint8_t{1}));
+}
+
+void RegistrationOptions::validate() const {
+  if (!(max_shift_px > 0.0 && std::isfinite(max_shift_px)))
+    throw OptionError("max-shift", "must be a positive number of pixels");
+  if (!(outlier_px > 0.0 && std::isfinite(outlier_px)))
+    throw OptionError("outlier-px", "must be a positive number of pixels");
+  if (upsample < 1 || upsample > 1000) throw OptionError("upsample", "must be 1-1000");
+  if (!std::isfinite(post_edge_from_ev)) throw OptionError("post-edge-from", "must be an energy in eV");
+}
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+struct Measurement {
+  double dy = 0.0, dx = 0.0, weight = 0.0;  // weight 0: not usable
+};
+
+Measurement measurement(const TranslationEstimate& t) {
+  if (!t.ok || !std::isfinite(t.dy_px) || !std::isfinite(t.dx_px)) return {};
+  // Inverse variance taken proportional to the squared sharpness of the correlation peak.
+  return {t.dy_px, t.dx_px, std::max(t.sharpness, 1e-6) * std::max(t.sharpness, 1e-6)};
+}
+
+// The frame the shifts are relative to, for the single-frame choices; npos for "mean".
+std::size_t parse_reference(const std::string& text, const EnergyStack& od) {
+  const std::size_t n = od.frame_count();
+  if (text == "mean") return static_cast<std::size_t>(-1);
+  if (text == "first") return 0;
+  if (text == "last") return n - 1;
+  auto number_after = [&](const std::string& prefix) -> double {
+    try {
+      std::size_t used = 0;
+      const double v = std::stod(text.substr(prefix.size()), &used);
+      if (used + prefix.size() != text.size()) throw std::invalid_argument("trailing text");
+      return v;
+    } catch (const std::exception&) {
+      throw OptionError("reference", "'" + text + "' is not " + prefix + "<number>");
+    }
+  };
+  if (text.rfind("index:", 0) == 0) {
+    const double index = number_after("index:");
+    if (!(index >= 0 && index < static_cast<double>(n) && index == std::floor(index)))
+      throw OptionError("reference", "frame index " + text.substr(6) + " is out of range (the stack has " +
+                                         std::to_string(n) + " frames, 0-" + std::to_string(n - 1) + ")");
+    return static_cast<std::size_t>(index);
+  }
+  if (text.rfind("energy:", 0) == 0) {
+    const double energy = number_after("energy:");
+    const auto& e = od.energies_ev();
+    if (!(energy >= e.front() - 1.0 && energy <= e.back() + 1.0)) {
+      std::ostringstream m;
+      m << "energy " << energy << " eV is outside the stack's range " << e.front() << "-" << e.back() << " eV";
+      throw OptionError("reference", m.str());
+    }
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < n; ++i)
+      if (std::abs(e[i] - energy) < std::abs(e[best] - energy)) best = i;
+    return best;
+  }
+  throw OptionError("reference", "'" + text + "' is not mean, first, last, index:N or energy:E");
+}
+
+// Weighted least squares per axis: direct s_i = t_i (weight w_i), chain s_{i+1} - s_i = p_i
+// (weight u_i). Tiny links keep frames without any usable measurement attached to their
+// neighbours (they are flagged anyway).
+std::vector<double> solve_axis(const std::vector<Measurement>& direct, const std::vector<Measurement>& chain,
+                               bool y_axis) {
+  const auto n = static_cast<Eigen::Index>(direct.size());
+  Eigen::MatrixXd a = Eigen::MatrixXd::Zero(n, n);
+  Eigen::VectorXd b = Eigen::VectorXd::Zero(n);
+  double scale = 0.0;
+  for (const auto& m : direct) scale = std::max(scale, m.weight);
+  for (const auto& m : chain) scale = std::max(scale, m.weight);
+  const double tiny = 1e-9 * std::max(scale, 1.0);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const Measurement& m = direct[static_cast<std::size_t>(i)];
+    a(i, i) += m.weight + tiny * (n == 1 ? 1.0 : 0.0);
+    b(i) += m.weight * (y_axis ? m.dy : m.dx);
+  }
+  for (Eigen::Index i = 0; i + 1 < n; ++i) {
+    const Measurement& m = chain[static_cast<std::size_t>(i)];
+    const double u = m.weight + tiny;
+    const double p = m.weight > 0 ? (y_axis ? m.dy : m.dx) : 0.0;
+    a(i, i) += u, a(i + 1, i + 1) += u, a(i, i + 1) -= u, a(i + 1, i) -= u;
+    b(i) -= u * p, b(i + 1) += u * p;
+  }
+  // If no frame has a direct measurement the system floats: pin the mean at 0.
+  bool anchored = false;
+  for (const auto& m : direct) anchored |= m.weight > 0;
+  if (!anchored) a.array() += tiny / static_cast<double>(n);
+  const Eigen::VectorXd s = a.ldlt().solve(b);
+  return std::vector<double>(s.data(), s.data() + n);
+}
+
+}  // namespace
+
+RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptions& options,
+                                  const ProgressSink& progress) {
+  options.validate();
+  const std::size_t n = od.frame_count();
+  if (n < 2) throw InputError("registration needs at least two frames, the stack has " + std::to_string(n));
+  TranslationOptions t;
+  t.upsample = options.upsample;
+  t.max_shift_px = options.max_shift_px;
+  t.weighting = options.weighting;
+  t.window_fraction = options.window_fraction;
+  t.lowpass_sigma_px = options.lowpass_sigma_px;
+  t.background = BackgroundModel::constant;
+  const auto& e = od.energies_ev();
+
+  RegistrationResult result;
+  const std::size_t single = parse_reference(options.reference, od);
+  Image<float> template_image;
+  if (single != static_cast<std::size_t>(-1)) {
+    result.reference_index = single;
+    template_image = Image<float>(od.frame(single));
+    std::ostringstream d;
+    d << "frame " << single << " (" << e[single] << " eV)";
+    result.reference_description = d.str();
+  } else {
+    // Post-edge frames (or the upper third of the stack when it ends below the post-edge).
+    std::vector<std::size_t> post;
+    for (std::size_t i = 0; i < n; ++i)
+      if (e[i] >= options.post_edge_from_ev) post.push_back(i);
+    if (post.size() < 2)
+      for (std::size_t i = n - std::max<std::size_t>(2, n / 3); i < n; ++i) post.push_back(i);
+    post.erase(std::unique(post.begin(), post.end()), post.end());
+    const std::size_t anchor = post[post.size() / 2];
+    result.reference_index = anchor;
+    const TranslationEstimator to_anchor(od.frame(anchor), t);
+    Image<double> sum(od.height(), od.width(), 0.0);
+    Image<std::uint32_t> count(od.height(), od.width(), 0);
+    std::size_t used = 0;
+    for (const std::size_t i : post) {
+      const TranslationEstimate est = i == anchor ? TranslationEstimate{0, 0, 1, 1, true} : to_anchor(od.frame(i));
+      if (!est.ok) continue;
+      const ShiftedFrame aligned = shift_frame(od.frame(i), est.dy_px, est.dx_px);
+      for (std::size_t p = 0; p < sum.size(); ++p) {
+        const float v = aligned.image.data()[p];
+        if (std::isfinite(v)) sum.data()[p] += v, ++count.data()[p];
+      }
+      ++used;
+    }
+    template_image = Image<float>(od.height(), od.width(), std::numeric_limits<float>::quiet_NaN());
+    for (std::size_t p = 0; p < sum.size(); ++p)
+      if (count.data()[p]) template_image.data()[p] = static_cast<float>(sum.data()[p] / count.data()[p]);
+    std::ostringstream d;
+    d << "mean of " << used << " post-edge frames aligned to frame " << anchor << " (" << e[anchor] << " eV)";
+    result.reference_description = d.str();
+  }
+  report(progress, "registration", 0, 2 * n);
+
+  // Direct and chain measurements, in parallel; progress between chunks from this thread.
+  const TranslationEstimator to_template(template_image.view(), t);
+  std::vector<Measurement> direct(n), chain(n - 1);
+  const std::size_t chunk = std::max<std::size_t>(1, n / 10);
+  for (std::size_t start = 0; start < n; start += chunk) {
+    const std::size_t stop = std::min(n, start + chunk);
+    tbb::parallel_for(start, stop, [&](std::size_t i) {
+      direct[i] = measurement(to_template(od.frame(i)));
+      if (i + 1 < n) chain[i] = measurement(estimate_translation(od.frame(i), od.frame(i + 1), t));
+    });
+    report(progress, "registration", n + stop, 2 * n);
+  }
+
+  // Joint solution; then drop measurements that disagree with it by more than outlier_px and
+  // solve again (one round of outlier rejection).
+  std::vector<double> sy, sx;
+  for (int round = 0; round < 2; ++round) {
+    sy = solve_axis(direct, chain, true);
+    sx = solve_axis(direct, chain, false);
+    if (round == 1) break;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (direct[i].weight > 0 && std::hypot(direct[i].dy - sy[i], direct[i].dx - sx[i]) > options.outlier_px)
+        direct[i].weight = 0.0, direct[i].dy = direct[i].dx = kNaN;
+      if (i + 1 < n && chain[i].weight > 0 &&
+          std::hypot(chain[i].dy - (sy[i + 1] - sy[i]), chain[i].dx - (sx[i + 1] - sx[i])) > options.outlier_px)
+        chain[i].weight = 0.0;
+    }
+  }
+  // Residuals against the kept measurements; rejected or missing direct estimates flag the frame.
+  result.dy_px = sy, result.dx_px = sx;
+  result.residual_px.assign(n, kNaN);
+  result.quality.assign(n, 0.0);
+  result.flagged.assign(n, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    double residual = 0.0;
+    bool measured = false;
+    if (direct[i].weight > 0) {
+      residual = std::max(residual, std::hypot(direct[i].dy - sy[i], direct[i].dx - sx[i]));
+      measured = true;
+    }
+    for (const std::size_t c : {i - 1, i}) {
+      if (c >= n - 1 || chain[c].weight <= 0) continue;  // i - 1 wraps to a huge value for i = 0
+      residual = std::max(residual, std::hypot(chain[c].dy - (sy[c + 1] - sy[c]), chain[c].dx - (sx[c + 1] - sx[c])));
+      measured = true;
+    }
+    result.residual_px[i] = measured ? residual : kNaN;
+    const bool confirmed = measured && direct[i].weight > 0 && residual <= options.outlier_px;
+    result.flagged[i] = confirmed ? 0 : 1;
+    result.quality[i] = confirmed ? std::clamp(1.0 - residual / options.outlier_px, 0.0, 1.0) : 0.0;
+  }
+  // Shifts relative to the reference frame (the template's coordinates are the anchor's, but
+  // the joint solution need not put the anchor exactly at 0).
+  const double y0 = sy[result.reference_index], x0 = sx[result.reference_index];
+  for (std::size_t i = 0; i < n; ++i) result.dy_px[i] -= y0, result.dx_px[i] -= x0;
+  return result;
+}
+
+}  // namespace xanesmap

@@ -1,0 +1,179 @@
+// Sub-pixel shifts of frames; the contract and the border rules are in shift_apply.hpp.
+//
+// Keys' cubic convolution kernel (IEEE Trans. ASSP 29, 1153 (1981), eq. 15 with a = -0.5):
+//   W(s) = (a + 2)|s|^3 - (a + 3)|s|^2 + 1        for |s| <= 1
+//   W(s) = a|s|^3 - 5a|s|^2 + 8a|s| - 4a          for 1 < |s| < 2
+//   W(s) = 0                                      otherwise.
+// A sample at source coordinate s + t (s integer, 0 < t < 1) takes the pixels s - 1 .. s + 2 with
+// weights W(1 + t), W(t), W(1 - t), W(2 - t), which sum to 1 for every t.
+// Keys extrapolates a virtual pixel beyond the border; we do not (it would invent data where the
+// field of view ends) and use linear interpolation in the last interval instead.
+#include "core/shift_apply.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include "core/error.hpp"
+
+namespace xanesmap {
+namespace {
+
+constexpr double kKeysA = -0.5;
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+double keys_kernel(double s) {
+  s = std::abs(s);
+  if (s <= 1.0) return ((kKeysA + 2.0) * s - (kKeysA + 3.0)) * s * s + 1.0;
+  if (s < 2.0) return ((kKeysA * s - 5.0 * kKeysA) * s + 8.0 * kKeysA) * s - 4.0 * kKeysA;
+  return 0.0;
+}
+
+/// The source pixels and weights that make output index i along one axis.
+struct Taps {
+  bool inside = false;      // false: the nearest pixels leave the frame (output NaN, outside)
+  std::size_t first = 0;    // first source index of the support
+  int count = 0;            // 1 (whole-pixel shift), 2 (linear) or 4 (cubic)
+  std::array<double, 4> weight{};
+  std::size_t nearest = 0;  // first of the 1 or 2 source pixels bracketing the sample point
+  int nearest_count = 0;
+};
+
+/// Taps for every output index 0 .. n-1 of an axis of length n shifted by `shift` pixels
+/// (output i samples the source at i + shift).
+std::vector<Taps> axis_taps(std::size_t n, double shift) {
+  std::vector<Taps> taps(n);
+  double whole = std::floor(shift);
+  double t = shift - whole;  // exact for |shift| < 2^52
+  if (t >= 1.0) {            // shift = -tiny rounds t up to 1: that is the next whole pixel
+    whole += 1.0;
+    t = 0.0;
+  }
+  const auto length = static_cast<double>(n);
+  if (whole <= -length - 2.0 || whole >= length + 2.0) return taps;  // all outside
+  const auto offset = static_cast<std::ptrdiff_t>(whole);
+  const auto size = static_cast<std::ptrdiff_t>(n);
+  const std::array<double, 4> cubic{keys_kernel(1.0 + t), keys_kernel(t), keys_kernel(1.0 - t),
+                                    keys_kernel(2.0 - t)};
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::ptrdiff_t s = static_cast<std::ptrdiff_t>(i) + offset;  // source pixel at or before
+    Taps& k = taps[i];
+    if (t == 0.0) {
+      if (s < 0 || s >= size) continue;
+      k = {true, static_cast<std::size_t>(s), 1, {1.0, 0.0, 0.0, 0.0},
+           static_cast<std::size_t>(s), 1};
+    } else if (s >= 1 && s + 2 < size) {
+      k = {true, static_cast<std::size_t>(s - 1), 4, cubic, static_cast<std::size_t>(s), 2};
+    } else if (s >= 0 && s + 1 < size) {
+      k = {true, static_cast<std::size_t>(s), 2, {1.0 - t, t, 0.0, 0.0},
+           static_cast<std::size_t>(s), 2};
+    }
+  }
+  return taps;
+}
+
+void check_finite(double dy_px, double dx_px, const std::string& what) {
+  if (std::isfinite(dy_px) && std::isfinite(dx_px)) return;
+  std::ostringstream m;
+  m << what << ": shift (dy " << dy_px << ", dx " << dx_px << ") px is not finite";
+  throw InputError(m.str());
+}
+
+/// Writes the shifted frame into `out` and its outside flags into `outside` (same size as frame).
+void shift_into(ImageView<const float> frame, double dy_px, double dx_px, ImageView<float> out,
+                ImageView<std::uint8_t> outside) {
+  const std::size_t h = frame.height(), w = frame.width();
+  if (h == 0 || w == 0) return;
+  if (dy_px == 0.0 && dx_px == 0.0) {  // bit-exact copy (keeps NaN payloads and -0.0)
+    for (std::size_t r = 0; r < h; ++r) {
+      std::copy(frame.row(r), frame.row(r) + w, out.row(r));
+      std::fill(outside.row(r), outside.row(r) + w, std::uint8_t{0});
+    }
+    return;
+  }
+  const std::vector<Taps> rows = axis_taps(h, dy_px);
+  const std::vector<Taps> cols = axis_taps(w, dx_px);
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, h), [&](const auto& range) {
+    for (std::size_t r = range.begin(); r != range.end(); ++r) {
+      const Taps& ty = rows[r];
+      float* out_row = out.row(r);
+      std::uint8_t* outside_row = outside.row(r);
+      for (std::size_t c = 0; c < w; ++c) {
+        const Taps& tx = cols[c];
+        if (!ty.inside || !tx.inside) {
+          out_row[c] = kNaN;
+          outside_row[c] = 1;
+          continue;
+        }
+        outside_row[c] = 0;
+        double value = 0.0;
+        for (int i = 0; i < ty.count; ++i) {
+          const float* source = frame.row(ty.first + static_cast<std::size_t>(i)) + tx.first;
+          double along = 0.0;
+          for (int j = 0; j < tx.count; ++j) along += tx.weight[j] * source[j];
+          value += ty.weight[i] * along;
+        }
+        if (std::isnan(value)) {
+          out_row[c] = kNaN;
+          continue;
+        }
+        // Clamp to the range of the nearest (at most 2x2) pixels: no ringing at edges.
+        double low = std::numeric_limits<double>::infinity(), high = -low;
+        for (int i = 0; i < ty.nearest_count; ++i)
+          for (int j = 0; j < tx.nearest_count; ++j) {
+            const double v = frame(ty.nearest + static_cast<std::size_t>(i),
+                                   tx.nearest + static_cast<std::size_t>(j));
+            low = std::min(low, v);
+            high = std::max(high, v);
+          }
+        out_row[c] = static_cast<float>(std::clamp(value, low, high));
+      }
+    }
+  });
+}
+
+}  // namespace
+
+ShiftedFrame shift_frame(ImageView<const float> frame, double dy_px, double dx_px) {
+  check_finite(dy_px, dx_px, "shift_frame");
+  ShiftedFrame result{Image<float>(frame.height(), frame.width()),
+                      Image<std::uint8_t>(frame.height(), frame.width())};
+  shift_into(frame, dy_px, dx_px, result.image.view(), result.outside.view());
+  return result;
+}
+
+AlignedStack apply_shifts(const EnergyStack& stack, std::span<const double> dy_px,
+                          std::span<const double> dx_px, const ProgressSink& progress) {
+  const std::size_t n = stack.frame_count();
+  if (dy_px.size() != n || dx_px.size() != n)
+    throw InputError("apply shifts: " + std::to_string(dy_px.size()) + " dy and " +
+                     std::to_string(dx_px.size()) + " dx values for " + std::to_string(n) +
+                     " frames (one of each per frame is needed)");
+  for (std::size_t e = 0; e < n; ++e) {
+    std::ostringstream what;
+    what.precision(10);
+    what << "apply shifts: frame " << e << " (" << stack.energy_ev(e) << " eV)";
+    check_finite(dy_px[e], dx_px[e], what.str());
+  }
+  if (n == 0) return {};
+
+  const std::size_t h = stack.height(), w = stack.width();
+  AlignedStack result{EnergyStack(stack.energies_ev(), h, w, std::vector<float>(n * h * w)),
+                      Image<std::uint8_t>(h, w, 0)};
+  Image<std::uint8_t> outside(h, w);
+  for (std::size_t e = 0; e < n; ++e) {
+    shift_into(stack.frame(e), dy_px[e], dx_px[e], result.stack.frame(e), outside.view());
+    for (std::size_t p = 0; p < h * w; ++p) result.outside_any.data()[p] |= outside.data()[p];
+    report(progress, "apply shifts", e + 1, n);
+  }
+  return result;
+}
+
+}  // namespace xanesmap

@@ -1,0 +1,152 @@
+// Registration of simulated stacks against their true drift (issue 4's accuracy targets).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/error.hpp"
+#include "core/optical_density.hpp"
+#include "core/pipeline.hpp"
+#include "core/registration.hpp"
+#include "support/simulation_support.hpp"
+
+using namespace xanesmap;
+
+namespace {
+
+struct ShiftErrors {
+  double rms = 0.0, worst = 0.0;
+};
+
+// Registration error against the truth, with the truth taken relative to the reference frame.
+ShiftErrors shift_errors(const RegistrationResult& r, const sim::DriftPath& truth) {
+  const std::size_t ref = r.reference_index;
+  double sum2 = 0.0, worst = 0.0;
+  for (std::size_t i = 0; i < r.dy_px.size(); ++i) {
+    const double ey = r.dy_px[i] - (truth.dy_px[i] - truth.dy_px[ref]);
+    const double ex = r.dx_px[i] - (truth.dx_px[i] - truth.dx_px[ref]);
+    sum2 += ey * ey + ex * ex;
+    worst = std::max(worst, std::hypot(ey, ex));
+  }
+  return {std::sqrt(sum2 / static_cast<double>(r.dy_px.size())), worst};
+}
+
+EnergyStack od_of(const sim::Simulation& s) { return compute_optical_density(test::raw_from(s.scan)).od; }
+
+sim::Simulation simulate(sim::SimulationOptions o) { return sim::simulate(o, test::simulation_references()); }
+
+sim::SimulationOptions base(std::size_t size, double drift_px) {
+  sim::SimulationOptions o;
+  o.height = o.width = size;
+  o.drift_px = drift_px;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("Noise-free frames: registration within 0.01 px", "[registration][e2e]") {
+  auto o = base(192, 6.0);
+  o.noise = false;
+  const auto s = simulate(o);
+  const RegistrationResult r = register_stack(od_of(s));
+  const ShiftErrors e = shift_errors(r, s.truth.drift);
+  INFO("rms " << e.rms << " worst " << e.worst << " flagged " << r.flagged_count());
+  CHECK(e.worst <= 0.01);  // issue 4 acceptance
+  CHECK(r.flagged_count() == 0);
+}
+
+TEST_CASE("Default dose, drift up to 8 px: RMS error at most 0.05 px", "[registration][e2e]") {
+  const auto s = simulate(base(256, 8.0));
+  const RegistrationResult r = register_stack(od_of(s));
+  const ShiftErrors e = shift_errors(r, s.truth.drift);
+  INFO("rms " << e.rms << " worst " << e.worst << " flagged " << r.flagged_count());
+  CHECK(e.rms <= 0.05);  // issue 4 acceptance
+  CHECK(r.flagged_count() == 0);
+}
+
+TEST_CASE("Low dose, sparse grid: RMS at most 0.15 px, no frame worse than 0.4 px", "[registration][e2e]") {
+  auto o = base(256, 6.0);
+  o.flat_counts = 3000;
+  // About 30 energies: 6 pre-edge, 17 through the edge at 1.5 eV, 7 post-edge.
+  for (int i = 0; i < 6; ++i) o.energies_ev.push_back(6450.0 + 15.0 * i);
+  for (int i = 0; i < 17; ++i) o.energies_ev.push_back(6536.0 + 1.5 * i);
+  for (int i = 0; i < 7; ++i) o.energies_ev.push_back(6580.0 + 20.0 * i);
+  const auto s = simulate(o);
+  const RegistrationResult r = register_stack(od_of(s));
+  const ShiftErrors e = shift_errors(r, s.truth.drift);
+  INFO("frames " << r.dy_px.size() << " rms " << e.rms << " worst " << e.worst << " flagged " << r.flagged_count());
+  CHECK(e.rms <= 0.15);    // issue 4 acceptance
+  CHECK(e.worst <= 0.4);   // issue 4 acceptance
+}
+
+TEST_CASE("Valence maps of a drifting stack match those without drift", "[registration][e2e][map]") {
+  // The same sample with and without drift, noise-free so that only registration differs.
+  auto still = base(192, 0.0);
+  still.noise = false;
+  auto moving = still;
+  moving.drift_px = 6.0;
+  const auto a = simulate(still), b = simulate(moving);
+  MapPipelineOptions none;
+  none.alignment = AlignmentMode::none;
+  const auto ra = run_map_pipeline(test::raw_from(a.scan), test::map_references(), none);
+  const auto rb = run_map_pipeline(test::raw_from(b.scan), test::map_references(), {});
+  // Maps are in the reference frame's coordinates: move the drift-free truth mask there.
+  const std::size_t ref = rb.registration.reference_index;
+  const long dy = std::lround(b.truth.drift.dy_px[ref]), dx = std::lround(b.truth.drift.dx_px[ref]);
+  const auto inside = test::erode(a.truth.mn_mask, 4);
+  double sum2 = 0.0;
+  std::size_t pixels = 0;
+  const auto h = static_cast<long>(inside.height()), w = static_cast<long>(inside.width());
+  for (long r = 0; r < h; ++r)
+    for (long c = 0; c < w; ++c) {
+      if (!inside(static_cast<std::size_t>(r), static_cast<std::size_t>(c))) continue;
+      const long rr = r + dy, cc = c + dx;
+      if (rr < 0 || rr >= h || cc < 0 || cc >= w) continue;
+      const float va = ra.maps.valence(static_cast<std::size_t>(r), static_cast<std::size_t>(c));
+      const float vb = rb.maps.valence(static_cast<std::size_t>(rr), static_cast<std::size_t>(cc));
+      if (!std::isfinite(va) || !std::isfinite(vb)) continue;
+      sum2 += (va - vb) * (va - vb);
+      ++pixels;
+    }
+  const double rmse = std::sqrt(sum2 / static_cast<double>(pixels));
+  INFO("pixels " << pixels << " RMSE " << rmse << " (reference frame shift " << dy << ", " << dx << ")");
+  REQUIRE(pixels > 2000);
+  CHECK(rmse <= 0.02);  // issue 4 acceptance
+  CHECK(rb.maps.status_counts[static_cast<std::size_t>(PixelStatus::outside_view)] > 0);
+}
+
+TEST_CASE("Registration bad input: clear errors or flagged frames", "[registration][bad]") {
+  auto o = base(96, 4.0);
+  o.energies_ev = {6450, 6470, 6490, 6510, 6530, 6540, 6545, 6550, 6555, 6560, 6580, 6600, 6650, 6700};
+  const auto s = simulate(o);
+  EnergyStack od = od_of(s);
+  SECTION("one frame") {
+    const EnergyStack one({6550.0}, 8, 8, std::vector<float>(64, 1.0f));
+    CHECK_THROWS_WITH(register_stack(one), Catch::Contains("at least two frames"));
+  }
+  SECTION("a blank frame and a saturated (all NaN) frame are flagged, the rest kept") {
+    std::fill(od.frame(3).data(), od.frame(3).data() + 96 * 96, 0.0f);
+    std::fill(od.frame(9).data(), od.frame(9).data() + 96 * 96, std::numeric_limits<float>::quiet_NaN());
+    const RegistrationResult r = register_stack(od);
+    CHECK(r.flagged[3] == 1);
+    CHECK(r.flagged[9] == 1);
+    CHECK(r.quality[9] == 0.0);
+    CHECK(r.flagged_count() == 2);
+  }
+  SECTION("a reference frame out of range") {
+    RegistrationOptions options;
+    options.reference = "index:40";
+    CHECK_THROWS_WITH(register_stack(od, options), Catch::Contains("out of range"));
+    options.reference = "energy:7000";
+    CHECK_THROWS_WITH(register_stack(od, options), Catch::Contains("outside the stack's range"));
+    options.reference = "middle";
+    CHECK_THROWS_AS(register_stack(od, options), OptionError);
+  }
+  SECTION("a drift beyond the search bound is flagged, not silently kept") {
+    RegistrationOptions options;
+    options.max_shift_px = 1.0;  // the true drift reaches 4 px
+    const RegistrationResult r = register_stack(od, options);
+    CHECK(r.flagged_count() > 0);
+  }
+}

@@ -1,0 +1,341 @@
+// Tests of core/shift_apply: exact whole-pixel moves, the sign convention, sub-pixel accuracy on
+// smooth analytic scenes, no overshoot at sharp edges, the border rule (linear fallback, never
+// wrapping), NaN propagation, and apply_shifts over a stack.
+//
+// Sub-pixel tolerance. Expand the image around the pixel s before the sample point s + t
+// (0 < t < 1, pixels 1 apart): f(s + x) = sum f^(n) x^n / n!. Keys' kernel (a = -0.5) reproduces
+// polynomials up to x^2 exactly; for x^3 it returns t^3 + E3(t) and for x^4 t^4 + E4(t), with
+//   E3(t) = t (t - 1)(2t - 1)        (|E3| <= 0.0962; 0 at t = 1/2),
+//   E4(t) = -t^2 (t - 1)(t - 5)      (|E4| <= 0.643),
+// so along one axis error = f''' E3(t) / 6 + f'''' E4(t) / 24 + ...: third order in the pixel
+// size, and fourth order at t = 1/2. The round-trip test compares the measured error with this
+// prediction (both terms, both axes) for a tilted error-function edge, whose derivatives are known
+// in closed form, and checks the h^3 convergence when the edge is made twice as wide.
+#include "core/shift_apply.hpp"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numbers>
+#include <thread>
+#include <vector>
+
+#include "core/error.hpp"
+
+using namespace xanesmap;
+
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+template <typename F>
+Image<float> render(std::size_t h, std::size_t w, F f) {
+  Image<float> image(h, w);
+  for (std::size_t r = 0; r < h; ++r)
+    for (std::size_t c = 0; c < w; ++c)
+      image(r, c) = static_cast<float>(f(static_cast<double>(r), static_cast<double>(c)));
+  return image;
+}
+
+/// Arbitrary but reproducible pixel values, including negative ones.
+Image<float> pattern(std::size_t h, std::size_t w) {
+  return render(h, w, [](double r, double c) { return std::sin(0.7 * r + 1.3 * c) * (1 + r) - c; });
+}
+
+/// A straight error-function edge across the frame, tilted by `angle` from the columns:
+/// u = x cos(angle) + y sin(angle) - centre, value 0.3 + 0.5 erf(u / (sqrt(2) width)).
+struct TiltedEdge {
+  double width = 4.0, angle = 0.5, centre = 30.0;
+  double operator()(double y, double x) const {
+    const double u = x * std::cos(angle) + y * std::sin(angle) - centre;
+    return 0.3 + 0.5 * std::erf(u / (std::numbers::sqrt2 * width));
+  }
+  /// Largest third and fourth derivatives along x (power of cos) and along y (power of sin):
+  /// 0.5 erf(u / (sqrt2 w)) has d^n/du^n = phi^(n-1)(u / w) / w^n with phi the standard normal
+  /// density; max |phi''| = phi(0) = 0.3989, max |phi'''| = 0.5506 (at |z| = 0.742).
+  double f3(double direction) const {
+    return std::pow(std::abs(direction), 3) * 0.3989423 / std::pow(width, 3);
+  }
+  double f4(double direction) const {
+    return std::pow(direction, 4) * 0.5505879 / std::pow(width, 4);
+  }
+  /// Leading-order interpolation error bound of a shift (dy, dx), see the top of this file.
+  double predicted_error(double dy, double dx) const {
+    const auto axis = [&](double shift, double direction) {
+      const double t = shift - std::floor(shift);
+      const double e3 = t * (t - 1) * (2 * t - 1), e4 = -t * t * (t - 1) * (t - 5);
+      return f3(direction) * std::abs(e3) / 6 + f4(direction) * std::abs(e4) / 24;
+    };
+    return axis(dx, std::cos(angle)) + axis(dy, std::sin(angle));
+  }
+};
+
+/// Largest |a - b| over the pixels at least `border` from the edges.
+double max_difference(const Image<float>& a, const Image<float>& b, std::size_t border) {
+  double worst = 0;
+  for (std::size_t r = border; r + border < a.height(); ++r)
+    for (std::size_t c = border; c + border < a.width(); ++c)
+      worst = std::max(worst, std::abs(static_cast<double>(a(r, c)) - b(r, c)));
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("A zero shift returns the frame unchanged, bit for bit", "[shift]") {
+  Image<float> frame = pattern(17, 23);
+  frame(3, 4) = kNaN;
+  frame(5, 6) = -0.0f;
+  frame(7, 8) = std::numeric_limits<float>::denorm_min();
+  const ShiftedFrame s = shift_frame(frame.view(), 0.0, 0.0);
+  REQUIRE(s.image.height() == 17);
+  REQUIRE(s.image.width() == 23);
+  CHECK(std::memcmp(s.image.data(), frame.data(), frame.size() * sizeof(float)) == 0);
+  CHECK(std::all_of(s.outside.pixels().begin(), s.outside.pixels().end(),
+                    [](std::uint8_t v) { return v == 0; }));
+  // -0.0 is a zero shift too.
+  const ShiftedFrame negative_zero = shift_frame(frame.view(), -0.0, -0.0);
+  CHECK(std::memcmp(negative_zero.image.data(), frame.data(), frame.size() * sizeof(float)) == 0);
+}
+
+TEST_CASE("A whole-pixel shift moves pixels exactly and flags the rows and columns it loses",
+          "[shift]") {
+  const std::size_t h = 12, w = 15;
+  const Image<float> frame = pattern(h, w);
+  const int dy = 2, dx = -3;
+  const ShiftedFrame s = shift_frame(frame.view(), dy, dx);
+  for (std::size_t r = 0; r < h; ++r)
+    for (std::size_t c = 0; c < w; ++c) {
+      const long sr = static_cast<long>(r) + dy, sc = static_cast<long>(c) + dx;
+      const bool inside = sr >= 0 && sr < static_cast<long>(h) && sc >= 0 && sc < static_cast<long>(w);
+      INFO("pixel (" << r << ", " << c << ")");
+      CHECK(s.outside(r, c) == (inside ? 0 : 1));
+      if (inside)
+        CHECK(s.image(r, c) == frame(static_cast<std::size_t>(sr), static_cast<std::size_t>(sc)));
+      else
+        CHECK(std::isnan(s.image(r, c)));
+    }
+  // Lost: the last 2 rows (content came from below the frame) and the first 3 columns.
+  CHECK(s.outside(h - 2, 5) == 1);
+  CHECK(s.outside(h - 3, 5) == 0);
+  CHECK(s.outside(5, 2) == 1);
+  CHECK(s.outside(5, 3) == 0);
+}
+
+TEST_CASE("Shifts follow the project's sign convention", "[shift]") {
+  // Reference: one bright pixel at (10, 10). The frame's content moved by (+2, +3), i.e. down and
+  // right: the pixel is at (12, 13). Aligning with the measured shift (2, 3) puts it back.
+  Image<float> reference(24, 24, 0.0f);
+  reference(10, 10) = 1.0f;
+  Image<float> frame(24, 24, 0.0f);
+  frame(12, 13) = 1.0f;
+  const ShiftedFrame s = shift_frame(frame.view(), 2.0, 3.0);
+  CHECK(s.image(10, 10) == 1.0f);
+  CHECK(s.image(12, 13) == 0.0f);
+
+  // The same with a smooth blob at a sub-pixel shift: its centroid returns to (10, 10).
+  const auto blob = [](double cy, double cx) {
+    return [=](double y, double x) {
+      return std::exp(-((y - cy) * (y - cy) + (x - cx) * (x - cx)) / (2 * 2.5 * 2.5));
+    };
+  };
+  const Image<float> moved = render(32, 32, blob(10.0 + 2.4, 10.0 + 3.7));
+  const ShiftedFrame back = shift_frame(moved.view(), 2.4, 3.7);
+  double sum = 0, sy = 0, sx = 0;
+  for (std::size_t r = 0; r < 32; ++r)
+    for (std::size_t c = 0; c < 32; ++c)
+      if (!back.outside(r, c)) {
+        sum += back.image(r, c);
+        sy += back.image(r, c) * static_cast<double>(r);
+        sx += back.image(r, c) * static_cast<double>(c);
+      }
+  // Measured 1.1e-4 px off: the clamp cuts the sub-pixel peak by 2% but symmetrically enough.
+  // 0.02 px is far below any drift that matters and far from what a sign error would give
+  // (4.8 or 7.4 px off).
+  CHECK_THAT(sy / sum, Catch::WithinAbs(10.0, 0.02));
+  CHECK_THAT(sx / sum, Catch::WithinAbs(10.0, 0.02));
+}
+
+TEST_CASE("A sub-pixel round trip on a smooth scene is accurate to third order", "[shift]") {
+  // frame(y, x) = scene(y - dy, x - dx): the scene rendered with its content moved by (dy, dx).
+  // Aligning it must give the scene rendered unmoved.
+  const std::size_t n = 64;
+  const std::vector<std::pair<double, double>> shifts{
+      {0.37, -0.61}, {0.5, 0.5}, {-1.25, 2.8}, {0.1, 0.9}};
+  for (const auto& [dy, dx] : shifts) {
+    for (const double width : {4.0, 8.0}) {
+      const TiltedEdge edge{width};
+      const Image<float> frame = render(n, n, [&](double y, double x) { return edge(y - dy, x - dx); });
+      const Image<float> truth = render(n, n, edge);
+      const ShiftedFrame s = shift_frame(frame.view(), dy, dx);
+      // Pixels at least 6 px from the edges: those lost (up to ceil(2.8) = 3 px) and the ring
+      // that falls back to linear interpolation (second order) are left out. The bound adds the
+      // worst cases of both terms, which occur at different places across the edge, and float
+      // rounding of values below 1 (6e-8 per rounding), plus 10% for the fifth-order terms
+      // (they matter at t = 1/2, where the third-order term vanishes): measured 0.56-1.03 of it.
+      const double predicted = edge.predicted_error(dy, dx);
+      const double error = max_difference(s.image, truth, 6);
+      INFO("shift (" << dy << ", " << dx << "), edge width " << width << " px: error " << error
+                     << ", predicted " << predicted);
+      CHECK(error <= 1.1 * predicted + 2e-7);
+      // Largest measured, at (-1.25, 2.8): 8.0e-5 (width 4) and 9.9e-6 (width 8), step of 1.
+      CHECK(error < (width == 4.0 ? 1e-4 : 1.2e-5));
+    }
+  }
+  // Convergence: twice as wide an edge has f''' / 8, and the error follows (h^3).
+  const TiltedEdge sharp{4.0}, smooth{8.0};
+  const auto error_of = [&](const TiltedEdge& edge) {
+    const Image<float> frame =
+        render(n, n, [&](double y, double x) { return edge(y - 0.37, x + 0.61); });
+    return max_difference(shift_frame(frame.view(), 0.37, -0.61).image, render(n, n, edge), 6);
+  };
+  CHECK(error_of(sharp) / error_of(smooth) > 6.0);  // measured 9.4; 4 would be second order
+}
+
+TEST_CASE("A sharp edge does not ring: values stay within the input's range", "[shift]") {
+  // A vertical step 0 -> 1 between columns 19 and 20. Plain cubic convolution at t = 1/3 would
+  // give 1 + 4/54 = 1.074 next to the step and -0.074 on the other side.
+  Image<float> frame(8, 40, 0.0f);
+  for (std::size_t r = 0; r < 8; ++r)
+    for (std::size_t c = 20; c < 40; ++c) frame(r, c) = 1.0f;
+  for (const double dx : {1.0 / 3.0, 0.5, 2.0 / 3.0, -0.3, 1.75}) {
+    const ShiftedFrame s = shift_frame(frame.view(), 0.25, dx);
+    INFO("dx " << dx);
+    for (std::size_t r = 0; r < 7; ++r) {  // row 7 is lost to dy = 0.25
+      float previous = -1.0f;
+      for (std::size_t c = 0; c < 40; ++c) {
+        const float v = s.image(r, c);
+        if (s.outside(r, c)) continue;
+        CHECK(v >= 0.0f);
+        CHECK(v <= 1.0f);
+        CHECK(v >= previous);  // monotonic across the step, like the input
+        previous = v;
+      }
+    }
+  }
+}
+
+TEST_CASE("Sub-pixel shifts lose only the pixels whose sample point leaves the frame", "[shift]") {
+  // A plane is reproduced exactly by both the cubic kernel and the linear fallback, so every
+  // pixel that is not outside must match it, up to float rounding: values reach 16, where a
+  // float's half ulp is 1e-6, rounded twice (the stored frame, the stored result): 4e-6 has margin.
+  const std::size_t h = 20, w = 30;
+  const auto plane = [](double y, double x) { return 1.5 + 0.75 * y - 0.5 * x; };
+  const Image<float> frame = render(h, w, plane);
+  const double dy = 0.4, dx = -1.3;
+  const ShiftedFrame s = shift_frame(frame.view(), dy, dx);
+  for (std::size_t r = 0; r < h; ++r)
+    for (std::size_t c = 0; c < w; ++c) {
+      // Sample point (r + 0.4, c - 1.3): outside when it lies below the last row's centre or
+      // left of the first column's, i.e. in row h - 1 and in columns 0 and 1.
+      const bool expect_outside = r == h - 1 || c < 2;
+      INFO("pixel (" << r << ", " << c << ")");
+      REQUIRE(s.outside(r, c) == (expect_outside ? 1 : 0));
+      if (expect_outside) {
+        CHECK(std::isnan(s.image(r, c)));
+      } else {
+        CHECK_THAT(s.image(r, c), Catch::WithinAbs(plane(static_cast<double>(r) + dy, static_cast<double>(c) + dx), 4e-6));
+      }
+    }
+  // Shifts beyond the frame: nothing is left, nothing wraps around.
+  for (const auto& [y, x] : std::vector<std::pair<double, double>>{
+           {20.0, 0.0}, {-19.5, 0.0}, {0.0, 29.01}, {0.0, -1e9}, {1e300, 0.0}}) {
+    const ShiftedFrame gone = shift_frame(frame.view(), y, x);
+    INFO("shift (" << y << ", " << x << ")");
+    CHECK(std::all_of(gone.outside.pixels().begin(), gone.outside.pixels().end(),
+                      [](std::uint8_t v) { return v == 1; }));
+    CHECK(std::all_of(gone.image.pixels().begin(), gone.image.pixels().end(),
+                      [](float v) { return std::isnan(v); }));
+  }
+  // One pixel is left by a shift of (h - 1, w - 1): the last pixel, moved to (0, 0).
+  const ShiftedFrame corner = shift_frame(frame.view(), h - 1.0, w - 1.0);
+  CHECK(corner.image(0, 0) == frame(h - 1, w - 1));
+  CHECK(corner.outside(0, 0) == 0);
+  CHECK(corner.outside(0, 1) == 1);
+}
+
+TEST_CASE("NaN pixels propagate to the outputs that use them", "[shift]") {
+  Image<float> frame(30, 30, 1.0f);
+  frame(20, 20) = kNaN;
+  const auto nan_box = [](const ShiftedFrame& s) {
+    std::size_t count = 0, r0 = 99, r1 = 0, c0 = 99, c1 = 0;
+    for (std::size_t r = 0; r < s.image.height(); ++r)
+      for (std::size_t c = 0; c < s.image.width(); ++c)
+        if (std::isnan(s.image(r, c)) && !s.outside(r, c)) {  // lost pixels are NaN too
+          ++count;
+          r0 = std::min(r0, r), r1 = std::max(r1, r), c0 = std::min(c0, c), c1 = std::max(c1, c);
+        }
+    return std::array<std::size_t, 5>{count, r0, r1, c0, c1};
+  };
+  // Whole pixels: the NaN just moves, from (20, 20) to (20 - 1, 20 + 2).
+  CHECK(nan_box(shift_frame(frame.view(), 1.0, -2.0)) == std::array<std::size_t, 5>{1, 19, 19, 22, 22});
+  // Half a pixel on both axes: output (r, c) uses rows r - 1 .. r + 2 and columns alike, so the
+  // 4x4 block of outputs 18..21 sees the NaN; every other output is finite (the frame is 1).
+  CHECK(nan_box(shift_frame(frame.view(), 0.5, 0.5)) == std::array<std::size_t, 5>{16, 18, 21, 18, 21});
+  // Sub-pixel along columns only: a 1x4 run.
+  CHECK(nan_box(shift_frame(frame.view(), 0.0, 0.25)) == std::array<std::size_t, 5>{4, 20, 20, 18, 21});
+}
+
+TEST_CASE("Non-finite shifts are refused", "[shift]") {
+  const Image<float> frame(4, 4, 1.0f);
+  CHECK_THROWS_AS(shift_frame(frame.view(), std::nan(""), 0.0), InputError);
+  CHECK_THROWS_WITH(shift_frame(frame.view(), 0.0, INFINITY), Catch::Contains("not finite"));
+}
+
+TEST_CASE("apply_shifts aligns each frame and maps pixels lost in any frame", "[shift]") {
+  const std::size_t h = 16, w = 20;
+  std::vector<Image<float>> frames{pattern(h, w), pattern(h, w), pattern(h, w)};
+  frames[1](4, 5) = kNaN;
+  const EnergyStack stack({6540.0, 6550.0, 6560.0}, frames);
+  const std::vector<double> dy{0.0, 1.5, -0.5}, dx{0.0, -2.0, 0.25};
+
+  std::vector<ProgressEvent> events;
+  std::vector<std::thread::id> threads;
+  const ProgressSink sink = [&](const ProgressEvent& e) {
+    events.push_back(e);
+    threads.push_back(std::this_thread::get_id());
+  };
+  const AlignedStack aligned = apply_shifts(stack, dy, dx, sink);
+
+  REQUIRE(aligned.stack.frame_count() == 3);
+  CHECK(aligned.stack.height() == h);
+  CHECK(aligned.stack.width() == w);
+  CHECK(aligned.stack.energies_ev() == stack.energies_ev());
+  REQUIRE(aligned.outside_any.height() == h);
+  REQUIRE(aligned.outside_any.width() == w);
+  // Frame 0 (zero shift) bit for bit; the others exactly as shift_frame makes them.
+  CHECK(std::memcmp(aligned.stack.frame(0).data(), stack.frame(0).data(), h * w * sizeof(float)) == 0);
+  for (std::size_t e = 1; e < 3; ++e) {
+    const ShiftedFrame one = shift_frame(stack.frame(e), dy[e], dx[e]);
+    for (std::size_t p = 0; p < h * w; ++p) {
+      const float a = aligned.stack.frame(e).data()[p], b = one.image.data()[p];
+      CHECK(((std::isnan(a) && std::isnan(b)) || a == b));
+    }
+  }
+  // Lost: rows h-2, h-1 (dy 1.5) and 0 (dy -0.5); columns 0, 1 (dx -2) and w-1 (dx 0.25).
+  for (std::size_t r = 0; r < h; ++r)
+    for (std::size_t c = 0; c < w; ++c) {
+      const bool lost = r == 0 || r >= h - 2 || c < 2 || c == w - 1;
+      INFO("pixel (" << r << ", " << c << ")");
+      CHECK(aligned.outside_any(r, c) == (lost ? 1 : 0));
+    }
+  // Progress: one event per frame, in order, from the calling thread.
+  REQUIRE(events.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(events[i].stage == "apply shifts");
+    CHECK(events[i].done == i + 1);
+    CHECK(events[i].total == 3);
+    CHECK(threads[i] == std::this_thread::get_id());
+  }
+}
+
+TEST_CASE("apply_shifts needs one finite shift per frame", "[shift]") {
+  const EnergyStack stack({6540.0, 6550.0}, {pattern(4, 4), pattern(4, 4)});
+  const std::vector<double> two{0.0, 1.0}, three{0.0, 1.0, 2.0}, bad{0.0, std::nan("")};
+  CHECK_THROWS_AS(apply_shifts(stack, three, two), InputError);
+  CHECK_THROWS_WITH(apply_shifts(stack, two, three), Catch::Contains("for 2 frames"));
+  CHECK_THROWS_WITH(apply_shifts(stack, two, bad),
+                    Catch::Contains("frame 1") && Catch::Contains("6550 eV"));
+  CHECK(apply_shifts(EnergyStack{}, {}, {}).stack.frame_count() == 0);
+}
