@@ -91,11 +91,8 @@ int run_align(AlignArgs a, const GlobalOptions& global) {
   const auto rows = shift_rows(energies, reg);
   write_shifts_csv(csv_file.staging, rows);
   write_drift_plot_png(png_file.staging, rows, kFlaggedBelow, "Sample drift (" + reg.reference_description + ")");
-  for (const StagedFile* f : {&h5_file, &csv_file, &png_file}) {
-    std::error_code ec;
-    if (a.force) fs::remove(f->destination, ec);
-    f->commit();
-  }
+  // rename() replaces an existing file atomically; nothing is removed beforehand.
+  for (const StagedFile* f : {&h5_file, &csv_file, &png_file}) f->commit();
   double largest = 0.0;
   for (std::size_t i = 0; i < n; ++i) largest = std::max(largest, std::hypot(reg.dy_px[i], reg.dx_px[i]));
   std::cout << "aligned " << n << " frames to " << reg.reference_description << "; largest shift " << largest

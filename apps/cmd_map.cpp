@@ -32,6 +32,8 @@ struct MapArgs {
   bool force = false;
   bool no_align = false;
   std::string shifts_file;
+  bool align_range_given = false;   // set from the command line after parsing
+  bool registration_given = false;  // any of --reference, --max-shift, --outlier-px, --upsample
   MapPipelineOptions options;
 };
 
@@ -56,6 +58,7 @@ void apply_shift_table(const std::vector<ShiftRow>& rows, const std::vector<doub
     }
     options.given_dy_px.push_back(rows[i].dy_px);
     options.given_dx_px.push_back(rows[i].dx_px);
+    options.given_quality.push_back(rows[i].quality);
   }
 }
 
@@ -86,6 +89,12 @@ int run_map(MapArgs a, const GlobalOptions& global) {
   a.options.validate();
 
   if (a.no_align && !a.shifts_file.empty()) throw OptionError("--shifts", "cannot be combined with --no-align");
+  // Options that would be silently ignored are refused.
+  if (a.align_range_given && !a.options.valence.align_references)
+    throw OptionError("--align-range", "only applies with --align-refs");
+  if (a.registration_given && (a.no_align || !a.shifts_file.empty()))
+    throw OptionError(a.no_align ? "--no-align" : "--shifts",
+                      "registration options (--reference, --max-shift, --outlier-px, --upsample) have no effect here");
   a.options.alignment = a.no_align ? AlignmentMode::none
                         : a.shifts_file.empty() ? AlignmentMode::estimate : AlignmentMode::given;
   a.options.validate();
@@ -193,7 +202,12 @@ void register_map(CLI::App& app, const GlobalOptions& global, Action& action) {
                                "xanesmap map scan.h5 --refs my-refs.toml --method edge --edge half-height --out maps",
                                "xanesmap map raw.tif --energies e.txt --flat flat.tif --dark dark.tif --out maps",
                                "xanesmap map scan.h5 --align-refs --fit-window -15 30 --out maps --force"}));
-  sub->callback([&action, &global, a] { action = [&global, a] { return run_map(*a, global); }; });
+  sub->callback([&action, &global, a, sub] {
+    a->align_range_given = sub->count("--align-range") > 0;
+    a->registration_given = sub->count("--reference") + sub->count("--max-shift") + sub->count("--outlier-px") +
+                                sub->count("--upsample") > 0;
+    action = [&global, a] { return run_map(*a, global); };
+  });
 }
 
 }  // namespace xanesmap::cli

@@ -1,5 +1,8 @@
 #include "core/pipeline.hpp"
 
+#include <cmath>
+#include <limits>
+
 #include "core/error.hpp"
 #include "core/shift_apply.hpp"
 
@@ -29,6 +32,13 @@ AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipe
                          " rows but the stack has " + std::to_string(n) + " frames");
       reg.dy_px = options.given_dy_px, reg.dx_px = options.given_dx_px;
       reg.reference_description = "shifts given";
+      if (options.given_quality.size() == n) {
+        // Keep the table's verdicts: a frame it flagged (quality 0) stays flagged.
+        reg.quality = options.given_quality;
+        reg.residual_px.assign(n, std::numeric_limits<double>::quiet_NaN());
+        reg.flagged.assign(n, 0);
+        for (std::size_t i = 0; i < n; ++i) reg.flagged[i] = reg.quality[i] <= 0.0 ? 1 : 0;
+      }
       break;
     case AlignmentMode::none:
       reg.dy_px.assign(n, 0.0), reg.dx_px.assign(n, 0.0);
@@ -42,8 +52,16 @@ AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipe
   if (options.alignment != AlignmentMode::none) {
     AlignedStack aligned = apply_shifts(out.od, out.registration.dy_px, out.registration.dx_px, progress);
     out.od = std::move(aligned.stack);
-    for (std::size_t p = 0; p < out.flags.size(); ++p)
+    const std::size_t pixels = out.flags.size();
+    for (std::size_t p = 0; p < pixels; ++p)
       if (aligned.outside_any.data()[p]) out.flags.data()[p] |= od_outside_view;
+    // Interpolation spreads an invalid value (saturated, hot pixel) to its neighbours, at a
+    // different place in every frame: flag every pixel whose aligned spectrum is not finite.
+    for (std::size_t e = 0; e < n; ++e) {
+      const float* frame = out.od.values().data() + e * pixels;
+      for (std::size_t p = 0; p < pixels; ++p)
+        if (!std::isfinite(frame[p]) && !(out.flags.data()[p] & od_outside_view)) out.flags.data()[p] |= od_not_finite;
+    }
   }
   for (const std::uint8_t f : out.flags.pixels()) {
     if (!f) continue;

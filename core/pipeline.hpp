@@ -19,6 +19,7 @@ struct MapPipelineOptions {
   AlignmentMode alignment = AlignmentMode::estimate;  // register the frames (default)
   RegistrationOptions registration;                   // for `estimate`
   std::vector<double> given_dy_px, given_dx_px;       // for `given`: one per frame
+  std::vector<double> given_quality;                  // for `given`: quality column (0 = flagged)
   ValenceMapOptions valence;
   void validate() const;
 };

@@ -94,7 +94,7 @@ std::vector<double> solve_axis(const std::vector<Measurement>& direct, const std
   for (Eigen::Index i = 0; i < n; ++i) {
     const Measurement& m = direct[static_cast<std::size_t>(i)];
     a(i, i) += m.weight + tiny * (n == 1 ? 1.0 : 0.0);
-    b(i) += m.weight * (y_axis ? m.dy : m.dx);
+    if (m.weight > 0) b(i) += m.weight * (y_axis ? m.dy : m.dx);
   }
   for (Eigen::Index i = 0; i + 1 < n; ++i) {
     const Measurement& m = chain[static_cast<std::size_t>(i)];
@@ -141,9 +141,10 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
     std::vector<std::size_t> post;
     for (std::size_t i = 0; i < n; ++i)
       if (e[i] >= options.post_edge_from_ev) post.push_back(i);
-    if (post.size() < 2)
+    if (post.size() < 2) {
+      post.clear();
       for (std::size_t i = n - std::max<std::size_t>(2, n / 3); i < n; ++i) post.push_back(i);
-    post.erase(std::unique(post.begin(), post.end()), post.end());
+    }
     const std::size_t anchor = post[post.size() / 2];
     result.reference_index = anchor;
     const TranslationEstimator to_anchor(od.frame(anchor), t);
@@ -191,7 +192,7 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
     if (round == 1) break;
     for (std::size_t i = 0; i < n; ++i) {
       if (direct[i].weight > 0 && std::hypot(direct[i].dy - sy[i], direct[i].dx - sx[i]) > options.outlier_px)
-        direct[i].weight = 0.0, direct[i].dy = direct[i].dx = kNaN;
+        direct[i].weight = 0.0;  // keep dy/dx finite: 0 x NaN would poison the solve
       if (i + 1 < n && chain[i].weight > 0 &&
           std::hypot(chain[i].dy - (sy[i + 1] - sy[i]), chain[i].dx - (sx[i + 1] - sx[i])) > options.outlier_px)
         chain[i].weight = 0.0;

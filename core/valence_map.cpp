@@ -131,7 +131,8 @@ std::array<double, 3> edges_on(const EdgeEnergyFinder& finder, std::span<const d
 std::vector<CalibrationRow> calibration_rows(const std::vector<ReferenceSpectrum>& refs,
                                              const std::vector<std::vector<double>>& on_grid,
                                              const EdgeEnergyFinder& grid_finder,
-                                             const ValenceMapOptions& options, double offset_ev) {
+                                             const ValenceMapOptions& options, double offset_ev,
+                                             std::vector<std::string>& warnings) {
   std::vector<CalibrationRow> rows;
   for (std::size_t k = 0; k < refs.size(); ++k) {
     CalibrationRow row{refs[k].name, refs[k].valence, edges_on(grid_finder, on_grid[k]), {}};
@@ -144,10 +145,16 @@ std::vector<CalibrationRow> calibration_rows(const std::vector<ReferenceSpectrum
     own.pre_edge_ev = {-150.0, -30.0};
     own.post_edge_ev = {150.0, 400.0};
     own.post_edge_order = 1;
-    const NormalizedSpectrum n = normalize_spectrum(refs[k].mu.energy_ev, refs[k].mu.mu, own);
-    const EdgeEnergyFinder native(refs[k].mu.energy_ev, n.e0_ev, options.edge);
-    row.native_grid_ev = edges_on(native, n.flattened);
-    for (double& e : row.native_grid_ev) e += offset_ev;
+    // Informational only: a reference too short for these long windows gets NaN and a warning.
+    try {
+      const NormalizedSpectrum n = normalize_spectrum(refs[k].mu.energy_ev, refs[k].mu.mu, own);
+      const EdgeEnergyFinder native(refs[k].mu.energy_ev, n.e0_ev, options.edge);
+      row.native_grid_ev = edges_on(native, n.flattened);
+      for (double& e : row.native_grid_ev) e += offset_ev;
+    } catch (const Error& e) {
+      row.native_grid_ev.fill(kNaN);
+      warnings.push_back("reference '" + refs[k].name + "': no edge energies on its own grid (" + e.what() + ")");
+    }
     rows.push_back(row);
   }
   return rows;
@@ -320,19 +327,23 @@ ValenceMaps compute_valence_maps(const EnergyStack& od, ImageView<const std::uin
     const auto best = std::min_element(scan.begin(), scan.end(),
                                        [](const auto& a, const auto& b) { return a.second < b.second; });
     double offset = best->first;
-    if (best != scan.begin() && best + 1 != scan.end()) {
+    const bool interior = best != scan.begin() && best + 1 != scan.end();
+    // Parabola through the best three only when they are consecutive 0.1 eV steps (offsets
+    // whose fit failed are missing from the scan).
+    if (interior && std::abs((best + 1)->first - (best - 1)->first - 0.2) < 1e-6) {
       const double r0 = (best - 1)->second, r1 = best->second, r2 = (best + 1)->second;
       const double curvature = r0 - 2 * r1 + r2;
       if (curvature > 0) offset += 0.1 * 0.5 * (r0 - r2) / curvature;
     }
-    if (std::abs(std::abs(offset) - options.align_range_ev) < 0.15)
+    if (!interior)
       maps.warnings.push_back("the reference energy offset " + ev_text(offset) +
-                              " lies at the edge of the searched range; widen --align-range");
+                              " lies at the edge of the searched offsets (the range, or where the "
+                              "references stop covering the stack): widen --align-range or check the references");
     maps.reference_offset_ev = offset;
     std::tie(ref_norm, lcf) = build(offset);
     calibration.emplace(calibration_for(ref_norm));
   }
-  maps.calibration = calibration_rows(references, ref_norm, finder, options, maps.reference_offset_ev);
+  maps.calibration = calibration_rows(references, ref_norm, finder, options, maps.reference_offset_ev, maps.warnings);
 
   // Noise propagation (docs/method.md): valence = f(LCF(N mu / step)). The LCF gradient
   // c (per reference) times M = A' N_fit gives d valence / d mu_j = sum_k c_k M_kj / step.
@@ -401,7 +412,8 @@ ValenceMaps compute_valence_maps(const EnergyStack& od, ImageView<const std::uin
         const LcfResult fit = lcf(std::span<const double>(norm.data() + fit_first, fit_count));
         // Edge energy and its calibrated valence. With the free amplitude, the LCF's scale s
         // corrects the edge step (extrapolated from few noisy post-edge points) first.
-        if (fit.ok && options.free_amplitude && fit.amplitude > 0.0)
+        const bool rescaled = fit.ok && options.free_amplitude && fit.amplitude > 0.0;
+        if (rescaled)
           for (double& value : norm) value /= fit.amplitude;
         const double edge = finder.find(options.edge_definition, norm);
         PixelStatus edge_status = PixelStatus::no_edge;
@@ -410,7 +422,8 @@ ValenceMaps compute_valence_maps(const EnergyStack& od, ImageView<const std::uin
           maps.edge_energy_ev(r, c) = static_cast<float>(edge);
           v_edge = calibration->valence(edge);
           edge_status = calibration->within_range(edge) ? PixelStatus::ok : PixelStatus::edge_extrapolated;
-          const double sigma_e = edge_sigma_ev(grid.energy_ev, norm, edge, res.pre_edge_rms / res.edge_step,
+          const double scale = res.edge_step * (rescaled ? fit.amplitude : 1.0);  // norm's divisor
+          const double sigma_e = edge_sigma_ev(grid.energy_ev, norm, edge, res.pre_edge_rms / scale,
                                                options.edge.smoothing_half_window_ev);
           const double slope = (calibration->valence(edge + 0.05) - calibration->valence(edge - 0.05)) / 0.1;
           v_edge_sigma = std::abs(slope) * sigma_e;

@@ -256,8 +256,10 @@ void write_map_outputs(const fs::path& folder, const MapRunInfo& info, const Map
   write_drift_plot_png(folder / "drift.png", shifts, kFlaggedBelow,
                        "Sample drift (" + result.registration.reference_description + ")");
   const nlohmann::json summary = map_summary(info, result);
-  write_text(folder / "summary.json", summary.dump(2) + "\n");
-  write_results_h5(folder / "results.h5", info, result, summary.dump());
+  // Paths need not be UTF-8: replace invalid bytes instead of failing after all the work.
+  const auto replace = nlohmann::json::error_handler_t::replace;
+  write_text(folder / "summary.json", summary.dump(2, ' ', false, replace) + "\n");
+  write_results_h5(folder / "results.h5", info, result, summary.dump(-1, ' ', false, replace));
 
   // Previews: valence on a fixed 2-4 scale so that runs compare by eye; others robust ranges.
   MapPreviewOptions preview;

@@ -1,5 +1,6 @@
 #include "io/reference_manifest.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -40,6 +41,11 @@ ReferenceManifest read_reference_manifest(const std::filesystem::path& file) {
     if (!path || path->empty()) throw InputError(entry_where + " ('" + *name + "'): needs a 'file' (text)");
     if (!valence || !std::isfinite(*valence))
       throw InputError(entry_where + " ('" + *name + "'): needs a numeric 'valence'");
+    // Names become file names (fraction_<name>.tif), HDF5 paths and CSV fields.
+    for (const char ch : *name)
+      if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' || ch == '+' || ch == '-'))
+        throw InputError(entry_where + ": the name '" + *name +
+                         "' may only use letters, digits and _ . + - (it names output files)");
     if (!names.insert(*name).second)
       throw InputError(entry_where + ": the name '" + *name + "' is used twice");
     entry.name = *name;

@@ -1,7 +1,7 @@
 // The reference manifest: a TOML file listing Mn standards (see examples/mn-k/references.toml).
 //
 //   [[reference]]
-//   name = "MnO"             # unique
+//   name = "MnO"             # unique; letters, digits and _ . + - (it names output files)
 //   file = "MnO.txt"         # relative to the manifest's folder, or absolute
 //   valence = 2.0            # formal Mn oxidation state
 //   energy_shift_ev = 0.0    # optional, added to the file's energies

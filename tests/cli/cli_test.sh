@@ -159,6 +159,10 @@ case "$case_name" in
       --refs "$arg/mn-k/references.toml"
     grep -q 'given' "$work/m2/summary.json" || fail "summary does not say the shifts were given"
     expect_exit 0 "$exe" map "$work/s/scan.h5" --out "$work/m3" -q --no-align --refs "$arg/mn-k/references.toml"
+    expect_exit 1 "$exe" map "$work/s/scan.h5" --out "$work/m5" -q --no-align --max-shift 5 --refs "$arg/mn-k/references.toml"
+    expect_in err "no effect"
+    expect_exit 1 "$exe" map "$work/s/scan.h5" --out "$work/m5" -q --align-range 3 --refs "$arg/mn-k/references.toml"
+    expect_in err "--align-refs"
     head -5 "$work/aligned_shifts.csv" > "$work/short.csv"
     expect_exit 1 "$exe" map "$work/s/scan.h5" --out "$work/m4" -q --shifts "$work/short.csv" \
       --refs "$arg/mn-k/references.toml"

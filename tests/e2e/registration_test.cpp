@@ -143,10 +143,49 @@ TEST_CASE("Registration bad input: clear errors or flagged frames", "[registrati
     options.reference = "middle";
     CHECK_THROWS_AS(register_stack(od, options), OptionError);
   }
+  SECTION("rejected outliers leave finite shifts (regression: 0 x NaN poisoned the solve)") {
+    RegistrationOptions options;
+    options.outlier_px = 0.005;  // rejects most direct measurements
+    const RegistrationResult r = register_stack(od, options);
+    for (std::size_t i = 0; i < r.dy_px.size(); ++i) {
+      CHECK(std::isfinite(r.dy_px[i]));
+      CHECK(std::isfinite(r.dx_px[i]));
+    }
+    CHECK(r.flagged_count() > 0);
+  }
+  SECTION("a template from the upper third counts each frame once (regression)") {
+    // The first 12 frames relabelled 6510-6565 eV: only 6565 eV reaches the post-edge threshold,
+    // so the upper third (4 frames) is used instead, each once.
+    std::vector<double> energies;
+    for (double e = 6510.0; e <= 6565.0; e += 5.0) energies.push_back(e);
+    REQUIRE(energies.size() == 12);
+    const EnergyStack short_stack(energies, 96, 96,
+                                  std::vector<float>(od.values().begin(), od.values().begin() + 12 * 96 * 96));
+    const RegistrationResult r = register_stack(short_stack);
+    CHECK_THAT(r.reference_description, Catch::Contains("mean of 4 post-edge frames"));
+  }
   SECTION("a drift beyond the search bound is flagged, not silently kept") {
     RegistrationOptions options;
     options.max_shift_px = 1.0;  // the true drift reaches 4 px
     const RegistrationResult r = register_stack(od, options);
     CHECK(r.flagged_count() > 0);
   }
+}
+
+TEST_CASE("Values spread by interpolation from hot pixels are flagged, not read as 'no Mn'", "[registration][map]") {
+  // Regression: a hot (saturated) pixel's NaN spreads to its neighbours when a frame is shifted,
+  // at a different place in every frame; those pixels must carry a flag.
+  auto o = base(128, 5.0);
+  o.hot_pixels = 50;
+  const auto s = simulate(o);
+  const AlignedOpticalDensity aligned = aligned_optical_density(test::raw_from(s.scan), {});
+  const std::size_t pixels = aligned.flags.size();
+  std::size_t unflagged_nan = 0;
+  for (std::size_t p = 0; p < pixels; ++p) {
+    bool nan = false;
+    for (std::size_t e = 0; e < aligned.od.frame_count(); ++e) nan |= !std::isfinite(aligned.od.values()[e * pixels + p]);
+    if (nan && !aligned.flags.data()[p]) ++unflagged_nan;
+  }
+  CHECK(unflagged_nan == 0);
+  CHECK(aligned.summary.pixels_by_flag[3] > 50);  // not_finite: the spread, beyond the 50 hot pixels
 }

@@ -191,6 +191,23 @@ TEST_CASE("Map input problems are clear errors", "[map][bad]") {
     refs[1].mu.mu.resize(keep);
     CHECK_THROWS_WITH(run_map_pipeline(raw, refs, {}), Catch::Contains("Mn2O3") && Catch::Contains("cover"));
   }
+  SECTION("references that cover the stack but not the long literature windows still map") {
+    // Regression: the informational native-grid column used -150/+400 eV windows and aborted.
+    for (auto& r : refs) {
+      auto& e = r.mu.energy_ev;
+      const auto lo = std::lower_bound(e.begin(), e.end(), 6430.0) - e.begin();
+      const auto hi = std::upper_bound(e.begin(), e.end(), 6705.0) - e.begin();
+      r.mu.energy_ev = std::vector<double>(e.begin() + lo, e.begin() + hi);
+      r.mu.mu = std::vector<double>(r.mu.mu.begin() + lo, r.mu.mu.begin() + hi);
+    }
+    const auto result = run_map_pipeline(raw, refs, {});
+    bool warned = false;
+    // MnO2's e0 (6557.8 eV) + 150 eV lies beyond the cut at 6705 eV: its long window is empty.
+    for (const auto& w : result.maps.warnings) warned |= w.find("reference 'MnO2'") != std::string::npos;
+    CHECK(warned);
+    CHECK(std::isnan(result.maps.calibration[2].native_grid_ev[0]));
+    CHECK(result.maps.statistics.pixels > 0);
+  }
   SECTION("fewer than two valences") {
     refs[1].valence = refs[0].valence;
     refs[2].valence = refs[0].valence;
@@ -217,7 +234,7 @@ TEST_CASE("Map input problems are clear errors", "[map][bad]") {
   }
 }
 
-TEST_CASE("--align-refs recovers a global energy offset of the references", "[map][e2e]") {
+TEST_CASE("Reference alignment (align-refs) recovers a global energy offset", "[map][e2e]") {
   // References 1.5 eV too high (as if measured at another beamline). Noise-free the fitted offset
   // is exact (-1.501 eV); with noise its precision is set by what every pixel shares, the
   // per-energy beam fluctuation between sample and flat (0.1 %), which averaging pixels cannot

@@ -94,6 +94,8 @@ TEST_CASE("Manifest errors name the manifest and the entry", "[text]") {
                     Catch::Contains("unknown key 'shift'"));
   CHECK_THROWS_WITH(manifest("[[reference]\nname="), Catch::Contains("not valid TOML"));
   CHECK_THROWS_WITH(manifest("title = \"x\"\n"), Catch::Contains("no [[reference]]"));
+  CHECK_THROWS_WITH(manifest("[[reference]]\nname=\"Mn/O2\"\nfile=\"a\"\nvalence=4\n"),
+                    Catch::Contains("'Mn/O2'") && Catch::Contains("letters, digits"));
   CHECK_THROWS_WITH(
       load_references(manifest("[[reference]]\nname=\"A\"\nfile=\"gone.txt\"\nvalence=2\n")),
       Catch::Contains("gone.txt") && Catch::Contains("not found"));
