@@ -14,20 +14,7 @@
 //   stderr); writing the bytes ourselves gives an OutputError with the system's reason.
 #include "io/png_preview.hpp"
 
-// OpenCV 4.6's headers add enums of different types (deprecated in C++20) and convert int to float
-// implicitly; the warnings are about OpenCV's code, not ours. (CMake passes imported targets'
-// include folders with -isystem, which silences them too; this keeps a plain -I build clean.)
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-enum-enum-conversion"
-#pragma GCC diagnostic ignored "-Wconversion"
-#endif
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+#include "io/opencv_headers.hpp"
 
 #include <algorithm>
 #include <array>

@@ -10,17 +10,7 @@
 // our own write give an OutputError with the system's reason on failure.
 #include "io/shifts_table.hpp"
 
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-enum-enum-conversion"
-#pragma GCC diagnostic ignored "-Wconversion"
-#endif
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+#include "io/opencv_headers.hpp"
 
 #include <algorithm>
 #include <array>

@@ -8,16 +8,7 @@
 // they may differ by 1 per channel.
 #include "io/png_preview.hpp"
 
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-enum-enum-conversion"
-#pragma GCC diagnostic ignored "-Wconversion"
-#endif
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+#include "io/opencv_headers.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>

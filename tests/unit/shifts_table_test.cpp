@@ -3,16 +3,7 @@
 // OpenCV, the expected size, the series and flag colours present, errors).
 #include "io/shifts_table.hpp"
 
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-enum-enum-conversion"
-#pragma GCC diagnostic ignored "-Wconversion"
-#endif
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+#include "io/opencv_headers.hpp"
 
 #include <catch2/catch.hpp>
 #include <cmath>
