@@ -74,13 +74,7 @@ int run_align(AlignArgs a, const GlobalOptions& global) {
     h5::write(file, "/flags", aligned.flags.pixels(), {h, w});
     h5::write_attribute(file, "/flags", "bits",
                         "1 sample<=dark, 2 flat<=dark, 4 saturated, 8 not finite, 16 outside the view after alignment");
-    h5::write(file, "/shifts/dy_px", std::span<const double>(reg.dy_px), {n});
-    h5::write(file, "/shifts/dx_px", std::span<const double>(reg.dx_px), {n});
-    h5::write(file, "/shifts/quality", std::span<const double>(reg.quality), {n});
-    h5::write(file, "/shifts/flagged", std::span<const std::uint8_t>(reg.flagged), {n});
-    h5::write_attribute(file, "/shifts/dy_px", "convention",
-                        "displacement of each frame's content relative to the reference frame (+dy: down)");
-    h5::write_string(file, "/shifts/reference", reg.reference_description);
+    write_registration_h5(file, "/shifts", reg);
     if (loaded.description.pixel_size_nm) {
       const double pixel = *loaded.description.pixel_size_nm;
       h5::write(file, "/pixel_size_nm", std::span<const double>(&pixel, 1), {1});

@@ -207,20 +207,24 @@ void write_results_h5(const fs::path& file, const MapRunInfo& info, const MapPip
   h5::write_attribute(h5, "/mean_spectrum/od", "pixels", static_cast<double>(s.pixels));
   const double pixel = info.pixel_size_nm;
   h5::write(h5, "/pixel_size_nm", std::span<const double>(&pixel, 1), {1});
-  const RegistrationResult& reg = r.registration;
-  const std::size_t frames = reg.dy_px.size();
-  h5::write(h5, "/registration/dy_px", std::span<const double>(reg.dy_px), {frames});
-  h5::write(h5, "/registration/dx_px", std::span<const double>(reg.dx_px), {frames});
-  h5::write(h5, "/registration/quality", std::span<const double>(reg.quality), {frames});
-  h5::write(h5, "/registration/flagged", std::span<const std::uint8_t>(reg.flagged), {frames});
-  h5::write_attribute(h5, "/registration/dy_px", "convention",
-                      "displacement of each frame's content relative to the reference frame (+dy: down)");
+  write_registration_h5(h5, "/registration", r.registration);
   h5::write_string(h5, "/provenance/summary_json", summary);
   h5::write_string(h5, "/provenance/command_line", info.command_line);
   h5::write_string(h5, "/provenance/version", info.version);
 }
 
 }  // namespace
+
+void write_registration_h5(h5::File& file, const std::string& group, const RegistrationResult& reg) {
+  const std::size_t frames = reg.dy_px.size();
+  h5::write(file, group + "/dy_px", std::span<const double>(reg.dy_px), {frames});
+  h5::write(file, group + "/dx_px", std::span<const double>(reg.dx_px), {frames});
+  h5::write(file, group + "/quality", std::span<const double>(reg.quality), {frames});
+  h5::write(file, group + "/flagged", std::span<const std::uint8_t>(reg.flagged), {frames});
+  h5::write_attribute(file, group + "/dy_px", "convention",
+                      "displacement of each frame's content relative to the reference frame (+dy: down)");
+  h5::write_string(file, group + "/reference", reg.reference_description);
+}
 
 std::vector<ShiftRow> shift_rows(const std::vector<double>& energies_ev, const RegistrationResult& reg) {
   std::vector<ShiftRow> rows;

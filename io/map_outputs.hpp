@@ -45,6 +45,11 @@ nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& resu
 std::vector<ShiftRow> shift_rows(const std::vector<double>& energies_ev, const RegistrationResult& reg);
 inline constexpr double kFlaggedBelow = 0.01;
 
+namespace h5 { class File; }
+/// The shifts of a registration under `group` ("/registration", "/shifts"): dy_px, dx_px,
+/// quality, flagged (one per frame, with the sign convention as an attribute) and reference.
+void write_registration_h5(h5::File& file, const std::string& group, const RegistrationResult& reg);
+
 /// Writes every output into `folder` (which must exist). Throws OutputError naming the file.
 void write_map_outputs(const std::filesystem::path& folder, const MapRunInfo& info,
                        const MapPipelineResult& result);
