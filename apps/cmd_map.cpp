@@ -1,11 +1,13 @@
 // `xanesmap map STACK --refs MANIFEST --out DIR`: calibrated Mn valence maps (docs/map-outputs.md).
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <memory>
 
 #include "apps/cli_common.hpp"
 #include "core/error.hpp"
+#include "core/particle_analysis.hpp"
 #include "core/pipeline.hpp"
 #include "io/map_outputs.hpp"
 #include "io/output_dir.hpp"
@@ -35,6 +37,9 @@ struct MapArgs {
   bool align_range_given = false;   // set from the command line after parsing
   bool registration_given = false;  // any of --reference, --max-shift, --outlier-px, --upsample
   MapPipelineOptions options;
+  ParticleAnalysisOptions particles;
+  std::vector<double> valence_bins, edge_bins;  // FROM TO COUNT
+  bool no_split = false;
 };
 
 EnergyWindow window_option(const std::vector<double>& values, EnergyWindow fallback, const char* name) {
@@ -62,6 +67,19 @@ void apply_shift_table(const std::vector<ShiftRow>& rows, const std::vector<doub
   }
 }
 
+// FROM TO COUNT of a histogram option.
+HistogramBins bins_option(const std::vector<double>& values, const char* name) {
+  if (values.size() != 3 || !(values[2] >= 1.0) || values[2] != std::floor(values[2]) || values[2] > 1e6)
+    throw OptionError(name, "give FROM TO COUNT (COUNT a whole number of bins, 1 to 1000000)");
+  HistogramBins b{values[0], values[1], static_cast<std::size_t>(values[2])};
+  try {
+    b.validate();
+  } catch (const OptionError& e) {
+    throw OptionError(name, e.detail());
+  }
+  return b;
+}
+
 std::vector<InputFile> stack_files(const StackSource& source, const StackDescription& d) {
   std::vector<InputFile> files;
   for (const auto& f : d.image_files) files.push_back(describe_input_file(f));
@@ -87,6 +105,10 @@ int run_map(MapArgs a, const GlobalOptions& global) {
   if (a.pixel_size_nm != 0.0 && !(a.pixel_size_nm > 0.0 && std::isfinite(a.pixel_size_nm)))
     throw OptionError("--pixel-size-nm", "must be a positive size in nm");
   a.options.validate();
+  a.particles.segmentation.split_touching = !a.no_split;
+  if (!a.valence_bins.empty()) a.particles.valence_bins = bins_option(a.valence_bins, "--valence-bins");
+  if (!a.edge_bins.empty()) a.particles.edge_bins = bins_option(a.edge_bins, "--edge-bins");
+  a.particles.validate();
 
   if (a.no_align && !a.shifts_file.empty()) throw OptionError("--shifts", "cannot be combined with --no-align");
   // Options that would be silently ignored are refused.
@@ -106,6 +128,7 @@ int run_map(MapArgs a, const GlobalOptions& global) {
   info.version = XANESMAP_VERSION;
   info.command_line = global.command_line;
   info.options = a.options;
+  info.particle_options = a.particles;
   info.manifest = a.refs;
   const ReferenceManifest manifest = read_reference_manifest(a.refs);
   std::vector<ReferenceSpectrum> references;
@@ -135,7 +158,10 @@ int run_map(MapArgs a, const GlobalOptions& global) {
   }
 
   const MapPipelineResult result = run_map_pipeline(loaded.raw, references, a.options, progress);
-  write_map_outputs(output.staging(), info, result);
+  if (progress) progress({"particles", 0, 1});
+  const ParticleAnalysis particles = analyze_particles(result.maps, info.pixel_size_nm, a.particles);
+  if (progress) progress({"particles", 1, 1});
+  write_map_outputs(output.staging(), info, result, particles);
   output.commit();
 
   const ValenceMaps& m = result.maps;
@@ -157,6 +183,10 @@ int run_map(MapArgs a, const GlobalOptions& global) {
                     m.status_counts[static_cast<std::size_t>(PixelStatus::invalid_od)] -
                     m.status_counts[static_cast<std::size_t>(PixelStatus::outside_view)],
                 m.mean_spectrum.valence, m.mean_spectrum.rfactor);
+  std::snprintf(line + std::strlen(line), sizeof line - std::strlen(line),
+                "%zu particle(s); surface (outer %g nm) %.3f, core %.3f, surface - core %+.3f; %d valence population(s)\n",
+                particles.particles.size(), particles.surface_nm, particles.surface.valence.mean,
+                particles.core.valence.mean, particles.surface_minus_core, particles.populations.populations);
   std::cout << line << "wrote " << output.destination().string() << "/ (valence.tif, summary.json, results.h5, ...)\n";
   return 0;
 }
@@ -197,6 +227,20 @@ void register_map(CLI::App& app, const GlobalOptions& global, Action& action) {
   add_registration_options(*sub, a->options.registration);
   sub->add_flag("--no-align", a->no_align, "Do not register the energy frames");
   sub->add_option("--shifts", a->shifts_file, "Use these shifts (a shifts.csv) instead of registering");
+  auto& seg = a->particles.segmentation;
+  sub->add_option("--particle-threshold", seg.threshold_od,
+                  "Particles: edge-jump threshold in OD (0 = automatic: Otsu, then the background noise floor)")
+      ->capture_default_str();
+  sub->add_option("--min-area-um2", seg.min_area_um2, "Particles: drop objects smaller than this, um^2")->capture_default_str();
+  sub->add_flag("--no-split", a->no_split, "Particles: do not split touching particles (watershed)");
+  sub->add_option("--surface-nm", a->particles.surface_nm, "Surface shell depth below the particle outline, nm")
+      ->capture_default_str();
+  sub->add_option("--depth-bin-nm", a->particles.depth_bin_nm, "Depth profile bin width, nm")->capture_default_str();
+  sub->add_option("--valence-bins", a->valence_bins, "Valence histogram FROM TO COUNT (default 2 4 80)")->expected(3);
+  sub->add_option("--edge-bins", a->edge_bins, "Edge-energy histogram FROM TO COUNT, eV (default e0-10 e0+10 80)")
+      ->expected(3);
+  sub->add_flag("--weight-by-edge-jump", a->particles.weight_by_edge_jump,
+                "Weight particle statistics and histograms by each pixel's edge jump (Mn amount)");
   sub->add_flag("--force", a->force, "Replace the output folder if it exists");
   sub->footer(examples_footer({"xanesmap map demo/scan.h5 --out demo-maps",
                                "xanesmap map scan.h5 --refs my-refs.toml --method edge --edge half-height --out maps",

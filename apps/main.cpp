@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   cli::register_simulate(app, global, action);
   cli::register_map(app, global, action);
   cli::register_align(app, global, action);
+  cli::register_compare(app, global, action);
 
   try {
     app.parse(argc, argv);

@@ -20,12 +20,16 @@ void require_finite(const char* name, double v) {
   if (!std::isfinite(v)) throw OptionError(name, "must be finite");
 }
 
+constexpr int kDr[8] = {-1, -1, -1, 0, 0, 1, 1, 1};
+constexpr int kDc[8] = {-1, 0, 1, -1, 1, -1, 0, 1};
+
 // The automatic threshold (see the header): Otsu's split of a histogram of the finite values,
 // then the background class's median + 4 robust standard deviations (1.4826 x MAD) + one bin,
 // if that is lower. threshold = +inf when there are no finite values or they are all equal.
 struct AutomaticThreshold {
   double threshold = std::numeric_limits<double>::infinity();
   double background_sigma = 0.0;
+  double background_level = 0.0;  // the background class's median
 };
 AutomaticThreshold automatic_threshold(ImageView<const float> v) {
   constexpr std::size_t kBins = 1024;
@@ -67,13 +71,11 @@ AutomaticThreshold automatic_threshold(ImageView<const float> v) {
   const double level = median(background);
   for (double& x : background) x = std::abs(x - level);
   const double sigma = 1.4826 * median(background);
-  return {std::min(otsu, level + 4.0 * sigma + bin_width), sigma};
+  return {std::min(otsu, level + 4.0 * sigma + bin_width), sigma, level};
 }
 
 constexpr double kSmoothingSigmaPx = 1.0;
-
-constexpr int kDr[8] = {-1, -1, -1, 0, 0, 1, 1, 1};
-constexpr int kDc[8] = {-1, 0, 1, -1, 1, -1, 0, 1};
+constexpr double kGrowSigma = 2.0;  // hysteresis: low threshold, robust sigmas above the background
 
 // Seeds: one pixel per distance-transform maximum whose dynamic is >= min_dynamic, plus the
 // highest maximum of every object (see the header). Union-find over the pixels taken in
@@ -203,6 +205,28 @@ Segmentation segment_particles(ImageView<const float> edge_jump_od, const Segmen
   for (int r = 0; r < h; ++r)
     for (int c = 0; c < w; ++c)
       if (double(smoothed(std::size_t(r), std::size_t(c))) >= out.threshold_od) mask.at<std::uint8_t>(r, c) = 1;
+
+  // Hysteresis (automatic threshold on a noisy map only): grow the objects into 8-connected
+  // pixels above the background level + kGrowSigma robust sigmas (see the header).
+  const double grow_to = automatic.background_level + kGrowSigma * automatic.background_sigma;
+  if (options.threshold_od == 0.0 && automatic.background_sigma > 0.0 && grow_to < out.threshold_od) {
+    std::vector<std::pair<int, int>> queue;
+    for (int r = 0; r < h; ++r)
+      for (int c = 0; c < w; ++c)
+        if (mask.at<std::uint8_t>(r, c)) queue.emplace_back(r, c);
+    while (!queue.empty()) {
+      const auto [r, c] = queue.back();
+      queue.pop_back();
+      for (int k = 0; k < 8; ++k) {
+        const int rr = r + kDr[k], cc = c + kDc[k];
+        if (rr < 0 || cc < 0 || rr >= h || cc >= w || mask.at<std::uint8_t>(rr, cc)) continue;
+        if (double(smoothed(std::size_t(rr), std::size_t(cc))) >= grow_to) {
+          mask.at<std::uint8_t>(rr, cc) = 1;
+          queue.emplace_back(rr, cc);
+        }
+      }
+    }
+  }
 
   // Opening removes specks and spurs; closing fills notches and pinholes.
   if (options.opening_radius_px > 0) {

@@ -67,7 +67,12 @@ struct Segmentation {
 /// sphere's projected thickness falls to 0 at its outline, and Otsu's threshold sits at about
 /// 35-40 % of the thickest particle's edge jump (0.084 OD on the simulated "coated" preset,
 /// whose smaller particles peak at 0.06 OD: they vanish). The noise floor keeps the outline
-/// where the edge jump leaves the background noise. An empty, all-NaN or constant map gives no
+/// where the edge jump leaves the background noise. Then, with the automatic threshold on a noisy
+/// map, hysteresis (J. Canny, IEEE Trans. Pattern Anal. Mach. Intell. 8, 679 (1986)): objects grow
+/// into 8-connected pixels above the background median + 2 robust sigmas. A sphere's outline
+/// ring, thinner than the 4-sigma threshold, is recovered this way without letting isolated
+/// noise in (measured through the whole pipeline on simulated presets at 20000 counts: the
+/// smallest particle's IoU went from 0.90 to 0.96). An empty, all-NaN or constant map gives no
 /// particle (not an error).
 /// Throws OptionError for bad options, InputError for more than 65535 particles.
 Segmentation segment_particles(ImageView<const float> edge_jump_od, const SegmentationOptions& options = {});

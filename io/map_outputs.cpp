@@ -7,8 +7,10 @@
 #include "core/error.hpp"
 #include "io/checksum.hpp"
 #include "io/hdf5_file.hpp"
+#include "io/particle_outputs.hpp"
 #include "io/png_preview.hpp"
 #include "io/shifts_table.hpp"
+#include "io/text_output.hpp"
 #include "io/tiff_io.hpp"
 
 namespace xanesmap {
@@ -39,7 +41,8 @@ const char* definition_column(std::size_t d) {
 
 }  // namespace
 
-nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& result) {
+nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& result,
+                           const ParticleAnalysis& particles) {
   const ValenceMaps& m = result.maps;
   const ValenceMapOptions& o = info.options.valence;
   nlohmann::json j;
@@ -137,18 +140,12 @@ nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& resu
     calibration.push_back(r);
   }
   j["calibration"] = calibration;
+  j.update(particle_summary(particles, info.particle_options));
   j["warnings"] = m.warnings;
   return j;
 }
 
 namespace {
-
-void write_text(const fs::path& file, const std::string& text) {
-  std::ofstream out(file);
-  out << text;
-  out.close();
-  if (!out) throw OutputError("'" + file.string() + "': cannot write");
-}
 
 std::string calibration_csv(const ValenceMaps& m, EdgeDefinition used) {
   std::ostringstream s;
@@ -167,7 +164,7 @@ std::string calibration_csv(const ValenceMaps& m, EdgeDefinition used) {
 }
 
 void write_results_h5(const fs::path& file, const MapRunInfo& info, const MapPipelineResult& r,
-                      const std::string& summary) {
+                      const ParticleAnalysis& particles, const std::string& summary) {
   h5::File h5 = h5::File::create(file);
   const ValenceMaps& m = r.maps;
   auto map = [&](const std::string& name, const auto& image) {
@@ -208,6 +205,7 @@ void write_results_h5(const fs::path& file, const MapRunInfo& info, const MapPip
   const double pixel = info.pixel_size_nm;
   h5::write(h5, "/pixel_size_nm", std::span<const double>(&pixel, 1), {1});
   write_registration_h5(h5, "/registration", r.registration);
+  write_particles_h5(h5, particles);
   h5::write_string(h5, "/provenance/summary_json", summary);
   h5::write_string(h5, "/provenance/command_line", info.command_line);
   h5::write_string(h5, "/provenance/version", info.version);
@@ -233,7 +231,8 @@ std::vector<ShiftRow> shift_rows(const std::vector<double>& energies_ev, const R
   return rows;
 }
 
-void write_map_outputs(const fs::path& folder, const MapRunInfo& info, const MapPipelineResult& result) {
+void write_map_outputs(const fs::path& folder, const MapRunInfo& info, const MapPipelineResult& result,
+                       const ParticleAnalysis& particles) {
   const ValenceMaps& m = result.maps;
   const ValenceMapOptions& o = info.options.valence;
   const double px_um = info.pixel_size_nm / 1000.0;
@@ -254,25 +253,27 @@ void write_map_outputs(const fs::path& folder, const MapRunInfo& info, const Map
   for (std::size_t k = 0; k < m.reference_names.size(); ++k)
     tif("fraction_" + m.reference_names[k], m.fractions[k], "quantity=LCF fraction of " + m.reference_names[k]);
 
-  write_text(folder / "calibration.csv", calibration_csv(m, o.edge_definition));
+  write_text_file(folder / "calibration.csv", calibration_csv(m, o.edge_definition));
   const std::vector<ShiftRow> shifts = shift_rows(result.energies_ev, result.registration);
   write_shifts_csv(folder / "shifts.csv", shifts);
   write_drift_plot_png(folder / "drift.png", shifts, kFlaggedBelow,
                        "Sample drift (" + result.registration.reference_description + ")");
-  const nlohmann::json summary = map_summary(info, result);
+  const nlohmann::json summary = map_summary(info, result, particles);
   // Paths need not be UTF-8: replace invalid bytes instead of failing after all the work.
   const auto replace = nlohmann::json::error_handler_t::replace;
-  write_text(folder / "summary.json", summary.dump(2, ' ', false, replace) + "\n");
-  write_results_h5(folder / "results.h5", info, result, summary.dump(-1, ' ', false, replace));
+  write_text_file(folder / "summary.json", summary.dump(2, ' ', false, replace) + "\n");
+  write_results_h5(folder / "results.h5", info, result, particles, summary.dump(-1, ' ', false, replace));
 
   // Previews: valence on a fixed 2-4 scale so that runs compare by eye; others robust ranges.
   MapPreviewOptions preview;
   preview.pixel_size_um = px_um;
   preview.scale = {2.0, 4.0, "Mn valence"};
   preview.title = "Mn valence (" + to_string(o.method) + ")";
+  preview.outlines = &particles.segmentation.labels;  // particle outlines on the valence maps
   write_map_png(folder / "valence.png", m.valence.view(), preview);
   preview.title = "Mn valence (edge energy, " + to_string(o.edge_definition) + ")";
   write_map_png(folder / "valence_edge.png", m.valence_edge.view(), preview);
+  preview.outlines = nullptr;
   preview.scale = robust_scale(m.edge_energy_ev.view(), 2.0, "edge energy (eV)");
   preview.title = "Edge energy (" + to_string(o.edge_definition) + ")";
   write_map_png(folder / "edge_energy.png", m.edge_energy_ev.view(), preview);
@@ -287,6 +288,7 @@ void write_map_outputs(const fs::path& folder, const MapRunInfo& info, const Map
       {static_cast<std::uint8_t>(PixelStatus::no_mn), status_name(PixelStatus::no_mn)}};
   for (const auto s : kAllPixelStatuses)
     if (s != PixelStatus::no_mn) legend.emplace_back(static_cast<std::uint8_t>(s), status_name(s));
+  write_particle_outputs(folder, particles, info.version, to_string(o.method));
   write_category_png(folder / "status.png", m.status.view(), legend, "Pixel status (" + to_string(o.method) + ")");
 }
 

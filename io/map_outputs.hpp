@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/particle_analysis.hpp"
 #include "core/pipeline.hpp"
 #include "io/reference_manifest.hpp"
 #include "io/shifts_table.hpp"
@@ -36,9 +37,11 @@ struct MapRunInfo {
   std::vector<ReferenceEntry> references;
   std::vector<InputFile> reference_files;
   MapPipelineOptions options;
+  ParticleAnalysisOptions particle_options;
 };
 
-nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& result);
+nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& result,
+                           const ParticleAnalysis& particles);
 
 /// shifts.csv rows of a registration. Flagged frames have quality 0; the drift plot marks
 /// frames below kFlaggedBelow.
@@ -52,6 +55,6 @@ void write_registration_h5(h5::File& file, const std::string& group, const Regis
 
 /// Writes every output into `folder` (which must exist). Throws OutputError naming the file.
 void write_map_outputs(const std::filesystem::path& folder, const MapRunInfo& info,
-                       const MapPipelineResult& result);
+                       const MapPipelineResult& result, const ParticleAnalysis& particles);
 
 }  // namespace xanesmap

@@ -6,183 +6,48 @@
 //   applied once to a 0..255 ramp to get a 256-entry lookup table; the maps are then painted
 //   block by block from that table, which is the exact integer nearest-neighbour enlargement
 //   (cv::resize with INTER_NEAREST computes source indices in floating point).
-// - cv::putText draws text whose `org` is the left end of the baseline; cv::getTextSize returns
-//   the size above the baseline and, in *baseLine, the depth below it. The Hershey fonts have
-//   printable ASCII only (other bytes come out as '?'), hence hershey_text() below.
-// - cv::imencode(".png", ...) and our own file write instead of cv::imwrite: imwrite chooses the
-//   encoder from the file's extension and reports a failure only as `false` (plus a message on
-//   stderr); writing the bytes ourselves gives an OutputError with the system's reason.
+// - Text (Hershey fonts, micro sign), the Okabe & Ito colours and the PNG write are shared with
+//   the other pictures in io/plot_draw.hpp.
 #include "io/png_preview.hpp"
 
 #include "io/opencv_headers.hpp"
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <limits>
 #include <string_view>
 
 #include "core/error.hpp"
+#include "io/plot_draw.hpp"
 
 namespace xanesmap {
 namespace {
 
 namespace fs = std::filesystem;
 
+using plot_draw::draw_text;
+using plot_draw::draw_text_upwards;
+using plot_draw::fit_text;
+using plot_draw::Font;
+using plot_draw::format_fixed;
+using plot_draw::hershey_text;
+using plot_draw::kInk;
+using plot_draw::kPaper;
+using plot_draw::measure;
+using plot_draw::Style;
+using plot_draw::Text;
+using plot_draw::TextBox;
+
 using Bgr = cv::Vec3b;
 
-const cv::Scalar kPaper(255, 255, 255);
-const cv::Scalar kInk(34, 34, 34);  // text, ticks, frames
 const Bgr kNoValue(80, 80, 80);     // NaN: neutral, darker than anything in viridis but its start
 const Bgr kOtherCode(0, 0, 0);      // codes missing from a category legend
 const Bgr kOutline(255, 255, 255);
-constexpr int kFontFace = cv::FONT_HERSHEY_DUPLEX;
 constexpr std::size_t kMinLongSide = 512;    // enlarge smaller maps to at least this
 constexpr std::size_t kMaxLongSide = 16384;  // refuse larger pictures (~800 MB of BGR)
-
-std::string quoted(const fs::path& file) { return "'" + file.string() + "'"; }
-
-std::string format_fixed(double value, int decimals) {
-  std::array<char, 64> buffer{};
-  std::snprintf(buffer.data(), buffer.size(), "%.*f", decimals, value);
-  return buffer.data();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Text
-
-/// Text as the Hershey fonts can draw it: printable ASCII, with the micro signs written as 'u' at
-/// the recorded positions (draw_text adds their descender).
-struct Text {
-  std::string ascii;
-  std::vector<std::size_t> micro;
-};
-
-Text hershey_text(std::string_view utf8) {
-  Text text;
-  for (std::size_t i = 0; i < utf8.size();) {
-    const auto lead = static_cast<unsigned char>(utf8[i]);
-    if (lead < 0x80) {
-      text.ascii += (lead >= 0x20 && lead < 0x7f) ? static_cast<char>(lead) : ' ';
-      ++i;
-      continue;
-    }
-    const std::size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-    bool valid = lead >= 0xC2 && lead <= 0xF4 && i + length <= utf8.size();
-    char32_t code = length == 2 ? (lead & 0x1Fu) : length == 3 ? (lead & 0x0Fu) : (lead & 0x07u);
-    for (std::size_t k = 1; valid && k < length; ++k) {
-      const auto next = static_cast<unsigned char>(utf8[i + k]);
-      valid = (next & 0xC0u) == 0x80u;
-      code = (code << 6) | (next & 0x3Fu);
-    }
-    if (!valid) {
-      text.ascii += '?';
-      ++i;
-      continue;
-    }
-    if (code == 0xB5 || code == 0x3BC) {  // MICRO SIGN, GREEK SMALL LETTER MU
-      text.micro.push_back(text.ascii.size());
-      text.ascii += 'u';
-    } else {
-      text.ascii += '?';
-    }
-    i += length;
-  }
-  return text;
-}
-
-struct Font {
-  double scale = 0.5;
-  int thickness = 1;
-};
-
-struct TextBox {
-  int width = 0;
-  int ascent = 0;   // above the baseline
-  int descent = 0;  // below the baseline
-  int height() const { return ascent + descent; }
-};
-
-TextBox measure(const Text& text, const Font& font) {
-  if (text.ascii.empty()) return {};
-  int baseline = 0;
-  const cv::Size size =
-      cv::getTextSize(text.ascii, kFontFace, font.scale, font.thickness, &baseline);
-  return {size.width, size.height, baseline};
-}
-
-/// The left stem of the font's 'u', found by drawing one: ink columns [left, right] and the
-/// x-height.
-struct Stem {
-  int left = 0, right = 0, x_height = 0;
-};
-
-Stem u_stem(const Font& font) {
-  const TextBox box = measure(Text{"u", {}}, font);
-  const int pad = 4;
-  cv::Mat scratch(box.height() + 2 * pad, box.width + 2 * pad, CV_8UC1, cv::Scalar(0));
-  const int baseline = pad + box.ascent;
-  cv::putText(scratch, "u", {pad, baseline}, kFontFace, font.scale, cv::Scalar(255), font.thickness,
-              cv::LINE_AA);
-  Stem stem{0, 0, box.ascent};
-  const int row = baseline - std::max(1, box.ascent / 2);  // halfway up the x-height
-  const auto* ink = scratch.ptr<unsigned char>(row);
-  int c = 0;
-  while (c < scratch.cols && ink[c] < 128) ++c;
-  stem.left = c - pad;
-  while (c < scratch.cols && ink[c] >= 128) ++c;
-  stem.right = c - 1 - pad;
-  return stem;
-}
-
-/// Draws `text` with the left end of its baseline at `origin`.
-void draw_text(cv::Mat& picture, const Text& text, cv::Point origin, const Font& font,
-               const cv::Scalar& colour) {
-  if (text.ascii.empty()) return;
-  cv::putText(picture, text.ascii, origin, kFontFace, font.scale, colour, font.thickness,
-              cv::LINE_AA);
-  if (text.micro.empty()) return;
-  const Stem stem = u_stem(font);
-  const int descender = std::max(2, static_cast<int>(std::lround(0.45 * stem.x_height)));
-  for (const std::size_t position : text.micro) {
-    const int x = origin.x + measure(Text{text.ascii.substr(0, position), {}}, font).width;
-    cv::rectangle(picture, cv::Point(x + stem.left, origin.y - stem.x_height / 2),
-                  cv::Point(x + stem.right, origin.y + descender), colour, cv::FILLED);
-  }
-}
-
-/// Draws `text` turned 90 degrees anticlockwise (reading bottom to top); `top_left` is the
-/// top-left corner of the turned text's box, which is measure().height() wide.
-void draw_text_upwards(cv::Mat& picture, const Text& text, cv::Point top_left, const Font& font,
-                       const cv::Scalar& colour) {
-  const TextBox box = measure(text, font);
-  if (box.width == 0) return;
-  cv::Mat patch(box.height(), box.width, CV_8UC3, kPaper);
-  draw_text(patch, text, {0, box.ascent}, font, colour);
-  cv::Mat turned;
-  cv::rotate(patch, turned, cv::ROTATE_90_COUNTERCLOCKWISE);
-  const cv::Rect target =
-      cv::Rect(top_left, turned.size()) & cv::Rect(0, 0, picture.cols, picture.rows);
-  if (target.empty()) return;
-  turned(cv::Rect(target.tl() - top_left, target.size())).copyTo(picture(target));
-}
-
-/// `text` at the largest scale in [min_scale, font.scale] whose width fits `width`; if even the
-/// smallest does not fit, cut with "..." at that scale.
-std::pair<Text, Font> fit_text(Text text, Font font, double min_scale, int width) {
-  while (measure(text, font).width > width && font.scale > min_scale)
-    font.scale = std::max(min_scale, font.scale * 0.92);
-  if (measure(text, font).width <= width) return {text, font};
-  while (!text.ascii.empty() && measure(Text{text.ascii + "...", {}}, font).width > width) {
-    text.ascii.pop_back();
-    while (!text.micro.empty() && text.micro.back() >= text.ascii.size()) text.micro.pop_back();
-  }
-  text.ascii += "...";
-  return {text, font};
-}
+constexpr int kMaxCanvasSide = 32767;        // refuse panel figures larger than this
 
 // ---------------------------------------------------------------------------------------------
 // Colours
@@ -210,35 +75,33 @@ Bgr rgb(int r, int g, int b) {
           static_cast<unsigned char>(r)};
 }
 
+Bgr bgr(const cv::Scalar& colour) {
+  return {cv::saturate_cast<unsigned char>(colour[0]), cv::saturate_cast<unsigned char>(colour[1]),
+          cv::saturate_cast<unsigned char>(colour[2])};
+}
+
 /// Colour of the i-th legend entry: a neutral light grey for the first (by convention the
 /// background or "not analysed" code), then Okabe & Ito's colour-blind-safe palette ("Color
 /// Universal Design", 2008) without its black, then further well-separated colours, then hues
 /// spaced by the golden angle.
 Bgr category_colour(std::size_t i) {
+  namespace oi = plot_draw::okabe_ito;
   static const std::array<Bgr, 16> palette{
-      rgb(200, 200, 200), rgb(0, 158, 115),   rgb(230, 159, 0),   rgb(213, 94, 0),
-      rgb(0, 114, 178),   rgb(86, 180, 233),  rgb(204, 121, 167), rgb(240, 228, 66),
-      rgb(140, 86, 75),   rgb(188, 189, 34),  rgb(148, 103, 189), rgb(255, 152, 150),
-      rgb(44, 160, 44),   rgb(174, 199, 232), rgb(255, 187, 120), rgb(23, 190, 207)};
+      rgb(200, 200, 200),    bgr(oi::bluish_green),   bgr(oi::orange),    bgr(oi::vermillion),
+      bgr(oi::blue),         bgr(oi::sky_blue),       bgr(oi::reddish_purple), bgr(oi::yellow),
+      rgb(140, 86, 75),      rgb(188, 189, 34),       rgb(148, 103, 189), rgb(255, 152, 150),
+      rgb(44, 160, 44),      rgb(174, 199, 232),      rgb(255, 187, 120), rgb(23, 190, 207)};
   if (i < palette.size()) return palette[i];
   const double hue = std::fmod(static_cast<double>(i) * 137.507764, 360.0);  // degrees
   cv::Mat hsv(1, 1, CV_8UC3,
               cv::Scalar(hue / 2.0, i % 2 ? 170.0 : 230.0, i % 3 ? 200.0 : 150.0));  // H in 0..180
-  cv::Mat bgr;
-  cv::cvtColor(hsv, bgr, cv::COLOR_HSV2BGR);
-  return bgr.at<Bgr>(0, 0);
+  cv::Mat converted;
+  cv::cvtColor(hsv, converted, cv::COLOR_HSV2BGR);
+  return converted.at<Bgr>(0, 0);
 }
 
 // ---------------------------------------------------------------------------------------------
-// Layout shared by both kinds of picture
-
-struct Style {
-  double u = 1.0;  // grows with the picture so text stays legible on large maps
-  int px(double v) const { return std::max(1, static_cast<int>(std::lround(v * u))); }
-  Font font(double scale) const {
-    return {scale * u, std::max(1, static_cast<int>(std::lround(u)))};
-  }
-};
+// Layout shared by all kinds of picture
 
 struct MapArea {
   int factor = 1;
@@ -339,40 +202,77 @@ void paint_outlines(cv::Mat& picture, const Image<std::uint16_t>& labels, int to
     }
 }
 
-void write_png(const fs::path& file, const cv::Mat& picture) {
-  std::vector<unsigned char> bytes;
-  try {
-    if (!cv::imencode(".png", picture, bytes, {cv::IMWRITE_PNG_COMPRESSION, 6}))
-      throw OutputError(quoted(file) + ": OpenCV could not encode the PNG preview");
-  } catch (const cv::Exception& e) {
-    throw OutputError(quoted(file) + ": OpenCV could not encode the PNG preview (" + e.what() +
-                      ")");
-  }
-  std::FILE* out = std::fopen(file.c_str(), "wb");
-  if (!out)
-    throw OutputError(quoted(file) + ": cannot create the PNG preview: " + std::strerror(errno));
-  const std::size_t written = std::fwrite(bytes.data(), 1, bytes.size(), out);
-  int error = written == bytes.size() ? 0 : errno;
-  if (std::fclose(out) != 0 && error == 0) error = errno;
-  if (written != bytes.size() || error != 0) {
-    std::error_code ignored;
-    fs::remove(file, ignored);
-    throw OutputError(quoted(file) +
-                      ": cannot write the PNG preview: " + std::strerror(error != 0 ? error : EIO));
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
-// Map preview layout
+// Pieces of the value-map pictures: options, colour bar, scale bar, "no value" key
 
-void validate(const MapPreviewOptions& options) {
-  const ColourScale& s = options.scale;
+void validate_scale(const ColourScale& s) {
   if (!std::isfinite(s.min) || !std::isfinite(s.max) || !(s.max > s.min))
     throw OptionError("colour scale", "needs finite min < max, got min " + format_fixed(s.min, 6) +
                                           ", max " + format_fixed(s.max, 6));
-  if (!std::isfinite(options.pixel_size_um) || options.pixel_size_um < 0.0)
-    throw OptionError("pixel size", "must be >= 0 micrometres (0 = no scale bar), got " +
-                                        format_fixed(options.pixel_size_um, 6));
+}
+
+void validate_pixel_size(double pixel_size_um, const std::string& context) {
+  if (!std::isfinite(pixel_size_um) || pixel_size_um < 0.0)
+    throw OptionError("pixel size", context + "must be >= 0 micrometres (0 = no scale bar), got " +
+                                        format_fixed(pixel_size_um, 6));
+}
+
+/// The colour bar with its tick values and turned label, beside a map area `area_height` tall
+/// whose top is at y = 0 until place() moves it down.
+struct ColourBarLayout {
+  int left = 0, top = 0, width = 0, height = 0;  // the bar itself
+  int triangle = 0;  // height of the out-of-range arrow heads above and below the bar
+  ColourBarTicks ticks;
+  std::vector<Text> tick_texts;
+  Font tick_font, label_font;
+  int tick_length = 0, tick_text_left = 0;
+  Text label;
+  cv::Point label_top_left;
+  int right = 0;  // right end of everything drawn (label, ticks, "no value" key)
+
+  void place(int area_top) {
+    top = area_top + triangle + 1;
+    label_top_left.y += area_top;
+  }
+};
+
+/// At least 260 px (scale 1) tall, with room for the arrow heads; `left` is the bar's left edge.
+ColourBarLayout layout_colour_bar(const ColourScale& scale, const Style& s, int left,
+                                  int area_height, const Font& small_font) {
+  ColourBarLayout b;
+  b.tick_font = s.font(0.55);
+  b.label_font = s.font(0.65);
+  b.triangle = s.px(11);
+  b.left = left;
+  b.width = s.px(20);
+  b.height = area_height - 2 * (b.triangle + 1);
+  b.tick_length = s.px(5);
+  b.tick_text_left = b.left + b.width + b.tick_length + s.px(5);
+  b.ticks = colour_bar_ticks(scale.min, scale.max);
+  int tick_text_width = 0;
+  for (const double value : b.ticks.values) {
+    b.tick_texts.push_back(hershey_text(format_fixed(value, b.ticks.decimals)));
+    tick_text_width = std::max(tick_text_width, measure(b.tick_texts.back(), b.tick_font).width);
+  }
+  int right = b.tick_text_left + tick_text_width;
+
+  // Label, turned, right of the tick values; shrunk or cut to the bar's height.
+  std::tie(b.label, b.label_font) =
+      fit_text(hershey_text(scale.label), b.label_font, 0.45 * s.u, area_height);
+  const TextBox label_box = measure(b.label, b.label_font);
+  if (label_box.width > 0) {
+    b.label_top_left = {right + s.px(12), (area_height - label_box.width) / 2};  // y: + area top
+    right = b.label_top_left.x + label_box.height();
+  }
+  // The "no value" key under the bar.
+  b.right = std::max(right, b.left + b.width + s.px(6) +
+                                measure(hershey_text("no value"), small_font).width);
+  return b;
+}
+
+/// Height of the row under a map (scale bar, "no value" key).
+int under_row_height(const Style& s, const Font& small_font) {
+  return std::max(s.px(16), measure(hershey_text("no value 0"), small_font).height());
 }
 
 struct MapLayout {
@@ -380,18 +280,14 @@ struct MapLayout {
   Style style;
   int margin = 0;
   Title title;
-  ColourBarTicks ticks;
-  std::vector<Text> tick_texts;
-  Font tick_font, label_font, small_font;
-  int tick_length = 0, tick_text_left = 0;
-  Text label;
-  cv::Point label_top_left;
-  int triangle = 0;    // height of the out-of-range arrow heads above and below the bar
+  ColourBarLayout bar;
+  Font small_font;
   int row_middle = 0;  // vertical centre of the row under the map (scale bar, "no value")
 };
 
 MapLayout layout_map(std::size_t height, std::size_t width, const MapPreviewOptions& options) {
-  validate(options);
+  validate_scale(options.scale);
+  validate_pixel_size(options.pixel_size_um, "");
   const MapArea area = map_area(height, width);
   MapLayout l;
   l.style = area.style;
@@ -401,113 +297,265 @@ MapLayout layout_map(std::size_t height, std::size_t width, const MapPreviewOpti
   l.g.map_height = area.height;
   l.g.map_width = area.width;
   l.g.map_left = l.margin;
-  l.tick_font = s.font(0.55);
-  l.label_font = s.font(0.65);
   l.small_font = s.font(0.5);
 
-  // Colour bar beside the map, at least 260 px (scale 1) tall, with room for the arrow heads.
+  // Colour bar beside the map, at least 260 px (scale 1) tall.
   const int area_height = std::max(area.height, s.px(260));
-  l.triangle = s.px(11);
-  l.g.bar_left = l.g.map_left + area.width + s.px(24);
-  l.g.bar_width = s.px(20);
-  l.g.bar_height = area_height - 2 * (l.triangle + 1);
-  l.tick_length = s.px(5);
-  l.tick_text_left = l.g.bar_left + l.g.bar_width + l.tick_length + s.px(5);
-  l.ticks = colour_bar_ticks(options.scale.min, options.scale.max);
-  int tick_text_width = 0;
-  for (const double value : l.ticks.values) {
-    l.tick_texts.push_back(hershey_text(format_fixed(value, l.ticks.decimals)));
-    tick_text_width = std::max(tick_text_width, measure(l.tick_texts.back(), l.tick_font).width);
-  }
-  int right = l.tick_text_left + tick_text_width;
-
-  // Label, turned, right of the tick values; shrunk or cut to the bar's height.
-  std::tie(l.label, l.label_font) =
-      fit_text(hershey_text(options.scale.label), l.label_font, 0.45 * s.u, area_height);
-  const TextBox label_box = measure(l.label, l.label_font);
-  if (label_box.width > 0) {
-    l.label_top_left = {right + s.px(12), (area_height - label_box.width) / 2};  // y: + map_top
-    right = l.label_top_left.x + label_box.height();
-  }
-
-  // Row under the map: scale bar at the left, "no value" swatch under the colour bar.
-  const int row_height =
-      std::max(s.px(16), measure(hershey_text("no value 0"), l.small_font).height());
-  right = std::max(right, l.g.bar_left + l.g.bar_width + s.px(6) +
-                              measure(hershey_text("no value"), l.small_font).width);
-  l.g.canvas_width = right + l.margin;
+  l.bar = layout_colour_bar(options.scale, s, l.g.map_left + area.width + s.px(24), area_height,
+                            l.small_font);
+  l.g.canvas_width = l.bar.right + l.margin;
 
   l.title = layout_title(options.title, s, l.g.canvas_width);
   l.g.map_top = l.margin + l.title.block_height;
-  l.g.bar_top = l.g.map_top + l.triangle + 1;
-  l.label_top_left.y += l.g.map_top;
+  l.bar.place(l.g.map_top);
+  const int row_height = under_row_height(s, l.small_font);
   const int row_top = l.g.map_top + area_height + s.px(12);
   l.row_middle = row_top + row_height / 2;
   l.g.canvas_height = row_top + row_height + l.margin;
+  l.g.bar_top = l.bar.top;
+  l.g.bar_left = l.bar.left;
+  l.g.bar_height = l.bar.height;
+  l.g.bar_width = l.bar.width;
   return l;
 }
 
-void draw_colour_bar(cv::Mat& picture, const MapLayout& l, const ColourScale& scale,
-                     const std::array<Bgr, 256>& table, bool above, bool below) {
-  const MapPreviewGeometry& g = l.g;
-  for (int y = 0; y < g.bar_height; ++y) {
-    const double t =
-        g.bar_height > 1 ? static_cast<double>(g.bar_height - 1 - y) / (g.bar_height - 1) : 1.0;
+void draw_colour_bar(cv::Mat& picture, const ColourBarLayout& b, const Style& style,
+                     const ColourScale& scale, const std::array<Bgr, 256>& table, bool above,
+                     bool below) {
+  for (int y = 0; y < b.height; ++y) {
+    const double t = b.height > 1 ? static_cast<double>(b.height - 1 - y) / (b.height - 1) : 1.0;
     const Bgr& colour = table[static_cast<std::size_t>(std::lround(255.0 * t))];
-    auto* out = picture.ptr<Bgr>(g.bar_top + y, g.bar_left);
-    std::fill_n(out, g.bar_width, colour);
+    auto* out = picture.ptr<Bgr>(b.top + y, b.left);
+    std::fill_n(out, b.width, colour);
   }
-  const int left = g.bar_left - 1, right = g.bar_left + g.bar_width;
-  const int top = g.bar_top - 1, bottom = g.bar_top + g.bar_height;
+  const int left = b.left - 1, right = b.left + b.width;
+  const int top = b.top - 1, bottom = b.top + b.height;
   const auto arrow_head = [&](int base_y, int tip_y, const Bgr& colour) {
     const std::array<cv::Point, 3> corners{cv::Point(left, base_y), cv::Point(right, base_y),
                                            cv::Point((left + right + 1) / 2, tip_y)};
     cv::fillConvexPoly(picture, corners.data(), 3, cv::Scalar(colour), cv::LINE_AA);
-    const cv::Point* polygon = corners.data();
+    // The two slanted sides only: the base lies on the bar's frame, and an anti-aliased stroke
+    // along it would bleed into the bar's first (last) row.
+    const std::array<cv::Point, 3> sides{corners[0], corners[2], corners[1]};
+    const cv::Point* polygon = sides.data();
     const int count = 3;
-    cv::polylines(picture, &polygon, &count, 1, true, kInk, 1, cv::LINE_AA);
+    cv::polylines(picture, &polygon, &count, 1, false, kInk, 1, cv::LINE_AA);
   };
-  if (above) arrow_head(top, top - l.triangle, table[255]);
-  if (below) arrow_head(bottom, bottom + l.triangle, table[0]);
+  if (above) arrow_head(top, top - b.triangle, table[255]);
+  if (below) arrow_head(bottom, bottom + b.triangle, table[0]);
   cv::rectangle(picture, cv::Point(left, top), cv::Point(right, bottom), kInk, 1);
 
-  for (std::size_t i = 0; i < l.ticks.values.size(); ++i) {
-    const double fraction = (scale.max - l.ticks.values[i]) / (scale.max - scale.min);
-    const int y = g.bar_top + static_cast<int>(std::lround(fraction * (g.bar_height - 1)));
-    cv::line(picture, {right, y}, {right + l.tick_length, y}, kInk, std::max(1, l.style.px(1)));
-    const TextBox box = measure(l.tick_texts[i], l.tick_font);
-    draw_text(picture, l.tick_texts[i], {l.tick_text_left, y + box.ascent / 2}, l.tick_font, kInk);
+  for (std::size_t i = 0; i < b.ticks.values.size(); ++i) {
+    const double fraction = (scale.max - b.ticks.values[i]) / (scale.max - scale.min);
+    const int y = b.top + static_cast<int>(std::lround(fraction * (b.height - 1)));
+    cv::line(picture, {right, y}, {right + b.tick_length, y}, kInk, std::max(1, style.px(1)));
+    const TextBox box = measure(b.tick_texts[i], b.tick_font);
+    draw_text(picture, b.tick_texts[i], {b.tick_text_left, y + box.ascent / 2}, b.tick_font, kInk);
   }
-  draw_text_upwards(picture, l.label, l.label_top_left, l.label_font, kInk);
+  draw_text_upwards(picture, b.label, b.label_top_left, b.label_font, kInk);
 }
 
-void draw_scale_bar(cv::Mat& picture, const MapLayout& l, std::size_t width, double pixel_size_um) {
+/// A scale bar starting at `left`, vertically centred on `middle`, for a map `width` value pixels
+/// wide drawn `factor` times enlarged.
+void draw_scale_bar(cv::Mat& picture, int left, int middle, int factor, std::size_t width,
+                    double pixel_size_um, const Style& style, const Font& font) {
   const double width_um = static_cast<double>(width) * pixel_size_um;
   const double length_um = scale_bar_length_um(width_um);
   const int length =
-      std::max(1, static_cast<int>(std::lround(length_um / pixel_size_um * l.g.factor)));
-  const int thickness = l.style.px(5);
-  const int top = l.row_middle - thickness / 2;
-  cv::rectangle(picture, cv::Point(l.g.map_left, top),
-                cv::Point(l.g.map_left + length - 1, top + thickness - 1), kInk, cv::FILLED);
+      std::max(1, static_cast<int>(std::lround(length_um / pixel_size_um * factor)));
+  const int thickness = style.px(5);
+  const int top = middle - thickness / 2;
+  cv::rectangle(picture, cv::Point(left, top), cv::Point(left + length - 1, top + thickness - 1),
+                kInk, cv::FILLED);
   const int decimals = std::max(0, -static_cast<int>(std::floor(std::log10(length_um) + 1e-9)));
   const Text text = hershey_text(format_fixed(length_um, decimals) + " \u00b5m");
-  const TextBox box = measure(text, l.small_font);
-  draw_text(picture, text, {l.g.map_left + length + l.style.px(8), l.row_middle + box.ascent / 2},
-            l.small_font, kInk);
+  const TextBox box = measure(text, font);
+  draw_text(picture, text, {left + length + style.px(8), middle + box.ascent / 2}, font, kInk);
 }
 
-void draw_no_value_key(cv::Mat& picture, const MapLayout& l) {
-  const int size = l.style.px(14);
-  const int top = l.row_middle - size / 2;
-  const cv::Rect swatch(l.g.bar_left, top, l.g.bar_width, size);
+/// The NaN swatch and "no value" under the colour bar, vertically centred on `middle`.
+void draw_no_value_key(cv::Mat& picture, const ColourBarLayout& b, int middle, const Style& style,
+                       const Font& font) {
+  const int size = style.px(14);
+  const int top = middle - size / 2;
+  const cv::Rect swatch(b.left, top, b.width, size);
   cv::rectangle(picture, swatch, cv::Scalar(kNoValue), cv::FILLED);
   cv::rectangle(picture, cv::Point(swatch.x - 1, swatch.y - 1),
                 cv::Point(swatch.x + swatch.width, swatch.y + swatch.height), kInk, 1);
   const Text text = hershey_text("no value");
-  const TextBox box = measure(text, l.small_font);
-  draw_text(picture, text, {swatch.x + swatch.width + l.style.px(6), l.row_middle + box.ascent / 2},
-            l.small_font, kInk);
+  const TextBox box = measure(text, font);
+  draw_text(picture, text, {swatch.x + swatch.width + style.px(6), middle + box.ascent / 2}, font,
+            kInk);
+}
+
+/// What a value map holds relative to the scale: decides the arrow heads and the NaN key.
+struct ValueSummary {
+  bool any_nan = false, above = false, below = false;
+  void add(ImageView<const float> values, const ColourScale& scale) {
+    for (std::size_t r = 0; r < values.height(); ++r)
+      for (std::size_t c = 0; c < values.width(); ++c) {
+        const float v = values(r, c);
+        any_nan = any_nan || std::isnan(v);
+        above = above || v > scale.max;
+        below = below || v < scale.min;
+      }
+  }
+};
+
+/// Paints a value map in viridis (NaN grey) with optional outlines; see paint_map.
+void paint_values(cv::Mat& picture, ImageView<const float> values, const ColourScale& scale,
+                  const std::array<Bgr, 256>& table, const Image<std::uint16_t>* outlines, int top,
+                  int left, int factor) {
+  paint_map(picture, values.height(), values.width(), top, left, factor,
+            [&](std::size_t r, std::size_t c) {
+              const float v = values(r, c);
+              return std::isnan(v) ? kNoValue : table[colour_index(v, scale)];
+            });
+  if (outlines) paint_outlines(picture, *outlines, top, left, factor);
+}
+
+void check_outlines(const Image<std::uint16_t>* outlines, std::size_t height, std::size_t width,
+                    const std::string& context) {
+  if (outlines && (outlines->height() != height || outlines->width() != width))
+    throw InputError(context + "particle outlines are " +
+                     size_text(outlines->height(), outlines->width()) + " but the map is " +
+                     size_text(height, width));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Panel figure layout
+
+std::string panel_name(const std::vector<MapPanel>& panels, std::size_t i) {
+  std::string name = "panel " + std::to_string(i + 1) + " of " + std::to_string(panels.size());
+  if (!panels[i].title.empty()) name += " ('" + panels[i].title + "')";
+  return name;
+}
+
+struct PanelsLayout {
+  MapPanelsGeometry g;
+  Style style;
+  int margin = 0, grid_width = 0;
+  Title title;
+  ColourBarLayout bar;
+  Font small_font;
+  struct Panel {
+    Text title;
+    Font title_font;
+    cv::Point title_origin;
+    int row_middle = 0;  // the scale bar's row
+  };
+  std::vector<Panel> panels;
+  int key_middle = 0;  // the "no value" key's row, under the colour bar
+};
+
+PanelsLayout layout_panels(const std::vector<MapPanel>& panels, const ColourScale& scale,
+                           const std::string& title, int columns) {
+  if (panels.empty()) throw InputError("cannot draw a panel figure without panels");
+  validate_scale(scale);
+  if (columns < 0)
+    throw OptionError("columns", "must be >= 0 (0 = all panels in one row), got " +
+                                     std::to_string(columns));
+  std::size_t largest = 0, longest = 0;
+  for (std::size_t i = 0; i < panels.size(); ++i) {
+    const MapPanel& p = panels[i];
+    const std::string name = panel_name(panels, i);
+    try {
+      map_area(p.values.height(), p.values.width());  // empty or too large
+    } catch (const Error& e) {
+      rethrow_with_context(e, name);
+    }
+    validate_pixel_size(p.pixel_size_um, name + ": ");
+    check_outlines(p.outlines, p.values.height(), p.values.width(), name + ": ");
+    const std::size_t long_side = std::max(p.values.height(), p.values.width());
+    if (long_side > longest) {
+      longest = long_side;
+      largest = i;
+    }
+  }
+  const MapArea area = map_area(panels[largest].values.height(), panels[largest].values.width());
+  PanelsLayout l;
+  l.style = area.style;
+  const Style& s = l.style;
+  const int f = area.factor;
+  l.g.factor = f;
+  l.margin = s.px(16);
+  l.small_font = s.font(0.5);
+  const Font panel_font = s.font(0.65);
+
+  const std::size_t n = panels.size();
+  const std::size_t cols = columns == 0 ? n : std::min(n, static_cast<std::size_t>(columns));
+  const std::size_t rows = (n + cols - 1) / cols;
+  int cell_width = 0, cell_height = 0;
+  bool any_title = false, any_scale_bar = false;
+  for (const MapPanel& p : panels) {
+    cell_width = std::max(cell_width, static_cast<int>(p.values.width()) * f);
+    cell_height = std::max(cell_height, static_cast<int>(p.values.height()) * f);
+    any_title = any_title || !hershey_text(p.title).ascii.empty();
+    any_scale_bar = any_scale_bar || p.pixel_size_um > 0;
+  }
+  const int title_height =
+      any_title ? measure(Text{"Ag", {}}, panel_font).height() + s.px(8) : 0;
+  const int row_height = under_row_height(s, l.small_font);
+  const int under_height = any_scale_bar ? s.px(12) + row_height : 0;
+  const int column_gap = s.px(24), row_gap = s.px(16);
+  const int block = title_height + cell_height + under_height;
+  const auto rows_i = static_cast<int>(rows), cols_i = static_cast<int>(cols);
+  // In 64-bit first: many large panels could overflow int.
+  const long long grid_width = static_cast<long long>(cols_i) * cell_width +
+                               static_cast<long long>(cols_i - 1) * column_gap;
+  const long long grid_height = static_cast<long long>(rows_i) * block +
+                                static_cast<long long>(rows_i - 1) * row_gap;
+  if (grid_width > kMaxCanvasSide || grid_height > kMaxCanvasSide)
+    throw InputError("the " + std::to_string(n) + " panels would make a picture larger than " +
+                     std::to_string(kMaxCanvasSide) + " pixels on a side; use more or fewer columns");
+  l.grid_width = static_cast<int>(grid_width);
+
+  // The colour bar spans from the first row's maps to the last row's.
+  const int span = (rows_i - 1) * (block + row_gap) + cell_height;
+  const int area_height = std::max(span, s.px(260));
+  l.bar = layout_colour_bar(scale, s, l.margin + l.grid_width + s.px(24), area_height,
+                            l.small_font);
+  l.g.canvas_width = l.bar.right + l.margin;
+  l.title = layout_title(title, s, l.g.canvas_width);
+  const int grid_top = l.margin + l.title.block_height;
+  l.bar.place(grid_top + title_height);
+  const int key_top = grid_top + title_height + area_height + s.px(12);
+  l.key_middle = key_top + row_height / 2;
+  l.g.canvas_height =
+      std::max(grid_top + static_cast<int>(grid_height), key_top + row_height) + l.margin;
+  if (l.g.canvas_width > kMaxCanvasSide || l.g.canvas_height > kMaxCanvasSide)
+    throw InputError("the " + std::to_string(n) + " panels would make a " +
+                     size_text(static_cast<std::size_t>(l.g.canvas_height),
+                               static_cast<std::size_t>(l.g.canvas_width)) +
+                     " picture; the limit is " + std::to_string(kMaxCanvasSide) +
+                     " pixels on a side");
+  l.g.bar_top = l.bar.top;
+  l.g.bar_left = l.bar.left;
+  l.g.bar_height = l.bar.height;
+  l.g.bar_width = l.bar.width;
+
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto row = static_cast<int>(i / cols), column = static_cast<int>(i % cols);
+    const int cell_left = l.margin + column * (cell_width + column_gap);
+    const int cell_top = grid_top + row * (block + row_gap);
+    MapPanelsGeometry::Panel g;
+    g.map_height = static_cast<int>(panels[i].values.height()) * f;
+    g.map_width = static_cast<int>(panels[i].values.width()) * f;
+    g.map_top = cell_top + title_height;
+    g.map_left = cell_left + (cell_width - g.map_width) / 2;
+    l.g.panels.push_back(g);
+
+    PanelsLayout::Panel p;
+    std::tie(p.title, p.title_font) =
+        fit_text(hershey_text(panels[i].title), panel_font, 0.45 * s.u, cell_width);
+    const TextBox box = measure(p.title, p.title_font);
+    int x = g.map_left + (g.map_width - box.width) / 2;  // centred over the map, inside the cell
+    x = std::max(cell_left, std::min(x, cell_left + cell_width - box.width));
+    p.title_origin = {x, g.map_top - s.px(8) - box.descent};
+    p.row_middle = g.map_top + g.map_height + s.px(12) + row_height / 2;
+    l.panels.push_back(p);
+  }
+  return l;
 }
 
 }  // namespace
@@ -575,36 +623,50 @@ void write_map_png(const fs::path& file, ImageView<const float> values,
                    const MapPreviewOptions& options) {
   const std::size_t height = values.height(), width = values.width();
   const MapLayout l = layout_map(height, width, options);
-  if (options.outlines &&
-      (options.outlines->height() != height || options.outlines->width() != width))
-    throw InputError("particle outlines are " +
-                     size_text(options.outlines->height(), options.outlines->width()) +
-                     " but the map is " + size_text(height, width));
-
+  check_outlines(options.outlines, height, width, "");
   const std::array<Bgr, 256> table = viridis_table();
-  const ColourScale& scale = options.scale;
-  bool any_nan = false, above = false, below = false;
-  for (std::size_t r = 0; r < height; ++r)
-    for (std::size_t c = 0; c < width; ++c) {
-      const float v = values(r, c);
-      any_nan = any_nan || std::isnan(v);
-      above = above || v > scale.max;
-      below = below || v < scale.min;
-    }
+  ValueSummary summary;
+  summary.add(values, options.scale);
 
   cv::Mat picture(l.g.canvas_height, l.g.canvas_width, CV_8UC3, kPaper);
   draw_title(picture, l.title, l.g.map_left, l.g.map_width, l.margin);
-  paint_map(picture, height, width, l.g.map_top, l.g.map_left, l.g.factor,
-            [&](std::size_t r, std::size_t c) {
-              const float v = values(r, c);
-              return std::isnan(v) ? kNoValue : table[colour_index(v, scale)];
-            });
-  if (options.outlines)
-    paint_outlines(picture, *options.outlines, l.g.map_top, l.g.map_left, l.g.factor);
-  draw_colour_bar(picture, l, scale, table, above, below);
-  if (options.pixel_size_um > 0) draw_scale_bar(picture, l, width, options.pixel_size_um);
-  if (any_nan) draw_no_value_key(picture, l);
-  write_png(file, picture);
+  paint_values(picture, values, options.scale, table, options.outlines, l.g.map_top, l.g.map_left,
+               l.g.factor);
+  draw_colour_bar(picture, l.bar, l.style, options.scale, table, summary.above, summary.below);
+  if (options.pixel_size_um > 0)
+    draw_scale_bar(picture, l.g.map_left, l.row_middle, l.g.factor, width, options.pixel_size_um,
+                   l.style, l.small_font);
+  if (summary.any_nan) draw_no_value_key(picture, l.bar, l.row_middle, l.style, l.small_font);
+  plot_draw::write_png(file, picture, "PNG preview");
+}
+
+MapPanelsGeometry map_panels_geometry(const std::vector<MapPanel>& panels,
+                                      const ColourScale& scale, const std::string& title,
+                                      int columns) {
+  return layout_panels(panels, scale, title, columns).g;
+}
+
+void write_map_panels_png(const fs::path& file, const std::vector<MapPanel>& panels,
+                          const ColourScale& scale, const std::string& title, int columns) {
+  const PanelsLayout l = layout_panels(panels, scale, title, columns);
+  const std::array<Bgr, 256> table = viridis_table();
+  ValueSummary summary;
+  for (const MapPanel& p : panels) summary.add(p.values, scale);
+
+  cv::Mat picture(l.g.canvas_height, l.g.canvas_width, CV_8UC3, kPaper);
+  draw_title(picture, l.title, l.margin, l.grid_width, l.margin);
+  for (std::size_t i = 0; i < panels.size(); ++i) {
+    const MapPanel& p = panels[i];
+    const MapPanelsGeometry::Panel& g = l.g.panels[i];
+    paint_values(picture, p.values, scale, table, p.outlines, g.map_top, g.map_left, l.g.factor);
+    draw_text(picture, l.panels[i].title, l.panels[i].title_origin, l.panels[i].title_font, kInk);
+    if (p.pixel_size_um > 0)
+      draw_scale_bar(picture, g.map_left, l.panels[i].row_middle, l.g.factor, p.values.width(),
+                     p.pixel_size_um, l.style, l.small_font);
+  }
+  draw_colour_bar(picture, l.bar, l.style, scale, table, summary.above, summary.below);
+  if (summary.any_nan) draw_no_value_key(picture, l.bar, l.key_middle, l.style, l.small_font);
+  plot_draw::write_png(file, picture, "PNG preview");
 }
 
 void write_category_png(const fs::path& file, ImageView<const std::uint8_t> codes,
@@ -681,7 +743,7 @@ void write_category_png(const fs::path& file, ImageView<const std::uint8_t> code
     const TextBox box = measure(entries[i].text, font);
     draw_text(picture, entries[i].text, {text_left, top + (swatch + box.ascent) / 2}, font, kInk);
   }
-  write_png(file, picture);
+  plot_draw::write_png(file, picture, "PNG preview");
 }
 
 ColourScale robust_scale(ImageView<const float> values, double min_span, std::string label) {

@@ -78,7 +78,7 @@ MapPreviewGeometry map_preview_geometry(std::size_t height, std::size_t width,
 /// Throws OptionError when scale.min or scale.max is not finite or max <= min, or when
 /// pixel_size_um is negative or not finite; InputError when `values` is empty or has a side
 /// above 16384, or when `outlines` has another size; OutputError naming the file when it cannot
-/// be written (a partial file is removed). The file is a PNG whatever its extension.
+/// be written (no partial file is left). The file is a PNG whatever its extension.
 void write_map_png(const std::filesystem::path& file, ImageView<const float> values,
                    const MapPreviewOptions& options);
 
@@ -94,6 +94,60 @@ void write_map_png(const std::filesystem::path& file, ImageView<const float> val
 void write_category_png(const std::filesystem::path& file, ImageView<const std::uint8_t> codes,
                         const std::vector<std::pair<std::uint8_t, std::string>>& legend,
                         const std::string& title);
+
+/// One map of a side-by-side figure (write_map_panels_png).
+struct MapPanel {
+  ImageView<const float> values;
+  std::string title;                               ///< drawn above the panel; "" = none
+  double pixel_size_um = 0.0;                      ///< > 0: the panel's own scale bar
+  const Image<std::uint16_t>* outlines = nullptr;  ///< optional particle labels, as in
+                                                   ///< MapPreviewOptions
+};
+
+/// Where write_map_panels_png puts the panels and the colour bar, in picture pixels.
+struct MapPanelsGeometry {
+  int factor = 1;  ///< every panel's value pixel is drawn as factor x factor pixels
+  int canvas_height = 0, canvas_width = 0;
+  struct Panel {
+    int map_top = 0, map_left = 0;      ///< top-left picture pixel of value pixel (0, 0)
+    int map_height = 0, map_width = 0;  ///< = factor * the panel's height, width
+  };
+  std::vector<Panel> panels;      ///< in the order given
+  int bar_top = 0, bar_left = 0;  ///< colour bar, as in MapPreviewGeometry
+  int bar_height = 0, bar_width = 0;
+};
+
+/// Layout of a panel figure:
+///
+///                          title
+///        panel 1 title          panel 2 title
+///     +---------------+      +---------------+     /\  <- values above the scale
+///     |               |      |               |     [] - 3.8
+///     |    map 1      |      |    map 2      |     []        label
+///     |               |      |               |     [] - 3.4
+///     +---------------+      +---------------+     \/  <- values below the scale
+///     |==| 2 um              |====| 1 um           [#] no value
+///
+/// Panels left to right in the order given, wrapping to a new row after `columns` panels
+/// (0 = all in one row). All panels share one enlargement factor: write_map_png's rule applied
+/// to the panel with the longest side, so panels keep their relative sizes; each is drawn at the
+/// top of a cell as wide as the widest and as tall as the tallest panel, centred across it. All are drawn with the SAME colour scale (same
+/// colours, NaN grey and clamping as write_map_png) and one colour bar at the right spanning the
+/// rows; the bar's arrow heads show values outside the scale in any panel. Each panel has its
+/// own scale bar (pixel sizes may differ) right under it and its title above it.
+/// Throws InputError when `panels` is empty, a panel is empty or has a side above 16384, its
+/// outlines have another size, or the picture would exceed 32767 pixels on a side (messages
+/// name the panel by number and title); OptionError for a bad scale, a negative or non-finite
+/// pixel size or negative `columns`; OutputError naming the file when it cannot be written (no
+/// partial file is left). The file is a PNG whatever its extension.
+void write_map_panels_png(const std::filesystem::path& file, const std::vector<MapPanel>& panels,
+                          const ColourScale& scale, const std::string& title, int columns = 0);
+
+/// The layout write_map_panels_png uses (it depends on the panels' sizes, not on their values);
+/// throws as write_map_panels_png does for bad panels or options.
+MapPanelsGeometry map_panels_geometry(const std::vector<MapPanel>& panels,
+                                      const ColourScale& scale, const std::string& title,
+                                      int columns = 0);
 
 /// A robust colour range for a map: the 1st and 99th percentiles of the finite values (linear
 /// interpolation between order statistics, numpy's default), widened symmetrically to at least

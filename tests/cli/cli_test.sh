@@ -25,7 +25,7 @@ case "$case_name" in
     expect_exit 0 "$exe" --help
     expect_in out "simulate"
     expect_in out "info"
-    for sub in info simulate; do
+    for sub in info simulate map align compare; do
       expect_exit 0 "$exe" "$sub" --help
       expect_in out "Examples:"
     done
@@ -107,9 +107,21 @@ case "$case_name" in
     expect_in out "valence (lcf): mean"
     for f in valence.tif valence_edge.tif valence_sigma.tif edge_energy.tif edge_jump.tif mask.tif status.tif \
              fraction_MnO.tif fraction_Mn2O3.tif fraction_MnO2.tif rfactor.tif calibration.csv summary.json \
-             results.h5 valence.png status.png; do
+             results.h5 valence.png status.png labels.tif regions.tif depth.tif particles.csv histogram.csv \
+             histogram_edge_energy.csv depth_profile.csv regions.png; do
       [ -s "$work/maps/$f" ] || fail "map did not write $f"
     done
+    expect_in out "particle(s); surface (outer 300 nm)"
+    head -1 "$work/maps/particles.csv" | grep -q '^id,pixels,area_um2,equivalent_diameter_um,' || fail "particles.csv header"
+    head -1 "$work/maps/depth_profile.csv" | grep -q '^depth_from_nm,depth_to_nm,pixels,mean_valence,' || fail "depth_profile.csv header"
+    head -1 "$work/maps/histogram.csv" | grep -q '^bin_from,bin_to,all,surface,core' || fail "histogram.csv header"
+    for key in '"particles"' '"surface_depth_nm"' '"mean_valence"' '"populations"' '"surface_minus_core"'; do
+      grep -q "$key" "$work/maps/summary.json" || fail "summary.json lacks $key"
+    done
+    expect_exit 1 "$exe" map "$work/s/scan.h5" --out "$work/m2" --surface-nm -5 --refs "$arg/mn-k/references.toml"
+    expect_in err "surface-nm"
+    expect_exit 1 "$exe" map "$work/s/scan.h5" --out "$work/m2" --valence-bins 4 2 10 --refs "$arg/mn-k/references.toml"
+    expect_in err "valence-bins"
     grep -q '"median"' "$work/maps/summary.json" || fail "summary.json lacks valence.median"
     grep -q '"sha256"' "$work/maps/summary.json" || fail "summary.json lacks checksums"
     grep -q '^MnO,2,' "$work/maps/calibration.csv" || fail "calibration.csv lacks MnO"
@@ -136,6 +148,39 @@ case "$case_name" in
     expect_exit 1 "$exe" map "$work/s/scan.h5" --out "$work/m2" --refs "$work/one.toml"
     expect_in err "two references"
     [ ! -e "$work/m2" ] || fail "a failed map left $work/m2"
+    ;;
+  compare)
+    refs="$arg/mn-k/references.toml"
+    for preset in uncoated coated; do
+      expect_exit 0 "$exe" simulate --out "$work/s-$preset" --size 128 --preset $preset --drift-px 0 --no-tiff -q --refs "$refs"
+      expect_exit 0 "$exe" map "$work/s-$preset/scan.h5" --out "$work/m-$preset" -q --no-align --refs "$refs"
+    done
+    expect_exit 0 "$exe" compare "$work/m-uncoated" "$work/m-coated" --labels uncoated,coated --out "$work/cmp" -q
+    expect_in out "uncoated: mean"
+    for f in valence_maps.png histogram_all.png histogram_surface.png histogram_core.png comparison.csv \
+             comparison.md ks_tests.csv histograms.csv summary.json; do
+      [ -s "$work/cmp/$f" ] || fail "compare did not write $f"
+    done
+    grep -q '^uncoated,all,' "$work/cmp/comparison.csv" || fail "comparison.csv lacks the uncoated row"
+    grep -q '^uncoated,coated,all,' "$work/cmp/ks_tests.csv" || fail "ks_tests.csv lacks the pair"
+    grep -q '| uncoated |' "$work/cmp/comparison.md" || fail "comparison.md lacks the table"
+    expect_exit 1 "$exe" compare "$work/m-uncoated" "$work/m-coated" --out "$work/cmp" -q
+    expect_in err "--force"
+    expect_exit 1 "$exe" compare "$work/m-uncoated" --out "$work/c2" -q
+    expect_in err "at least two"
+    expect_exit 1 "$exe" compare "$work/m-uncoated" "$work/nowhere" --out "$work/c2" -q
+    expect_in err "nowhere"
+    expect_exit 1 "$exe" compare "$work/m-uncoated" "$work/m-coated" --labels a,a --out "$work/c2" -q
+    expect_in err "labels"
+    # A run with another reference set is refused, and accepted with --force (with a warning).
+    printf '[[reference]]\nname="MnO"\nfile="%s/mn-k/MnO.txt"\nvalence=2.0\n[[reference]]\nname="Mn2O3"\nfile="%s/mn-k/Mn2O3.txt"\nvalence=3.0\n[[reference]]\nname="MnO2"\nfile="%s/mn-k/MnO2_pyrolusite.txt"\nvalence=4.0\nenergy_shift_ev=0.5\n' "$arg" "$arg" "$arg" > "$work/shifted.toml"
+    expect_exit 0 "$exe" map "$work/s-coated/scan.h5" --out "$work/m-shifted" -q --no-align --refs "$work/shifted.toml"
+    expect_exit 1 "$exe" compare "$work/m-uncoated" "$work/m-shifted" --out "$work/c2" -q
+    expect_in err "references"
+    [ ! -e "$work/c2" ] || fail "a refused compare left $work/c2"
+    expect_exit 0 "$exe" compare "$work/m-uncoated" "$work/m-shifted" --out "$work/c2" -q --force
+    expect_in err "runs differ"
+    grep -q 'Warning' "$work/c2/comparison.md" || fail "comparison.md does not warn about the differences"
     ;;
   align)
     expect_exit 0 "$exe" simulate --out "$work/s" --size 96 --drift-px 5 --no-tiff -q --refs "$arg/mn-k/references.toml"

@@ -439,3 +439,159 @@ TEST_CASE("Scale bar lengths are 1, 2 or 5 x 10^k um, 12-30% of the width", "[pn
   }
   CHECK_THROWS_AS(scale_bar_length_um(0.0), OptionError);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Panel figures (write_map_panels_png). Same tolerances as above: colours read back exactly;
+// viridis ends within 1 per channel of the published values.
+
+namespace {
+
+/// Picture pixel at the centre of value pixel (r, c)'s block in panel `i`.
+Rgb panel_block_centre(const cv::Mat& picture, const MapPanelsGeometry& g, std::size_t i, int r,
+                       int c) {
+  const MapPanelsGeometry::Panel& p = g.panels[i];
+  return rgb_at(picture, p.map_top + r * g.factor + g.factor / 2,
+                p.map_left + c * g.factor + g.factor / 2);
+}
+
+/// The longest run of dark pixels starting at column `left`, in the rows from `top` down.
+int longest_dark_run(const cv::Mat& picture, int left, int top, int bottom) {
+  int longest = 0;
+  for (int row = top; row < bottom; ++row) {
+    int run = 0;
+    while (left + run < picture.cols) {
+      const Rgb p = rgb_at(picture, row, left + run);
+      if (p.r > 80 || p.g > 80 || p.b > 80) break;
+      ++run;
+    }
+    longest = std::max(longest, run);
+  }
+  return longest;
+}
+
+}  // namespace
+
+TEST_CASE("Map panels: layout, one shared colour scale, clamping and NaN grey", "[png]") {
+  test::TempDir dir;
+  // Panel A: 32x32 at 3.5 with a NaN block; panel B: 64x48 at 3.5 with values far above the
+  // scale (5.0) in its bottom half.
+  Image<float> a(32, 32, 3.5f), b(64, 48, 3.5f);
+  a(0, 0) = kNaN;
+  for (std::size_t r = 32; r < 64; ++r)
+    for (std::size_t c = 0; c < 48; ++c) b(r, c) = 5.0f;
+  const ColourScale scale{3.0, 4.0, "Mn valence"};
+  const std::vector<MapPanel> panels{{a.view(), "before", 0.03, nullptr},
+                                     {b.view(), "after", 0.05, nullptr}};
+  write_map_panels_png(dir / "panels.png", panels, scale, "two panels");
+  const cv::Mat picture = read_png(dir / "panels.png");
+  const MapPanelsGeometry g = map_panels_geometry(panels, scale, "two panels");
+
+  // One factor for both, from the largest panel (64 rows: ceil(512 / 64) = 8).
+  CHECK(g.factor == 8);
+  REQUIRE(g.panels.size() == 2);
+  CHECK(g.panels[0].map_height == 256);
+  CHECK(g.panels[1].map_height == 512);
+  CHECK(g.panels[1].map_width == 384);
+  CHECK(picture.rows == g.canvas_height);
+  CHECK(picture.cols == g.canvas_width);
+  // Left to right in one row, then the colour bar.
+  CHECK(g.panels[0].map_left + g.panels[0].map_width < g.panels[1].map_left);
+  CHECK(g.panels[0].map_top == g.panels[1].map_top);
+  CHECK(g.bar_left > g.panels[1].map_left + g.panels[1].map_width);
+  CHECK(g.bar_left + g.bar_width < g.canvas_width);
+
+  // The same value is the same colour in both panels, and it is viridis' colour for 3.5
+  // (index round(255 * 0.5) = 128, as on the colour bar halfway down).
+  const Rgb in_a = panel_block_centre(picture, g, 0, 16, 16);
+  const Rgb in_b = panel_block_centre(picture, g, 1, 10, 10);
+  INFO("A " << text(in_a) << ", B " << text(in_b));
+  CHECK(near(in_a, in_b, 0));
+  CHECK(near(in_a, {33, 145, 140}, 4));  // #21918C, viridis' middle (see the colour-bar test)
+  // Values above the scale are clamped to its top colour, and the bar shows an arrow head.
+  CHECK(near(panel_block_centre(picture, g, 1, 40, 10), kViridisEnd, 1));
+  CHECK(near(rgb_at(picture, g.bar_top - 4, g.bar_left + g.bar_width / 2), kViridisEnd, 1));
+  CHECK(near(panel_block_centre(picture, g, 0, 0, 0), kNoValueGrey, 0));
+  // The bar is the write_map_png bar: max at the top, min at the bottom.
+  const int middle = g.bar_left + g.bar_width / 2;
+  CHECK(near(rgb_at(picture, g.bar_top, middle), kViridisEnd, 1));
+  CHECK(near(rgb_at(picture, g.bar_top + g.bar_height - 1, middle), kViridisStart, 1));
+
+  // Each panel's own scale bar under it: A is 32 x 0.03 = 0.96 um wide -> 0.2 um =
+  // 0.2 / 0.03 * 8 = 53.3 -> 53 px; B is 48 x 0.05 = 2.4 um wide -> 0.5 um = 80 px.
+  for (std::size_t i = 0; i < 2; ++i) {
+    const MapPanelsGeometry::Panel& p = g.panels[i];
+    const int top = p.map_top + p.map_height + 1;
+    CHECK(longest_dark_run(picture, p.map_left, top, std::min(picture.rows, top + 40)) ==
+          (i == 0 ? 53 : 80));
+  }
+  // Panel titles: ink in the band above each map.
+  for (const MapPanelsGeometry::Panel& p : g.panels) {
+    const cv::Mat band = picture(cv::Rect(p.map_left, p.map_top - 20, p.map_width, 18));
+    cv::Mat green;
+    cv::extractChannel(band, green, 1);
+    CHECK(cv::countNonZero(green < 128) > 20);
+  }
+}
+
+TEST_CASE("Map panels: wrapping into rows, panels keep their relative sizes", "[png]") {
+  test::TempDir dir;
+  const Image<float> small(16, 16, 3.2f), large(128, 64, 3.8f);
+  const ColourScale scale{3.0, 4.0, "Mn valence"};
+  const std::vector<MapPanel> panels{{small.view(), "", 0.0, nullptr},
+                                     {large.view(), "", 0.0, nullptr},
+                                     {small.view(), "", 0.0, nullptr}};
+  const MapPanelsGeometry g = map_panels_geometry(panels, scale, "", 2);
+  CHECK(g.factor == 4);  // ceil(512 / 128)
+  CHECK(g.panels[0].map_width == 64);
+  CHECK(g.panels[1].map_height == 512);
+  // Two columns: the third panel starts a second row, below the tallest of the first.
+  CHECK(g.panels[2].map_top > g.panels[1].map_top + g.panels[1].map_height);
+  CHECK(g.panels[2].map_left == g.panels[0].map_left);
+  // The colour bar spans both rows.
+  CHECK(g.bar_top + g.bar_height > g.panels[2].map_top);
+
+  write_map_panels_png(dir / "rows.png", panels, scale, "", 2);
+  const cv::Mat picture = read_png(dir / "rows.png");
+  CHECK(picture.rows == g.canvas_height);
+  CHECK(near(panel_block_centre(picture, g, 2, 8, 8), panel_block_centre(picture, g, 0, 8, 8), 0));
+  CHECK_FALSE(near(panel_block_centre(picture, g, 1, 8, 8),
+                   panel_block_centre(picture, g, 0, 8, 8), 10));
+
+  // write_map_png's rule for a single panel: the same factor and map size.
+  const MapPreviewGeometry single = map_preview_geometry(128, 64, test_options());
+  const MapPanelsGeometry one = map_panels_geometry({panels[1]}, scale, "");
+  CHECK(one.factor == single.factor);
+  CHECK(one.panels[0].map_height == single.map_height);
+}
+
+TEST_CASE("Map panels: bad panels, options and outputs", "[png]") {
+  test::TempDir dir;
+  const Image<float> map = test_map();
+  const Image<float> empty;
+  const ColourScale scale{3.0, 4.0, "Mn valence"};
+  const fs::path file = dir / "p.png";
+  const MapPanel good{map.view(), "good", 0.0, nullptr};
+
+  CHECK_THROWS_AS(write_map_panels_png(file, {}, scale, "t"), InputError);
+  const MapPanel hollow{empty.view(), "hollow", 0.0, nullptr};
+  CHECK_THROWS_AS(write_map_panels_png(file, {good, hollow}, scale, "t"), InputError);
+  CHECK_THROWS_WITH(write_map_panels_png(file, {good, hollow}, scale, "t"),
+                    Catch::Contains("panel 2") && Catch::Contains("hollow"));
+  CHECK_THROWS_AS(write_map_panels_png(file, {good}, {4.0, 3.0, "reversed"}, "t"), OptionError);
+  CHECK_THROWS_AS(write_map_panels_png(file, {good}, scale, "t", -1), OptionError);
+  MapPanel negative = good;
+  negative.pixel_size_um = -0.1;
+  CHECK_THROWS_AS(write_map_panels_png(file, {good, negative}, scale, "t"), OptionError);
+  const Image<std::uint16_t> wrong(8, 8, 0);
+  MapPanel outlined = good;
+  outlined.outlines = &wrong;
+  CHECK_THROWS_WITH(write_map_panels_png(file, {outlined}, scale, "t"),
+                    Catch::Contains("panel 1") && Catch::Contains("outlines"));
+  CHECK_FALSE(fs::exists(file));
+
+  const fs::path unwritable = dir / "no such folder" / "panels.png";
+  CHECK_THROWS_AS(write_map_panels_png(unwritable, {good}, scale, "t"), OutputError);
+  CHECK_THROWS_WITH(write_map_panels_png(unwritable, {good}, scale, "t"),
+                    Catch::Contains(unwritable.string()));
+  CHECK(fs::is_empty(dir.path()));  // no file, no temporary left behind
+}
