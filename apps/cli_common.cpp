@@ -12,7 +12,7 @@ namespace xanesmap::cli {
 namespace {
 struct ProgressState {
   std::string stage;
-  std::chrono::steady_clock::time_point start;
+  std::chrono::steady_clock::time_point start, last_event = std::chrono::steady_clock::now();
   int last_decile = -1;
 };
 }  // namespace
@@ -23,10 +23,13 @@ ProgressSink make_progress_sink(const GlobalOptions& global) {
   auto state = std::make_shared<ProgressState>();
   return [state, terminal](const ProgressEvent& event) {
     const auto now = std::chrono::steady_clock::now();
-    if (event.stage != state->stage || event.done <= 1) {
-      if (state->stage != std::string(event.stage)) state->start = now, state->last_decile = -1;
+    // Stages report after their first unit of work, so a new stage is taken to have started
+    // when the previous event arrived (stages run back to back).
+    if (event.stage != state->stage) {
+      state->start = state->last_event, state->last_decile = -1;
       state->stage = std::string(event.stage);
     }
+    state->last_event = now;
     const double fraction = event.total ? static_cast<double>(event.done) / static_cast<double>(event.total) : 1.0;
     const double elapsed = std::chrono::duration<double>(now - state->start).count();
     const double left = fraction > 0 ? elapsed * (1.0 - fraction) / fraction : 0.0;
