@@ -75,7 +75,12 @@ int run_compare(CompareArgs a, const GlobalOptions& global) {
   info.version = XANESMAP_VERSION;
   info.command_line = global.command_line;
   info.weighted = a.weighted;
-  for (const auto& f : a.folders) info.runs.push_back(read_map_run_folder(f));
+  const ProgressSink progress = make_progress_sink(global);
+  for (std::size_t i = 0; i < a.folders.size(); ++i) {
+    if (progress) progress({"read runs", i, a.folders.size()});
+    info.runs.push_back(read_map_run_folder(a.folders[i]));
+  }
+  if (progress) progress({"read runs", a.folders.size(), a.folders.size()});
   for (std::size_t i = 1; i < info.runs.size(); ++i)
     for (const auto& d : run_differences(info.runs[0], info.runs[i]))
       info.differences.push_back("'" + labels[0] + "' vs '" + labels[i] + "': " + d);
@@ -92,7 +97,9 @@ int run_compare(CompareArgs a, const GlobalOptions& global) {
     samples.push_back({labels[i], info.runs[i].valence, info.runs[i].regions,
                        a.weighted ? info.runs[i].edge_jump_od : Image<float>()});
   const SampleComparison comparison = compare_samples(samples, options);
+  if (progress) progress({"write outputs", 0, 1});
   write_comparison_outputs(output.staging(), comparison, info);
+  if (progress) progress({"write outputs", 1, 1});
   output.commit();
 
   for (const auto& d : info.differences) std::cerr << "xanesmap: warning: runs differ: " << d << "\n";

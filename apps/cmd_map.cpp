@@ -161,7 +161,9 @@ int run_map(MapArgs a, const GlobalOptions& global) {
   if (progress) progress({"particles", 0, 1});
   const ParticleAnalysis particles = analyze_particles(result.maps, info.pixel_size_nm, a.particles);
   if (progress) progress({"particles", 1, 1});
+  if (progress) progress({"write outputs", 0, 1});
   write_map_outputs(output.staging(), info, result, particles);
+  if (progress) progress({"write outputs", 1, 1});
   output.commit();
 
   const ValenceMaps& m = result.maps;
