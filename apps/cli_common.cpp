@@ -65,12 +65,13 @@ std::string examples_footer(std::initializer_list<const char*> lines) {
 namespace xanesmap::cli {
 
 void add_stack_options(CLI::App& sub, StackArgs& args) {
+  // Type name PATH: the help says so, and written configurations hold them as absolute paths.
   sub.add_option("stack", args.stack,
                  "Energy stack: FXI-layout HDF5 file, multi-page TIFF, or folder of TIFFs")
-      ->required();
-  sub.add_option("--energies", args.energies, "Energy list for TIFF stacks (eV, one per line)");
-  sub.add_option("--flat", args.flat, "Flat field TIFF (one page, or one per energy)");
-  sub.add_option("--dark", args.dark, "Dark field TIFF (pages are averaged)");
+      ->required()->type_name("PATH");
+  sub.add_option("--energies", args.energies, "Energy list for TIFF stacks (eV, one per line)")->type_name("PATH");
+  sub.add_option("--flat", args.flat, "Flat field TIFF (one page, or one per energy)")->type_name("PATH");
+  sub.add_option("--dark", args.dark, "Dark field TIFF (pages are averaged)")->type_name("PATH");
   sub.add_option("--energy-unit", args.energy_unit,
                  "Unit of the energies: auto (by magnitude), ev or kev")->capture_default_str();
   sub.add_option("--flat-mode", args.flat_mode,

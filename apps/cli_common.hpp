@@ -15,6 +15,7 @@ struct GlobalOptions {
   bool quiet = false;        // no progress on stderr
   int threads = 0;           // 0 = all cores
   std::string command_line;  // as typed, for provenance
+  std::string time_utc;      // when the run started, ISO 8601 in UTC
 };
 
 /// The subcommand that was chosen; returns the process exit code.

@@ -7,11 +7,13 @@
 #include <memory>
 
 #include "apps/cli_common.hpp"
+#include "apps/config_file.hpp"
 #include "core/error.hpp"
 #include "core/pipeline.hpp"
 #include "io/hdf5_file.hpp"
 #include "io/map_outputs.hpp"
 #include "io/shifts_table.hpp"
+#include "io/text_output.hpp"
 
 namespace xanesmap::cli {
 
@@ -25,6 +27,7 @@ struct AlignArgs {
   bool force = false;
   double saturation = 0.0;
   RegistrationOptions registration;
+  std::string config_toml;  // the effective configuration, written as <stem>_config.toml
 };
 
 // Files written under a temporary name beside their destination and renamed on success.
@@ -53,8 +56,9 @@ int run_align(AlignArgs a, const GlobalOptions& global) {
   options.validate();
   const fs::path out = a.out;
   const fs::path stem = out.parent_path() / out.stem();
-  StagedFile h5_file(out), csv_file(stem.string() + "_shifts.csv"), png_file(stem.string() + "_drift.png");
-  for (const StagedFile* f : {&h5_file, &csv_file, &png_file}) {
+  StagedFile h5_file(out), csv_file(stem.string() + "_shifts.csv"), png_file(stem.string() + "_drift.png"),
+      config_file(stem.string() + "_config.toml");
+  for (const StagedFile* f : {&h5_file, &csv_file, &png_file, &config_file}) {
     std::error_code ec;
     if (fs::exists(f->destination, ec) && !a.force)
       throw OutputError("'" + f->destination.string() + "' already exists; use --force to replace it");
@@ -62,7 +66,13 @@ int run_align(AlignArgs a, const GlobalOptions& global) {
   const StackSource source = to_stack_source(a.stack);
   const ProgressSink progress = make_progress_sink(global);
   const LoadedStack loaded = load_raw_stack(source, progress);
-  const AlignedOpticalDensity aligned = aligned_optical_density(loaded.raw, options, progress);
+  const AlignedOpticalDensity aligned = [&] {
+    try {
+      return aligned_optical_density(loaded.raw, options, progress);
+    } catch (const InputError& e) {
+      rethrow_with_context(e, "aligning '" + a.stack.stack + "'");  // the stages name no file
+    }
+  }();
   const auto& reg = aligned.registration;
   const auto& energies = aligned.od.energies_ev();
   const std::size_t n = aligned.od.frame_count(), h = aligned.od.height(), w = aligned.od.width();
@@ -81,19 +91,22 @@ int run_align(AlignArgs a, const GlobalOptions& global) {
     }
     h5::write_string(file, "/provenance/command_line", global.command_line);
     h5::write_string(file, "/provenance/version", XANESMAP_VERSION);
+    h5::write_string(file, "/provenance/git_commit", XANESMAP_GIT_COMMIT);
+    h5::write_string(file, "/provenance/config_toml", a.config_toml);
   }
   const auto rows = shift_rows(energies, reg);
   write_shifts_csv(csv_file.staging, rows);
   write_drift_plot_png(png_file.staging, rows, kFlaggedBelow, "Sample drift (" + reg.reference_description + ")");
+  write_text_file(config_file.staging, a.config_toml);
   // rename() replaces an existing file atomically; nothing is removed beforehand.
-  for (const StagedFile* f : {&h5_file, &csv_file, &png_file}) f->commit();
+  for (const StagedFile* f : {&h5_file, &csv_file, &png_file, &config_file}) f->commit();
   double largest = 0.0;
   for (std::size_t i = 0; i < n; ++i) largest = std::max(largest, std::hypot(reg.dy_px[i], reg.dx_px[i]));
   std::cout << "aligned " << n << " frames to " << reg.reference_description << "; largest shift " << largest
             << " px; " << reg.flagged_count() << " frame(s) flagged; " << aligned.summary.pixels_by_flag[4]
             << " pixels left the field of view\n";
   std::cout << "wrote " << out.string() << ", " << csv_file.destination.string() << ", "
-            << png_file.destination.string() << "\n";
+            << png_file.destination.string() << ", " << config_file.destination.string() << "\n";
   if (reg.flagged_count())
     std::cerr << "xanesmap: warning: " << reg.flagged_count()
               << " frame(s) could not be confirmed (quality 0 in the shifts table)\n";
@@ -113,7 +126,15 @@ void register_align(CLI::App& app, const GlobalOptions& global, Action& action) 
   sub->footer(examples_footer({"xanesmap align demo/scan.h5 --out aligned.h5",
                                "xanesmap align scan.h5 --reference energy:6600 --max-shift 30 --out aligned.h5",
                                "xanesmap map scan.h5 --shifts aligned_shifts.csv --out maps"}));
-  sub->callback([&action, &global, a] { action = [&global, a] { return run_align(*a, global); }; });
+  sub->callback([&action, &global, a, sub] {
+    a->config_toml = effective_config(
+        *sub,
+        {{"out", "a reproduction writes new files: give --out"},
+         {"force", "never inherited: replacing outputs takes --force on the command line"}},
+        config_header("align", global.command_line, global.time_utc,
+                      "xanesmap align --config STEM_config.toml --out NEW.h5"));
+    action = [&global, a] { return run_align(*a, global); };
+  });
 }
 
 }  // namespace xanesmap::cli

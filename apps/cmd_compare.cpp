@@ -1,4 +1,5 @@
 // `xanesmap compare DIR_A DIR_B ... --out DIR`: samples side by side (docs/map-outputs.md, "compare").
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -6,11 +7,13 @@
 #include <set>
 
 #include "apps/cli_common.hpp"
+#include "apps/config_file.hpp"
 #include "core/error.hpp"
 #include "core/sample_comparison.hpp"
 #include "io/comparison_outputs.hpp"
 #include "io/map_run_folder.hpp"
 #include "io/output_dir.hpp"
+#include "io/text_output.hpp"
 
 namespace xanesmap::cli {
 
@@ -24,6 +27,7 @@ struct CompareArgs {
   std::vector<double> scale, bins;
   bool weighted = false;
   bool force = false;
+  std::string config_toml;  // the effective configuration, written as config.toml
 };
 
 ColourScale shared_scale(const std::vector<MapRunFolder>& runs) {
@@ -70,6 +74,7 @@ int run_compare(CompareArgs a, const GlobalOptions& global) {
                                                          : fs::path(f).lexically_normal().filename().string());
   if (std::set<std::string>(labels.begin(), labels.end()).size() != labels.size())
     throw OptionError("--labels", "labels must differ from each other (the tables name samples by label)");
+  refuse_output_over_inputs(a.out, {a.folders.begin(), a.folders.end()});
   StagedOutputDir output(a.out, a.force);  // refuse an existing folder before reading anything
 
   info.version = XANESMAP_VERSION;
@@ -96,9 +101,20 @@ int run_compare(CompareArgs a, const GlobalOptions& global) {
   for (std::size_t i = 0; i < info.runs.size(); ++i)
     samples.push_back({labels[i], info.runs[i].valence, info.runs[i].regions,
                        a.weighted ? info.runs[i].edge_jump_od : Image<float>()});
+  // LCF valences clamped at the smallest or largest reference valence are a point mass, not a
+  // population (MixtureOptions::point_values).
+  for (const auto& run : info.runs)
+    if (run.summary.contains("references") && run.summary["references"].is_array())
+      for (const auto& r : run.summary["references"])
+        if (r.contains("valence") && r["valence"].is_number()) options.mixture.point_values.push_back(r["valence"].get<double>());
+  if (!options.mixture.point_values.empty()) {
+    const auto [lo, hi] = std::minmax_element(options.mixture.point_values.begin(), options.mixture.point_values.end());
+    options.mixture.point_values = {*lo, *hi};
+  }
   const SampleComparison comparison = compare_samples(samples, options);
   if (progress) progress({"write outputs", 0, 1});
   write_comparison_outputs(output.staging(), comparison, info);
+  write_text_file(output.staging() / "config.toml", a.config_toml);
   if (progress) progress({"write outputs", 1, 1});
   output.commit();
 
@@ -119,17 +135,28 @@ int run_compare(CompareArgs a, const GlobalOptions& global) {
 void register_compare(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto a = std::make_shared<CompareArgs>();
   CLI::App* sub = app.add_subcommand("compare", "Compare the valence distributions of several map runs");
-  sub->add_option("DIRS", a->folders, "Output folders of `xanesmap map`")->required();
+  // ignore_case: the key `dirs` in a config file names this positional.
+  sub->add_option("DIRS", a->folders, "Output folders of `xanesmap map`")->required()->type_name("PATH")->ignore_case();
   sub->add_option("--labels", a->labels, "Sample labels, comma separated (default: folder names)")->delimiter(',');
   sub->add_option("--out", a->out, "Output folder (must not exist unless --force)")->required();
   sub->add_option("--scale", a->scale, "Shared colour scale MIN MAX (default: 1st-99th percentile of all samples)")
       ->expected(2);
-  sub->add_option("--valence-bins", a->bins, "Histogram FROM TO COUNT (default 2 4 80)")->expected(3);
+  const HistogramBins bins = ComparisonOptions{}.bins;
+  a->bins = {bins.min, bins.max, static_cast<double>(bins.bin_count)};
+  sub->add_option("--valence-bins", a->bins, "Histogram FROM TO COUNT")->expected(3)->capture_default_str();
   sub->add_flag("--weight-by-edge-jump", a->weighted, "Weight figures and histograms by each pixel's edge jump");
   sub->add_flag("--force", a->force, "Replace the output folder; compare runs made with different methods or references");
   sub->footer(examples_footer({"xanesmap compare maps-pristine maps-coated --out comparison",
                                "xanesmap compare a b c --labels pristine,coated,cycled --scale 3 4 --out cmp"}));
-  sub->callback([&action, &global, a] { action = [&global, a] { return run_compare(*a, global); }; });
+  sub->callback([&action, &global, a, sub] {
+    a->config_toml = effective_config(
+        *sub,
+        {{"out", "a reproduction writes into a new folder: give --out"},
+         {"force", "never inherited: replacing outputs and comparing different runs take --force on the command line"}},
+        config_header("compare", global.command_line, global.time_utc,
+                      "xanesmap compare --config DIR/config.toml --out NEW_DIR"));
+    action = [&global, a] { return run_compare(*a, global); };
+  });
 }
 
 }  // namespace xanesmap::cli

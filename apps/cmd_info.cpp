@@ -102,6 +102,9 @@ int run_info(const StackArgs& args, const GlobalOptions& global) {
     flag(q.flats_non_finite, "NaN or Inf flat-field values");
     flag(q.flats_zero, "flat-field values that are exactly zero");
     flag(q.flats_not_above_dark, "flat-field values at or below the dark");
+    // Whole files without one usable value make the stack unusable, as `map` would find.
+    for (const auto& problem : unusable_arrays(source, d, arrays)) d.problems.push_back(problem);
+    warnings.insert(warnings.end(), d.problems.begin(), d.problems.end());
   }
   if (warnings.empty()) {
     out << "checks:      ok (energies strictly increasing, shapes consistent, no saturated, "

@@ -3,9 +3,11 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "apps/cli_common.hpp"
+#include "apps/config_file.hpp"
 #include "core/error.hpp"
 #include "core/particle_analysis.hpp"
 #include "core/pipeline.hpp"
@@ -26,7 +28,7 @@ struct MapArgs {
   std::string method = "lcf";
   std::string edge = "half-height";
   std::string constraint = "simplex";
-  std::vector<double> pre_edge, post_edge, fit_window;
+  std::vector<double> pre_edge, post_edge, fit_window;  // FROM TO; defaults set in register_map
   int post_order = 1;
   bool no_flatten = false;
   double e0_ev = NAN;
@@ -40,6 +42,7 @@ struct MapArgs {
   ParticleAnalysisOptions particles;
   std::vector<double> valence_bins, edge_bins;  // FROM TO COUNT
   bool no_split = false;
+  std::string config_toml;  // the effective configuration, written as config.toml
 };
 
 EnergyWindow window_option(const std::vector<double>& values, EnergyWindow fallback, const char* name) {
@@ -108,7 +111,17 @@ int run_map(MapArgs a, const GlobalOptions& global) {
   a.particles.segmentation.split_touching = !a.no_split;
   if (!a.valence_bins.empty()) a.particles.valence_bins = bins_option(a.valence_bins, "--valence-bins");
   if (!a.edge_bins.empty()) a.particles.edge_bins = bins_option(a.edge_bins, "--edge-bins");
-  a.particles.validate();
+  try {
+    a.particles.validate();
+  } catch (const OptionError& e) {
+    // Name the command-line option, not the field of the options struct.
+    static const std::map<std::string, std::string> flags{{"threshold_od", "--particle-threshold"},
+                                                          {"min_area_um2", "--min-area-um2"},
+                                                          {"surface-nm", "--surface-nm"},
+                                                          {"depth-bin-nm", "--depth-bin-nm"}};
+    const auto it = flags.find(e.option());
+    throw OptionError(it != flags.end() ? it->second : e.option(), e.detail());
+  }
 
   if (a.no_align && !a.shifts_file.empty()) throw OptionError("--shifts", "cannot be combined with --no-align");
   // Options that would be silently ignored are refused.
@@ -122,11 +135,15 @@ int run_map(MapArgs a, const GlobalOptions& global) {
   a.options.validate();
   const StackSource source = to_stack_source(a.stack);
   const ProgressSink progress = make_progress_sink(global);
+  refuse_output_over_inputs(a.out, {a.stack.stack, a.stack.flat, a.stack.dark, a.stack.energies, a.refs, a.shifts_file});
   StagedOutputDir output(a.out, a.force);  // refuse an existing folder before the long work
 
   MapRunInfo info;
   info.version = XANESMAP_VERSION;
+  info.git_commit = XANESMAP_GIT_COMMIT;
   info.command_line = global.command_line;
+  info.time_utc = global.time_utc;
+  info.config_toml = a.config_toml;
   info.options = a.options;
   info.particle_options = a.particles;
   info.manifest = a.refs;
@@ -157,7 +174,17 @@ int run_map(MapArgs a, const GlobalOptions& global) {
     info.pixel_size_nm = 30.0, info.pixel_size_source = "default (the file does not say)";
   }
 
-  const MapPipelineResult result = run_map_pipeline(loaded.raw, references, a.options, progress);
+  if (a.particles.depth_bin_nm < info.pixel_size_nm / 10.0)  // before the long work (see analyze_particles)
+    throw OptionError("--depth-bin-nm", "must be at least a tenth of the pixel size (" +
+                                            std::to_string(info.pixel_size_nm / 10.0) + " nm)");
+  // The stages' input errors name no file: say which stack and references they are about.
+  const MapPipelineResult result = [&] {
+    try {
+      return run_map_pipeline(loaded.raw, references, a.options, progress);
+    } catch (const InputError& e) {
+      rethrow_with_context(e, "mapping '" + a.stack.stack + "' with the references of '" + a.refs + "'");
+    }
+  }();
   if (progress) progress({"particles", 0, 1});
   const ParticleAnalysis particles = analyze_particles(result.maps, info.pixel_size_nm, a.particles);
   if (progress) progress({"particles", 1, 1});
@@ -200,8 +227,14 @@ void register_map(CLI::App& app, const GlobalOptions& global, Action& action) {
   CLI::App* sub = app.add_subcommand("map", "Calibrated Mn valence maps from an energy stack");
   add_stack_options(*sub, a->stack);
   auto& v = a->options.valence;
+  // The windows' and bins' defaults are the options structs' own, written into config.toml.
+  a->pre_edge = {v.normalization.pre_edge_ev.from_ev, v.normalization.pre_edge_ev.to_ev};
+  a->post_edge = {v.normalization.post_edge_ev.from_ev, v.normalization.post_edge_ev.to_ev};
+  a->fit_window = {v.fit_window_ev.from_ev, v.fit_window_ev.to_ev};
+  const HistogramBins& bins = a->particles.valence_bins;
+  a->valence_bins = {bins.min, bins.max, static_cast<double>(bins.bin_count)};
   sub->add_option("--out", a->out, "Output folder (must not exist unless --force)")->required();
-  sub->add_option("--refs", a->refs, "Reference manifest (TOML)")->capture_default_str();
+  sub->add_option("--refs", a->refs, "Reference manifest (TOML)")->capture_default_str()->type_name("PATH");
   sub->add_option("--pixel-size-nm", a->pixel_size_nm, "Pixel size in nm (default: from the file, else 30)");
   sub->add_option("--method", a->method, "Valence in valence.tif: lcf or edge")->capture_default_str();
   sub->add_option("--edge", a->edge, "Edge-energy definition: half-height, derivative-max or white-line")
@@ -209,14 +242,14 @@ void register_map(CLI::App& app, const GlobalOptions& global, Action& action) {
   sub->add_option("--lcf-constraint", a->constraint, "simplex (fractions >= 0, sum 1) or sum-to-one")
       ->capture_default_str();
   sub->add_option("--edge-smoothing", a->options.valence.edge.smoothing_half_window_ev, "Half width of the local polynomial used to find edges, eV")->capture_default_str();
-  sub->add_option("--pre-edge", a->pre_edge, "Pre-edge window FROM TO, eV relative to e0 (default -100 -20)")
-      ->expected(2);
-  sub->add_option("--post-edge", a->post_edge, "Post-edge window FROM TO, eV relative to e0 (default 30 150)")
-      ->expected(2);
+  sub->add_option("--pre-edge", a->pre_edge, "Pre-edge window FROM TO, eV relative to e0")
+      ->expected(2)->capture_default_str();
+  sub->add_option("--post-edge", a->post_edge, "Post-edge window FROM TO, eV relative to e0")
+      ->expected(2)->capture_default_str();
   sub->add_option("--post-order", a->post_order, "Post-edge polynomial order, 1 or 2")->capture_default_str();
   sub->add_flag("--no-flatten", a->no_flatten, "Fit normalized, not flattened, spectra");
-  sub->add_option("--fit-window", a->fit_window, "LCF window FROM TO, eV relative to e0 (default -20 40)")
-      ->expected(2);
+  sub->add_option("--fit-window", a->fit_window, "LCF window FROM TO, eV relative to e0")
+      ->expected(2)->capture_default_str();
   sub->add_option("--e0-ev", a->e0_ev, "Edge energy the windows are placed around (default: the references' mean "
                                        "derivative maximum)");
   sub->add_option("--min-edge-jump", v.min_edge_jump_od, "Mask: minimum edge jump, OD")->capture_default_str();
@@ -228,7 +261,8 @@ void register_map(CLI::App& app, const GlobalOptions& global, Action& action) {
   sub->add_option("--saturation", a->saturation, "Raw counts at which a pixel is saturated (float data)");
   add_registration_options(*sub, a->options.registration);
   sub->add_flag("--no-align", a->no_align, "Do not register the energy frames");
-  sub->add_option("--shifts", a->shifts_file, "Use these shifts (a shifts.csv) instead of registering");
+  sub->add_option("--shifts", a->shifts_file, "Use these shifts (a shifts.csv) instead of registering")
+      ->type_name("PATH");
   auto& seg = a->particles.segmentation;
   sub->add_option("--particle-threshold", seg.threshold_od,
                   "Particles: edge-jump threshold in OD (0 = automatic: Otsu, then the background noise floor)")
@@ -238,7 +272,7 @@ void register_map(CLI::App& app, const GlobalOptions& global, Action& action) {
   sub->add_option("--surface-nm", a->particles.surface_nm, "Surface shell depth below the particle outline, nm")
       ->capture_default_str();
   sub->add_option("--depth-bin-nm", a->particles.depth_bin_nm, "Depth profile bin width, nm")->capture_default_str();
-  sub->add_option("--valence-bins", a->valence_bins, "Valence histogram FROM TO COUNT (default 2 4 80)")->expected(3);
+  sub->add_option("--valence-bins", a->valence_bins, "Valence histogram FROM TO COUNT")->expected(3)->capture_default_str();
   sub->add_option("--edge-bins", a->edge_bins, "Edge-energy histogram FROM TO COUNT, eV (default e0-10 e0+10 80)")
       ->expected(3);
   sub->add_flag("--weight-by-edge-jump", a->particles.weight_by_edge_jump,
@@ -247,11 +281,23 @@ void register_map(CLI::App& app, const GlobalOptions& global, Action& action) {
   sub->footer(examples_footer({"xanesmap map demo/scan.h5 --out demo-maps",
                                "xanesmap map scan.h5 --refs my-refs.toml --method edge --edge half-height --out maps",
                                "xanesmap map raw.tif --energies e.txt --flat flat.tif --dark dark.tif --out maps",
-                               "xanesmap map scan.h5 --align-refs --fit-window -15 30 --out maps --force"}));
+                               "xanesmap map scan.h5 --align-refs --fit-window -15 30 --out maps --force",
+                               "xanesmap map --config maps/config.toml --out maps-again   (options from a TOML file)"}));
   sub->callback([&action, &global, a, sub] {
     a->align_range_given = sub->count("--align-range") > 0;
     a->registration_given = sub->count("--reference") + sub->count("--max-shift") + sub->count("--outlier-px") +
                                 sub->count("--upsample") > 0;
+    // config.toml: what a reproduction must not inherit, and options that had no effect (which
+    // a run refuses when they are given).
+    NotApplied not_applied{{"out", "a reproduction writes into a new folder: give --out"},
+                           {"force", "never inherited: replacing outputs takes --force on the command line"}};
+    if (a->no_align || !a->shifts_file.empty())
+      for (const char* key : {"reference", "max-shift", "outlier-px", "upsample"})
+        not_applied[key] = "registration was off (--no-align or --shifts)";
+    if (!a->options.valence.align_references) not_applied["align-range"] = "only applies with --align-refs";
+    a->config_toml = effective_config(*sub, not_applied,
+                                      config_header("map", global.command_line, global.time_utc,
+                                                    "xanesmap map --config DIR/config.toml --out NEW_DIR"));
     action = [&global, a] { return run_map(*a, global); };
   });
 }

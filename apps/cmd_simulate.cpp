@@ -9,12 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/cli_common.hpp"
+#include "apps/config_file.hpp"
 #include "core/error.hpp"
 #include "core/simulation/simulator.hpp"
 #include "io/fxi_writer.hpp"
 #include "io/output_dir.hpp"
 #include "io/reference_manifest.hpp"
 #include "io/text_tables.hpp"
+#include "io/text_output.hpp"
 #include "io/tiff_io.hpp"
 
 namespace xanesmap::cli {
@@ -31,6 +33,7 @@ struct SimulateArgs {
   bool no_tiff = false;
   bool force = false;
   double uniform_valence = NAN;
+  std::string config_toml;  // the effective configuration, written as config.toml
 };
 
 std::string provenance_json(const SimulateArgs& a, const ReferenceManifest& manifest) {
@@ -75,6 +78,7 @@ int run_simulate(SimulateArgs a, const GlobalOptions& global) {
   write_truth_hdf5(output.staging() / "truth.h5", simulation.scan, simulation.truth, provenance);
   write_tiff(output.staging() / "truth_valence.tif", simulation.truth.valence.view(),
              {a.options.pixel_size_nm / 1000.0, "xanesmap=simulated true Mn valence (NaN: no Mn)"});
+  write_text_file(output.staging() / "config.toml", a.config_toml);
   output.commit();
 
   const auto& scan = simulation.scan;
@@ -101,7 +105,7 @@ void register_simulate(CLI::App& app, const GlobalOptions& global, Action& actio
   CLI::App* sub = app.add_subcommand("simulate", "Write a simulated TXM-XANES scan with ground truth");
   auto& o = a->options;
   sub->add_option("--out", a->out, "Output folder (must not exist unless --force)")->required();
-  sub->add_option("--refs", a->refs, "Reference manifest (TOML)")->capture_default_str();
+  sub->add_option("--refs", a->refs, "Reference manifest (TOML)")->capture_default_str()->type_name("PATH");
   sub->add_option("--preset", o.preset,
                   "Scene: mixed, uncoated, coated, mn2-surface, touching, two-phase, debris, single")
       ->capture_default_str();
@@ -110,7 +114,8 @@ void register_simulate(CLI::App& app, const GlobalOptions& global, Action& actio
   sub->add_option("--width", o.width, "Image width in px")->capture_default_str();
   sub->add_option("--pixel-size-nm", o.pixel_size_nm, "Pixel size in nm")->capture_default_str();
   sub->add_option("--energies", a->energies, "Energy grid file (eV, one per line); default: "
-                  "6450-6530 every 5, 6530.5-6570 every 0.5, 6580-6700 every 10 eV");
+                  "6450-6530 every 5, 6530.5-6570 every 0.5, 6580-6700 every 10 eV")
+      ->type_name("PATH");
   sub->add_option("--flat-counts", o.flat_counts, "Mean flat-field counts (dose) at the first energy")
       ->capture_default_str();
   sub->add_option("--dark-frames", o.dark_frames, "Dark frames to write")->capture_default_str();
@@ -131,7 +136,16 @@ void register_simulate(CLI::App& app, const GlobalOptions& global, Action& actio
   sub->footer(examples_footer({"xanesmap simulate --out demo",
                                "xanesmap simulate --out cycled --preset uncoated --seed 7",
                                "xanesmap simulate --out lowdose --flat-counts 3000 --drift-px 8 --size 256"}));
-  sub->callback([&action, &global, a] { action = [&global, a] { return run_simulate(*a, global); }; });
+  sub->callback([&action, &global, a, sub] {
+    NotApplied not_applied{{"out", "a reproduction writes into a new folder: give --out"},
+                           {"force", "never inherited: replacing outputs takes --force on the command line"}};
+    if (a->size)
+      for (const char* key : {"height", "width"}) not_applied[key] = "--size sets both";
+    a->config_toml = effective_config(*sub, not_applied,
+                                      config_header("simulate", global.command_line, global.time_utc,
+                                                    "xanesmap simulate --config DIR/config.toml --out NEW_DIR"));
+    action = [&global, a] { return run_simulate(*a, global); };
+  });
 }
 
 }  // namespace xanesmap::cli

@@ -5,29 +5,35 @@
 #include <iostream>
 #include <memory>
 #include <new>
+#include <string>
 
 #include <CLI/CLI.hpp>
 #include <tbb/global_control.h>
 
 #include "apps/cli_common.hpp"
+#include "apps/config_file.hpp"
 #include "core/error.hpp"
 
 int main(int argc, char** argv) {
   using namespace xanesmap;
   CLI::App app{"xanesmap " XANESMAP_VERSION
-               ": Mn valence maps from TXM-XANES energy stacks (transmission X-ray microscopy)"};
-  app.set_version_flag("--version", std::string("xanesmap ") + XANESMAP_VERSION);
+               ": Mn valence maps from TXM-XANES energy stacks (transmission X-ray microscopy)",
+               "xanesmap"};  // the name in usage lines, whatever path the binary is run by
+  app.set_version_flag("--version", std::string("xanesmap ") + XANESMAP_VERSION + "\ngit commit " + XANESMAP_GIT_COMMIT);
   app.require_subcommand(1);
   app.fallthrough();
   cli::GlobalOptions global;
+  global.time_utc = cli::utc_now_iso8601();
   for (int i = 0; i < argc; ++i) global.command_line += (i ? " " : "") + std::string(argv[i]);
   app.add_flag("-q,--quiet", global.quiet, "No progress output on stderr");
   app.add_option("--threads", global.threads, "Worker threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
+  cli::add_config_option(app);
   app.footer(cli::examples_footer({"xanesmap simulate --out demo",
                                    "xanesmap info demo/scan.h5",
                                    "xanesmap map demo/scan.h5 --out demo-maps",
                                    "xanesmap align demo/scan.h5 --out aligned.h5",
+                                   "xanesmap map --config demo-maps/config.toml --out again",
                                    "xanesmap <command> --help"}));
   cli::Action action;
   cli::register_info(app, global, action);
@@ -40,6 +46,13 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
+    // A value that does not convert may come from the config file: say which file it was.
+    const CLI::Option* config = app.get_config_ptr();
+    const bool value_error = dynamic_cast<const CLI::ConversionError*>(&e) ||
+                             dynamic_cast<const CLI::ArgumentMismatch*>(&e) ||
+                             dynamic_cast<const CLI::ValidationError*>(&e);
+    if (value_error && config && config->count() > 0 && std::string(e.what()).find("--config") == std::string::npos)
+      std::cerr << "(options were also read from config file '" << config->as<std::string>() << "')\n";
     return code == 0 ? 0 : 1;
   }
   std::unique_ptr<tbb::global_control> threads;

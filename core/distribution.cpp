@@ -595,9 +595,14 @@ PopulationAnalysis count_populations(std::span<const double> values,
   PopulationAnalysis pa;
   std::vector<double> x;
   x.reserve(values.size());
-  for (const double v : values)
-    if (std::isfinite(v)) x.push_back(v);
-  pa.samples = x.size();
+  for (const double v : values) {
+    if (!std::isfinite(v)) continue;
+    ++pa.samples;
+    if (std::find(options.point_values.begin(), options.point_values.end(), v) != options.point_values.end())
+      ++pa.point_samples;
+    else
+      x.push_back(v);
+  }
   if (x.empty()) return pa;
   std::sort(x.begin(), x.end());
   if (x.size() > options.max_samples) {

@@ -59,6 +59,11 @@ ParticleAnalysis analyze_particles(const ValenceMaps& maps, double pixel_size_nm
   if (!(pixel_size_nm > 0.0) || !std::isfinite(pixel_size_nm))
     throw OptionError("pixel-size-nm", "must be a positive size in nm");
   options.validate();
+  // Depths are distances between pixel centres: bins much narrower than a pixel only make
+  // empty rows (and a 1e-5 nm bin width would need ~1e8 bins).
+  if (options.depth_bin_nm < pixel_size_nm / 10.0)
+    throw OptionError("depth-bin-nm", "must be at least a tenth of the pixel size (" +
+                                          std::to_string(pixel_size_nm / 10.0) + " nm)");
   SegmentationOptions seg_options = options.segmentation;
   seg_options.pixel_size_nm = pixel_size_nm;
 
@@ -135,7 +140,14 @@ ParticleAnalysis analyze_particles(const ValenceMaps& maps, double pixel_size_nm
     *edge_sets[set] = histogram(pooled[set].edge_ev, pooled[set].edge_weight, w, edge_bins);
   }
   // Populations count pixels (unweighted): a mixture of the valences present in the particles.
-  a.populations = count_populations(pooled[0].valence, options.mixture);
+  // Valences exactly at the smallest or largest reference valence are LCF fits clamped at a
+  // simplex corner: a point mass, not a population (MixtureOptions::point_values).
+  MixtureOptions mixture = options.mixture;
+  if (!maps.reference_valences.empty()) {
+    const auto [lo, hi] = std::minmax_element(maps.reference_valences.begin(), maps.reference_valences.end());
+    mixture.point_values.insert(mixture.point_values.end(), {*lo, *hi});
+  }
+  a.populations = count_populations(pooled[0].valence, mixture);
 
   for (std::size_t k = 0; k < depth_bins.size(); ++k) {
     DepthBin bin;

@@ -1,12 +1,46 @@
 #include "core/pipeline.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "core/error.hpp"
 #include "core/shift_apply.hpp"
 
 namespace xanesmap {
+
+namespace {
+
+// "saturated: 4096 pixels, not_finite: 12 pixels": how many pixels carry each flag.
+std::string flag_counts(const std::array<std::size_t, kAllOdFlags.size()>& pixels_by_flag) {
+  std::string text;
+  for (std::size_t i = 0; i < kAllOdFlags.size(); ++i)
+    if (pixels_by_flag[i])
+      text += (text.empty() ? "" : ", ") + std::string(od_flag_name(kAllOdFlags[i])) + ": " +
+              std::to_string(pixels_by_flag[i]) + " pixels";
+  return text;
+}
+
+// "frames 50, 51, 52 (3 of 110) hold no valid value; ": frames without one finite OD value.
+std::string empty_frames_text(const EnergyStack& od) {
+  const std::size_t pixels = od.height() * od.width();
+  std::vector<std::size_t> empty;
+  for (std::size_t e = 0; e < od.frame_count(); ++e) {
+    const float* frame = od.values().data() + e * pixels;
+    bool any = false;
+    for (std::size_t p = 0; p < pixels && !any; ++p) any = std::isfinite(frame[p]);
+    if (!any) empty.push_back(e);
+  }
+  if (empty.empty()) return "";
+  std::string text = "frames ";
+  for (std::size_t i = 0; i < empty.size() && i < 8; ++i) text += (i ? ", " : "") + std::to_string(empty[i]);
+  if (empty.size() > 8) text += ", ...";
+  return text + " (" + std::to_string(empty.size()) + " of " + std::to_string(od.frame_count()) +
+         ") hold no valid value; ";
+}
+
+}  // namespace
 
 void MapPipelineOptions::validate() const {
   optical_density.validate();
@@ -21,6 +55,12 @@ AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipe
   options.validate();
   OpticalDensityResult od = compute_optical_density(raw, options.optical_density, progress);
   const std::size_t n = od.od.frame_count();
+  // A stack without a single valid value (all-zero flats, saturated everywhere, all NaN) is not
+  // data with some bad pixels: nothing downstream could do anything with it.
+  if (std::all_of(od.invalid_per_energy.begin(), od.invalid_per_energy.end(),
+                  [&](std::size_t invalid) { return invalid >= od.flags.size(); }))
+    throw InputError("optical density is undefined at every pixel and energy (" +
+                     flag_counts(od.pixels_by_flag) + ")");
   RegistrationResult reg;
   switch (options.alignment) {
     case AlignmentMode::estimate:
@@ -75,6 +115,10 @@ AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipe
 MapPipelineResult run_map_pipeline(const RawStack& raw, const std::vector<ReferenceSpectrum>& references,
                                    const MapPipelineOptions& options, const ProgressSink& progress) {
   AlignedOpticalDensity aligned = aligned_optical_density(raw, options, progress);
+  if (aligned.summary.invalid_pixels >= aligned.flags.size())
+    throw InputError("every pixel's optical density is undefined at one energy or more, so no pixel can be "
+                     "mapped: " + empty_frames_text(aligned.od) + "pixels per flag: " +
+                     flag_counts(aligned.summary.pixels_by_flag));
   MapPipelineResult result;
   result.energies_ev = raw.counts().energies_ev();
   result.optical_density = aligned.summary;

@@ -39,6 +39,8 @@ struct MapPipelineResult {
 
 /// OD, then registration and shift application: the aligned OD stack and its per-pixel flags
 /// (od_outside_view where a pixel left the field of view). Shared by `map` and `align`.
+/// Throws InputError when not one OD value of the stack can be computed (all-zero flats, a stack
+/// saturated or NaN everywhere); some invalid pixels or frames are data, flagged per pixel.
 struct AlignedOpticalDensity {
   EnergyStack od;
   Image<std::uint8_t> flags;
@@ -48,6 +50,8 @@ struct AlignedOpticalDensity {
 AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipelineOptions& options,
                                               const ProgressSink& progress = {});
 
+/// Throws InputError, besides the stages' own errors, when every pixel's OD is undefined at one
+/// energy or more (e.g. whole frames saturated): no pixel could be mapped.
 MapPipelineResult run_map_pipeline(const RawStack& raw, const std::vector<ReferenceSpectrum>& references,
                                    const MapPipelineOptions& options, const ProgressSink& progress = {});
 

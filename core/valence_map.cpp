@@ -248,9 +248,15 @@ ValenceMaps compute_valence_maps(const EnergyStack& od, ImageView<const std::uin
   maps.e0_ev = options.e0_ev ? *options.e0_ev
                              : mean_derivative_max(references, options.normalization.derivative_half_window_ev);
   const AnalysisGrid grid = analysis_grid(od.energies_ev(), maps.e0_ev, options.normalization);
-  if (grid.count == 0)
-    throw InputError("no stack energy lies between the pre-edge window start and the post-edge window end "
-                     "around e0 = " + ev_text(maps.e0_ev));
+  if (grid.count == 0) {
+    // Usually energies in the wrong unit or a stack of another edge than the references'.
+    const auto& e = od.energies_ev();
+    throw InputError("the stack's energies (" + ev_text(e.front()) + " to " + ev_text(e.back()) +
+                     ") hold none between the pre-edge window start and the post-edge window end (" +
+                     ev_text(maps.e0_ev + options.normalization.pre_edge_ev.from_ev) + " to " +
+                     ev_text(maps.e0_ev + options.normalization.post_edge_ev.to_ev) + ") around e0 = " +
+                     ev_text(maps.e0_ev) + ": is the energy unit right, and do the references belong to this edge?");
+  }
   const SpectrumNormalizer normalizer(grid.energy_ev, maps.e0_ev, options.normalization);
   maps.pre_edge_used_ev = normalizer.pre_edge_used_ev();
   maps.post_edge_used_ev = normalizer.post_edge_used_ev();

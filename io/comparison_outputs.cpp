@@ -118,6 +118,14 @@ std::string comparison_histograms_csv(const SampleComparison& c) {
       for (std::size_t set = 0; set < 3; ++set) s << "," << csv_number(f.histograms[set].counts[b]);
     s << "\n";
   }
+  // Values outside the bins are not dropped silently: two last rows carry them.
+  s << "-inf," << csv_number(edges.front());
+  for (const auto& f : c.samples)
+    for (std::size_t set = 0; set < 3; ++set) s << "," << csv_number(f.histograms[set].underflow);
+  s << "\n" << csv_number(edges.back()) << ",inf";
+  for (const auto& f : c.samples)
+    for (std::size_t set = 0; set < 3; ++set) s << "," << csv_number(f.histograms[set].overflow);
+  s << "\n";
   return s.str();
 }
 

@@ -729,6 +729,26 @@ void write(File& file, const std::string& path, std::span<const std::int32_t> va
                 H5T_NATIVE_INT32);
 }
 
+void write(File& file, const std::string& path, std::span<const std::uint64_t> values,
+           const std::vector<std::size_t>& shape) {
+  write_numeric(file, path, values.data(), values.size(), shape, H5T_STD_U64LE,
+                H5T_NATIVE_UINT64);
+}
+
+void write_strings(File& file, const std::string& path, const std::vector<std::string>& values) {
+  const std::string what = dataset_name(path);
+  const Handle type = utf8_string_type();
+  const Handle space = make_dataspace({values.size()});
+  if (!type.valid() || !space.valid()) throw_write_failure(file, what);
+  const Handle dataset = create_dataset(file, path, type.get(), space.get());
+  std::vector<const char*> texts;
+  for (const auto& v : values) texts.push_back(v.c_str());
+  if (!texts.empty() &&
+      H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, texts.data()) < 0)
+    throw_write_failure(file, what);
+  flush(file, what);
+}
+
 void write_string(File& file, const std::string& path, const std::string& value) {
   const std::string what = dataset_name(path);
   const Handle type = utf8_string_type();

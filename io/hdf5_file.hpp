@@ -101,8 +101,12 @@ void write(File& file, const std::string& path, std::span<const std::uint8_t> va
            const std::vector<std::size_t>& shape);
 void write(File& file, const std::string& path, std::span<const std::int32_t> values,
            const std::vector<std::size_t>& shape);
+void write(File& file, const std::string& path, std::span<const std::uint64_t> values,
+           const std::vector<std::size_t>& shape);
 /// Scalar variable-length UTF-8 string dataset (the text stops at an embedded NUL).
 void write_string(File& file, const std::string& path, const std::string& value);
+/// One-dimensional dataset of variable-length UTF-8 strings, one per value (possibly none).
+void write_strings(File& file, const std::string& path, const std::vector<std::string>& values);
 
 /// Scalar attribute on an existing object ("/" is the root group). Replaces an existing one.
 void write_attribute(File& file, const std::string& object_path, const std::string& name,

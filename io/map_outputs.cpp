@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fstream>
 #include <iomanip>
+#include <sstream>
 
 #include "core/error.hpp"
 #include "io/checksum.hpp"
@@ -46,7 +47,11 @@ nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& resu
   const ValenceMaps& m = result.maps;
   const ValenceMapOptions& o = info.options.valence;
   nlohmann::json j;
-  j["program"] = {{"name", "xanesmap"}, {"version", info.version}, {"command_line", info.command_line}};
+  j["program"] = {{"name", "xanesmap"},
+                  {"version", info.version},
+                  {"git_commit", info.git_commit},
+                  {"command_line", info.command_line}};
+  j["time_utc"] = info.time_utc;
   nlohmann::json files = nlohmann::json::array();
   for (const auto& f : info.stack_files) files.push_back(file_json(f));
   j["input"] = {{"layout", to_string(info.stack.layout)},
@@ -163,6 +168,60 @@ std::string calibration_csv(const ValenceMaps& m, EdgeDefinition used) {
   return s.str();
 }
 
+// Paths, sizes and SHA-256 of files under `group`, one entry per file.
+void write_files_h5(h5::File& h5, const std::string& group, const std::vector<InputFile>& files) {
+  std::vector<std::string> paths, sums;
+  std::vector<std::uint64_t> bytes;
+  for (const auto& f : files) {
+    paths.push_back(f.path.string());
+    sums.push_back(f.sha256);
+    bytes.push_back(static_cast<std::uint64_t>(f.bytes));
+  }
+  h5::write_strings(h5, group + "/path", paths);
+  h5::write(h5, group + "/bytes", std::span<const std::uint64_t>(bytes), {bytes.size()});
+  h5::write_strings(h5, group + "/sha256", sums);
+}
+
+// /provenance: what made this run, so that results.h5 alone says how to reproduce it.
+void write_provenance_h5(h5::File& h5, const MapRunInfo& info, const MapPipelineResult& r, const std::string& summary) {
+  h5::write_string(h5, "/provenance/summary_json", summary);
+  h5::write_string(h5, "/provenance/command_line", info.command_line);
+  h5::write_string(h5, "/provenance/version", info.version);
+  h5::write_string(h5, "/provenance/git_commit", info.git_commit);
+  h5::write_string(h5, "/provenance/config_toml", info.config_toml);
+  h5::write_string(h5, "/provenance/time_utc", info.time_utc);
+  write_files_h5(h5, "/provenance/inputs", info.stack_files);
+  write_files_h5(h5, "/provenance/references", info.reference_files);
+  std::vector<std::string> names;
+  std::vector<double> valences, shifts;
+  for (const auto& ref : info.references) {
+    names.push_back(ref.name);
+    valences.push_back(ref.valence);
+    shifts.push_back(ref.energy_shift_ev);
+  }
+  h5::write_strings(h5, "/provenance/references/name", names);
+  h5::write(h5, "/provenance/references/valence", std::span<const double>(valences), {valences.size()});
+  h5::write(h5, "/provenance/references/energy_shift_ev", std::span<const double>(shifts), {shifts.size()});
+  // The windows as applied: absolute eV, after clipping to the data.
+  const ValenceMaps& m = r.maps;
+  const ValenceMapOptions& o = info.options.valence;
+  auto window = [&](const std::string& name, const EnergyWindow& used, const EnergyWindow& requested) {
+    const double w[2] = {used.from_ev, used.to_ev};
+    const std::string path = "/provenance/windows/" + name;
+    h5::write(h5, path, std::span<const double>(w, 2), {2});
+    h5::write_attribute(h5, path, "units", "eV, absolute, as applied (clipped to the data)");
+    std::ostringstream rel;
+    rel << std::setprecision(17) << requested.from_ev << " " << requested.to_ev;
+    h5::write_attribute(h5, path, "requested_relative_to_e0_ev", rel.str());
+  };
+  window("pre_edge_ev", m.pre_edge_used_ev, o.normalization.pre_edge_ev);
+  window("post_edge_ev", m.post_edge_used_ev, o.normalization.post_edge_ev);
+  window("fit_ev", m.fit_window_used_ev, o.fit_window_ev);
+  h5::write(h5, "/provenance/windows/e0_ev", std::span<const double>(&m.e0_ev, 1), {1});
+  const std::int32_t order = o.normalization.post_edge_order;
+  h5::write(h5, "/provenance/windows/post_edge_order", std::span<const std::int32_t>(&order, 1), {1});
+}
+
 void write_results_h5(const fs::path& file, const MapRunInfo& info, const MapPipelineResult& r,
                       const ParticleAnalysis& particles, const std::string& summary) {
   h5::File h5 = h5::File::create(file);
@@ -206,9 +265,7 @@ void write_results_h5(const fs::path& file, const MapRunInfo& info, const MapPip
   h5::write(h5, "/pixel_size_nm", std::span<const double>(&pixel, 1), {1});
   write_registration_h5(h5, "/registration", r.registration);
   write_particles_h5(h5, particles);
-  h5::write_string(h5, "/provenance/summary_json", summary);
-  h5::write_string(h5, "/provenance/command_line", info.command_line);
-  h5::write_string(h5, "/provenance/version", info.version);
+  write_provenance_h5(h5, info, r, summary);
 }
 
 }  // namespace
@@ -262,6 +319,7 @@ void write_map_outputs(const fs::path& folder, const MapRunInfo& info, const Map
   // Paths need not be UTF-8: replace invalid bytes instead of failing after all the work.
   const auto replace = nlohmann::json::error_handler_t::replace;
   write_text_file(folder / "summary.json", summary.dump(2, ' ', false, replace) + "\n");
+  if (!info.config_toml.empty()) write_text_file(folder / "config.toml", info.config_toml);
   write_results_h5(folder / "results.h5", info, result, particles, summary.dump(-1, ' ', false, replace));
 
   // Previews: valence on a fixed 2-4 scale so that runs compare by eye; others robust ranges.

@@ -1,5 +1,5 @@
 // Everything `xanesmap map` writes into its output folder (docs/map-outputs.md is the contract):
-// TIFF maps, calibration.csv, summary.json, results.h5 and PNG previews.
+// TIFF maps, calibration.csv, summary.json, results.h5, config.toml and PNG previews.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +28,10 @@ InputFile describe_input_file(const std::filesystem::path& file);
 
 struct MapRunInfo {
   std::string version;                 // program version
+  std::string git_commit = "unknown";  // commit the program was built from ("-dirty": with local edits)
   std::string command_line;            // as typed
+  std::string time_utc;                // when the run started, ISO 8601 in UTC
+  std::string config_toml;             // the effective configuration (config.toml; not written when empty)
   StackDescription stack;
   std::vector<InputFile> stack_files;  // the stack (one file, or each TIFF of a folder), flat, dark, energies
   double pixel_size_nm = 30.0;

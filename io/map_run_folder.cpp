@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -44,10 +45,6 @@ void same_size(const Image<float>& valence, std::size_t h, std::size_t w, const 
                      std::to_string(valence.height()) + "x" + std::to_string(valence.width()));
 }
 
-std::string text(const nlohmann::json& j, const char* key) {
-  return j.contains(key) ? j.at(key).dump() : std::string("(missing)");
-}
-
 }  // namespace
 
 MapRunFolder read_map_run_folder(const fs::path& folder) {
@@ -80,34 +77,57 @@ std::vector<std::string> run_differences(const MapRunFolder& a, const MapRunFold
   std::vector<std::string> d;
   const auto& sa = a.summary;
   const auto& sb = b.summary;
-  for (const char* key : {"method", "edge_definition", "lcf_constraint"})
-    if (text(sa, key) != text(sb, key)) d.push_back(std::string(key) + ": " + text(sa, key) + " vs " + text(sb, key));
-  for (const char* key : {"post_edge_order", "flatten"}) {
-    const auto wa = sa.contains("windows") ? text(sa["windows"], key) : "(missing)";
-    const auto wb = sb.contains("windows") ? text(sb["windows"], key) : "(missing)";
-    if (wa != wb) d.push_back(std::string("windows.") + key + ": " + wa + " vs " + wb);
+  // The value at a JSON pointer, as text ("(missing)" when absent).
+  auto at = [](const nlohmann::json& j, const char* pointer) {
+    const nlohmann::json::json_pointer p(pointer);
+    return j.contains(p) ? j.at(p).dump() : std::string("(missing)");
+  };
+  auto differ = [&](const char* pointer, const char* what) {
+    if (at(sa, pointer) != at(sb, pointer)) d.push_back(std::string(what) + ": " + at(sa, pointer) + " vs " + at(sb, pointer));
+  };
+  differ("/method", "method");
+  // The edge definition only changes valence.tif with the edge method (LCF maps do not use it).
+  if (at(sa, "/method") == "\"edge\"" && at(sb, "/method") == "\"edge\"") differ("/edge_definition", "edge definition");
+  differ("/lcf_constraint", "LCF constraint");
+  differ("/windows/post_edge_order", "post-edge order");
+  differ("/windows/flatten", "flattening");
+  differ("/windows/requested_relative_to_e0/pre_edge_ev", "pre-edge window (relative to e0)");
+  differ("/windows/requested_relative_to_e0/post_edge_ev", "post-edge window (relative to e0)");
+  differ("/windows/requested_relative_to_e0/fit_ev", "fit window (relative to e0)");
+  differ("/mask", "Mn mask");
+  differ("/reference_offset_ev/fitted", "reference alignment (--align-refs)");
+  differ("/regions/surface_depth_nm", "surface depth (nm)");
+  // e0 places every window; it is computed on each stack's own grid, so runs of different scans
+  // made the same way differ by a fraction of the energy step. 0.5 eV moves windows tens of eV
+  // wide by a negligible amount; a different --e0-ev or other references move it more.
+  {
+    const nlohmann::json::json_pointer p("/e0_ev");
+    const bool both = sa.contains(p) && sb.contains(p) && sa.at(p).is_number() && sb.at(p).is_number();
+    if (!both || std::abs(sa.at(p).get<double>() - sb.at(p).get<double>()) > 0.5)
+      d.push_back("e0 (eV): " + at(sa, "/e0_ev") + " vs " + at(sb, "/e0_ev"));
   }
+  // References: the same set (any order in the manifest), with the same valences, shifts and
+  // file contents.
   auto refs = [](const nlohmann::json& s) {
-    std::vector<std::string> out;
-    if (!s.contains("references")) return out;
+    std::map<std::string, std::string> out;
+    if (!s.contains("references") || !s["references"].is_array()) return out;
     for (const auto& r : s["references"]) {
-      std::ostringstream o;
-      o << r.value("name", "?") << " (valence " << r.value("valence", 0.0) << ", shift "
-        << r.value("energy_shift_ev", 0.0) << " eV, sha256 "
-        << (r.contains("file") ? r["file"].value("sha256", "?").substr(0, 12) : std::string("?")) << ")";
-      out.push_back(o.str());
+      const std::string name = r.value("name", std::string("?"));
+      nlohmann::json key{{"valence", r.value("valence", nlohmann::json())},
+                         {"energy_shift_ev", r.value("energy_shift_ev", nlohmann::json())},
+                         {"sha256", r.contains("file") ? r["file"].value("sha256", std::string("?")) : std::string("?")}};
+      out[name] = key.dump();
     }
     return out;
   };
   const auto ra = refs(sa), rb = refs(sb);
-  if (ra != rb) {
-    auto join = [](const std::vector<std::string>& v) {
-      std::string s;
-      for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-      return s.empty() ? std::string("(none)") : s;
-    };
-    d.push_back("references: " + join(ra) + " vs " + join(rb));
+  for (const auto& [name, key] : ra) {
+    const auto it = rb.find(name);
+    if (it == rb.end()) d.push_back("reference " + name + ": only in the first run");
+    else if (it->second != key) d.push_back("reference " + name + ": " + key + " vs " + it->second);
   }
+  for (const auto& [name, key] : rb)
+    if (!ra.count(name)) d.push_back("reference " + name + ": only in the second run");
   return d;
 }
 

@@ -68,4 +68,30 @@ void StagedOutputDir::commit() {
   if (!old.empty()) fs::remove_all(old, ec);
 }
 
+void refuse_output_over_inputs(const std::filesystem::path& destination,
+                               const std::vector<std::filesystem::path>& inputs) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  auto resolved = [&ec](const fs::path& p) {
+    fs::path r = fs::weakly_canonical(fs::absolute(p), ec).lexically_normal();
+    if (r.filename().empty()) r = r.parent_path();  // "dir/" -> "dir"
+    return r;
+  };
+  const fs::path out = resolved(destination);
+  // `inner` is `outer` or lies below it.
+  auto within = [](const fs::path& inner, const fs::path& outer) {
+    auto i = inner.begin();
+    for (auto o = outer.begin(); o != outer.end(); ++o, ++i)
+      if (i == inner.end() || *i != *o) return false;
+    return true;
+  };
+  for (const auto& input : inputs) {
+    if (input.empty()) continue;
+    const fs::path in = resolved(input);
+    if (within(in, out) || within(out, in))
+      throw OutputError("the output '" + destination.string() + "' would replace or lie inside the input '" +
+                        input.string() + "'; choose another output");
+  }
+}
+
 }  // namespace xanesmap

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <vector>
 
 namespace xanesmap {
 
@@ -30,5 +31,11 @@ class StagedOutputDir {
   bool force_ = false;
   bool committed_ = false;
 };
+
+/// Throws OutputError when `destination` is one of `inputs` (files or folders), lies inside one,
+/// or contains one: an output folder replaced with --force must never take an input with it.
+/// Paths are compared after resolving symbolic links and "..", as far as they exist.
+void refuse_output_over_inputs(const std::filesystem::path& destination,
+                               const std::vector<std::filesystem::path>& inputs);
 
 }  // namespace xanesmap

@@ -135,6 +135,7 @@ nlohmann::json particle_summary(const ParticleAnalysis& a, const ParticleAnalysi
                       {"fits", fits},
                       {"samples", a.populations.samples},
                       {"samples_used", a.populations.samples_used},
+                      {"samples_at_reference_bounds", a.populations.point_samples},
                       {"min_separation_ashman_d", o.mixture.min_separation},
                       {"min_weight", o.mixture.min_weight}};
   return j;
@@ -208,6 +209,11 @@ void write_particles_h5(h5::File& file, const ParticleAnalysis& a) {
     h5::write(file, group + "/all", std::span<const double>(h.all.counts), {h.all.counts.size()});
     h5::write(file, group + "/surface", std::span<const double>(h.surface.counts), {h.surface.counts.size()});
     h5::write(file, group + "/core", std::span<const double>(h.core.counts), {h.core.counts.size()});
+    // Values outside the bins, [all, surface, core]: below the first edge, above the last.
+    const double under[3] = {h.all.underflow, h.surface.underflow, h.core.underflow};
+    const double over[3] = {h.all.overflow, h.surface.overflow, h.core.overflow};
+    h5::write(file, group + "/underflow", std::span<const double>(under, 3), {3});
+    h5::write(file, group + "/overflow", std::span<const double>(over, 3), {3});
   };
   histogram("/particles/histogram_valence", a.valence_histograms);
   histogram("/particles/histogram_edge_energy", a.edge_histograms);

@@ -75,6 +75,12 @@ std::vector<LoadedReference> load_references(const ReferenceManifest& manifest) 
   for (const ReferenceEntry& entry : manifest.references) {
     Spectrum s = read_reference_spectrum(entry.file, entry.name);
     for (double& e : s.energy_ev) e += entry.energy_shift_ev;
+    try {
+      s.validate();  // a huge shift can round neighbouring energies together
+    } catch (const Error& e) {
+      rethrow_with_context(e, "reference manifest '" + manifest.file.string() + "', reference '" +
+                                  entry.name + "' shifted by " + std::to_string(entry.energy_shift_ev) + " eV");
+    }
     out.push_back({entry, std::move(s)});
   }
   return out;

@@ -1,6 +1,8 @@
 #include "io/stack_reader.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 
@@ -270,6 +272,28 @@ RawArrays read_raw_arrays(const StackSource& source, const StackDescription& d,
   return arrays;
 }
 
+std::vector<std::string> unusable_arrays(const StackSource& source, const StackDescription& d,
+                                         const RawArrays& arrays) {
+  std::vector<std::string> problems;
+  const auto none_usable = [](const std::vector<float>& values, auto usable) {
+    return !values.empty() && std::none_of(values.begin(), values.end(), usable);
+  };
+  if (none_usable(arrays.flats, [](float v) { return std::isfinite(v) && v > 0.0f; }))
+    problems.push_back(d.flat_source + " holds no positive value (every value is zero, negative or "
+                       "not finite): it cannot be a flat field");
+  const auto saturation = integer_saturation_level(d.sample_type);
+  if (none_usable(arrays.images, [&](float v) {
+        return std::isfinite(v) && (!saturation || static_cast<double>(v) < *saturation);
+      }))
+    problems.push_back(
+        (d.layout == StackLayout::fxi_hdf5 ? quoted(source.stack) + " dataset '" + source.datasets.images + "'"
+                                           : quoted(source.stack)) +
+        " holds no usable value: every value is " +
+        (saturation ? "saturated (at or above " + std::to_string(static_cast<long long>(*saturation)) + ") or " : "") +
+        "not finite");
+  return problems;
+}
+
 LoadedStack load_raw_stack(const StackSource& source, const ProgressSink& progress) {
   StackDescription d = describe_stack(source);
   if (!d.problems.empty()) {
@@ -290,6 +314,8 @@ LoadedStack load_raw_stack(const StackSource& source, const ProgressSink& progre
   RawArrays arrays = read_raw_arrays(source, d, progress);
   const std::size_t h = d.height, w = d.width, frame = h * w;
   const auto saturation = integer_saturation_level(d.sample_type);
+  if (const auto unusable = unusable_arrays(source, d, arrays); !unusable.empty())
+    throw InputError(unusable.front());
 
   auto split = [&](const std::vector<float>& values, std::size_t count) {
     std::vector<Image<float>> frames;

@@ -81,13 +81,21 @@ struct RawArrays {
 RawArrays read_raw_arrays(const StackSource& source, const StackDescription& description,
                           const ProgressSink& progress = {});
 
+/// Whole arrays that cannot give a single optical-density value, one message each naming the
+/// file: flats without one positive finite value, images without one finite value below the
+/// integer type's saturation level. Empty when every array has a usable value (bad pixels are
+/// data: optical density flags them).
+std::vector<std::string> unusable_arrays(const StackSource& source, const StackDescription& description,
+                                         const RawArrays& arrays);
+
 struct LoadedStack {
   StackDescription description;
   RawStack raw;
 };
 
 /// Describes, reads and validates: throws InputError for any problem (missing flats, shape
-/// mismatch, energies not strictly increasing, count mismatch...).
+/// mismatch, energies not strictly increasing, count mismatch, flats without one positive value,
+/// images without one finite unsaturated value...).
 LoadedStack load_raw_stack(const StackSource& source, const ProgressSink& progress = {});
 
 }  // namespace xanesmap

@@ -58,6 +58,9 @@ std::vector<std::string> split_fields(const std::string& line) {
   return fields;
 }
 
+// XDI column indices above this are damage, not columns (XDI files have a handful).
+constexpr double kMaxXdiColumn = 4096;
+
 std::string line_ref(const std::filesystem::path& file, std::size_t line) {
   return quoted(file) + " line " + std::to_string(line);
 }
@@ -95,7 +98,8 @@ ColumnTable read_column_table(const std::filesystem::path& file) {
     const std::string t = trim(line);
     if (t.empty()) continue;
     if (t[0] == '#') {
-      const std::string body = trim(t.substr(t.find_first_not_of('#')));
+      const auto text_start = t.find_first_not_of('#');  // npos: a line of only '#'
+      const std::string body = text_start == std::string::npos ? std::string() : trim(t.substr(text_start));
       if (number == 1 && body.rfind("XDI/", 0) == 0) table.xdi = true;
       if (table.xdi && lower(body).rfind("column.", 0) == 0) {
         // "Column.2: i0" or "Column.1: energy eV"
@@ -103,7 +107,9 @@ ColumnTable read_column_table(const std::filesystem::path& file) {
         if (colon != std::string::npos) {
           const auto index = parse_number(trim(body.substr(dot + 1, colon - dot - 1)));
           const auto words = split_fields(body.substr(colon + 1));
-          if (index && *index >= 1 && !words.empty()) {
+          // Whole numbers from 1 to kMaxXdiColumn only: a damaged index such as 1e18 must not
+          // size the name list (other indices are ignored, as non-numbers are).
+          if (index && *index >= 1 && *index <= kMaxXdiColumn && *index == std::floor(*index) && !words.empty()) {
             const auto j = static_cast<std::size_t>(*index) - 1;
             if (xdi_names.size() <= j) xdi_names.resize(j + 1);
             xdi_names[j] = lower(words[0]);
@@ -115,6 +121,7 @@ ColumnTable read_column_table(const std::filesystem::path& file) {
       continue;
     }
     const auto fields = split_fields(t);
+    if (fields.empty()) continue;  // only separators (",,,"): a blank line
     if (width == 0) {
       width = fields.size();
       table.columns.resize(width);
@@ -135,11 +142,11 @@ ColumnTable read_column_table(const std::filesystem::path& file) {
         table.names.resize(width);
       } else {
         const auto words = split_fields(last_comment);
-        if (words.size() == width) {
+        // A word that is a number makes it a commented-out data line, not names.
+        const bool numbers = std::any_of(words.begin(), words.end(),
+                                         [](const std::string& w) { return parse_number(w).has_value(); });
+        if (words.size() == width && !numbers)
           for (const auto& w : words) table.names.push_back(lower(w));
-          for (const auto& n : table.names)
-            if (parse_number(n)) table.names.clear();  // a commented-out data line, not names
-        }
       }
     }
   }
@@ -186,6 +193,11 @@ Spectrum read_reference_spectrum(const std::filesystem::path& file, const std::s
   } else {
     spectrum.mu = table.columns[energy ? (*energy == 0 ? 1 : 0) : 1];
   }
+  // NaN would break the sort's ordering (undefined behaviour in std::stable_sort): refuse it here.
+  for (std::size_t i = 0; i < spectrum.energy_ev.size(); ++i)
+    if (!std::isfinite(spectrum.energy_ev[i]) || !std::isfinite(spectrum.mu[i]))
+      throw InputError(quoted(file) + ": data row " + std::to_string(i + 1) + ": the " +
+                       (std::isfinite(spectrum.energy_ev[i]) ? "mu" : "energy") + " is not a finite number");
   // Sort by energy (some exports are descending); duplicates are then caught by validate().
   std::vector<std::size_t> order(spectrum.energy_ev.size());
   std::iota(order.begin(), order.end(), std::size_t{0});

@@ -85,6 +85,176 @@ case "$case_name" in
     expect_exit 1 "$exe" simulate --out "$work/t" --refs "$work/none.toml"
     expect_in err "none.toml"
     ;;
+  bad_input_catalogue)
+    # docs/bad-input.md: every refused input exits 1 (never 2, never a signal), names the file
+    # or option on stderr, and leaves no output behind. Files are made with the binary itself
+    # (simulate), head, dd, printf and tr: python is not on every CI machine.
+    refs="$arg/mn-k/references.toml"
+    # refuse FRAGMENT CMD...: exit code 1, FRAGMENT on stderr, no internal error.
+    refuse() {
+      local fragment=$1; shift
+      expect_exit 1 "$@"
+      expect_in err "$fragment"
+      ! grep -q "internal error" "$work/err" || fail "internal error from '$*'"
+    }
+    expect_exit 0 "$exe" simulate --out "$work/s" --size 64 --refs "$refs" -q
+    expect_exit 0 "$exe" simulate --out "$work/small" --size 32 --refs "$refs" -q
+    T=$work/s/tiff
+    tiff=(--energies "$T/energies.txt" --flat "$T/flat.tif")
+    never=$work/never   # the output folder of every refused map: must never appear
+    # Our TIFF writer puts every directory first and the pages' pixels back to back at the end
+    # (docs/file-formats.md), so the pixel data of the 110 pages of 64x64 uint16 is the last
+    # 110*8192 bytes: pages can be overwritten at known offsets.
+    page=$((64 * 64 * 2))
+    data=$((110 * page))
+    header=$(( $(stat -c %s "$T/raw.tif") - data ))
+
+    # Truncated files.
+    head -c 8 "$work/s/scan.h5" > "$work/sig.h5"                 # the HDF5 signature only
+    refuse "sig.h5" "$exe" info "$work/sig.h5"
+    head -c 1000000 "$work/s/scan.h5" > "$work/cut.h5"           # cut inside the images
+    refuse "cut.h5" "$exe" map "$work/cut.h5" --out "$never" --refs "$refs"
+    head -c 400000 "$T/raw.tif" > "$work/cut_pixels.tif"         # cut inside page 46's pixels
+    refuse "cut_pixels.tif" "$exe" map "$work/cut_pixels.tif" "${tiff[@]}" --out "$never" --refs "$refs"
+    expect_in err "truncated"
+    head -c 500 "$T/raw.tif" > "$work/cut_ifd.tif"               # cut inside the directories
+    refuse "cut_ifd.tif" "$exe" info "$work/cut_ifd.tif" "${tiff[@]}"
+    expect_in err "directory of page"
+    head -c 100 "$T/flat.tif" > "$work/cut_flat.tif"
+    refuse "cut_flat.tif" "$exe" map "$T/raw.tif" --energies "$T/energies.txt" --flat "$work/cut_flat.tif" \
+      --out "$never" --refs "$refs"
+
+    # Wrong dataset ranks and types (the FXI paths pointed at other datasets).
+    refuse "'/X_eng' has rank 1, expected 3" "$exe" info "$work/s/scan.h5" --images-dataset /X_eng
+    refuse "'/X_eng' has rank 1, expected 3" "$exe" map "$work/s/scan.h5" --flats-dataset /X_eng --out "$never" --refs "$refs"
+    refuse "'/img_dark' has rank 3, expected 1" "$exe" info "$work/s/scan.h5" --energies-dataset /img_dark
+    refuse "'/provenance' has unsupported type" "$exe" info "$work/s/scan.h5" --images-dataset /provenance
+
+    # Mismatched shapes and counts between stack, flat and dark.
+    refuse "flat field '$work/small/tiff/flat.tif' is 32x32 but the stack is 64x64" \
+      "$exe" map "$T/raw.tif" --energies "$T/energies.txt" --flat "$work/small/tiff/flat.tif" --out "$never" --refs "$refs"
+    refuse "dark field '$work/small/tiff/dark.tif' is 32x32" \
+      "$exe" map "$T/raw.tif" "${tiff[@]}" --dark "$work/small/tiff/dark.tif" --out "$never" --refs "$refs"
+    refuse "dark.tif' has 5 frames; one flat per energy needs 110" \
+      "$exe" map "$T/raw.tif" --energies "$T/energies.txt" --flat "$T/dark.tif" --flat-mode per-energy --out "$never" --refs "$refs"
+
+    # Energies: unsorted, duplicated, in no known unit, in the wrong unit, away from the edge.
+    grep -v '^#' "$T/energies.txt" > "$work/e_ev.txt"
+    { sed -n '1,9p' "$work/e_ev.txt"; echo 6600; sed -n '11,110p' "$work/e_ev.txt"; } > "$work/e_unsorted.txt"
+    refuse "e_unsorted.txt': energies are not increasing" \
+      "$exe" map "$T/raw.tif" --energies "$work/e_unsorted.txt" --flat "$T/flat.tif" --out "$never" --refs "$refs"
+    { sed -n '1,50p' "$work/e_ev.txt"; sed -n '50,109p' "$work/e_ev.txt"; } > "$work/e_dup.txt"
+    refuse "e_dup.txt': energies 49 and 50 are duplicates" \
+      "$exe" map "$T/raw.tif" --energies "$work/e_dup.txt" --flat "$T/flat.tif" --out "$never" --refs "$refs"
+    awk '{ printf "%.0f\n", $1 * 1000 }' "$work/e_ev.txt" > "$work/e_mev.txt"   # meV: neither eV nor keV
+    refuse "e_mev.txt': energies 6450000-6700000 look like neither keV" \
+      "$exe" map "$T/raw.tif" --energies "$work/e_mev.txt" --flat "$T/flat.tif" --out "$never" --refs "$refs"
+    refuse "is the energy unit right" \
+      "$exe" map "$T/raw.tif" --energies "$work/e_ev.txt" --energy-unit kev --flat "$T/flat.tif" --out "$never" --refs "$refs"
+    expect_in err "mapping '$T/raw.tif'"
+    sed 's/^6/5/' "$work/e_ev.txt" > "$work/e_low.txt"               # 5450-5700 eV: 1 keV below Mn K
+    refuse "is the energy unit right" \
+      "$exe" map "$T/raw.tif" --energies "$work/e_low.txt" --flat "$T/flat.tif" --out "$never" --refs "$refs"
+    printf '6500\nnan\n' > "$work/e_nan.txt"
+    refuse "e_nan.txt' line 2: energy is not finite" "$exe" info "$T/raw.tif" --energies "$work/e_nan.txt" --flat "$T/flat.tif"
+    # References that end before the stack does (MnO cut at 6650 eV; the stack reaches 6700 eV).
+    awk '!/^#/ && $1 < 6650' "$arg/mn-k/MnO.txt" > "$work/MnO_cut.txt"
+    manifest() {  # manifest FILE MNO_FILE: the shipped set with MnO replaced
+      printf '[[reference]]\nname="MnO"\nfile="%s"\nvalence=2.0\n[[reference]]\nname="Mn2O3"\nfile="%s/mn-k/Mn2O3.txt"\nvalence=3.0\n[[reference]]\nname="MnO2"\nfile="%s/mn-k/MnO2_pyrolusite.txt"\nvalence=4.0\n' \
+        "$2" "$arg" "$arg" > "$1"
+    }
+    manifest "$work/cut_refs.toml" "$work/MnO_cut.txt"
+    refuse "reference 'MnO' does not cover the energies of the fit" \
+      "$exe" map "$work/s/scan.h5" --out "$never" --refs "$work/cut_refs.toml"
+    expect_in err "cut_refs.toml"
+
+    # Flats and saturation. All-zero flats: refused by info and map, naming the flat.
+    { head -c "$header" "$T/flat.tif"; head -c "$data" /dev/zero; } > "$work/zero_flat.tif"
+    refuse "flat field '$work/zero_flat.tif' holds no positive value" \
+      "$exe" info "$T/raw.tif" --energies "$T/energies.txt" --flat "$work/zero_flat.tif"
+    refuse "zero_flat.tif' holds no positive value" \
+      "$exe" map "$T/raw.tif" --energies "$T/energies.txt" --flat "$work/zero_flat.tif" --out "$never" --refs "$refs"
+    # A whole stack at 65535 (the uint16 maximum): nothing to measure.
+    { head -c "$header" "$T/raw.tif"; head -c "$data" /dev/zero | tr '\0' '\377'; } > "$work/all_saturated.tif"
+    refuse "all_saturated.tif' holds no usable value: every value is saturated" \
+      "$exe" map "$work/all_saturated.tif" "${tiff[@]}" --out "$never" --refs "$refs"
+    # Ten whole frames saturated: every pixel lacks those energies, so no pixel can be mapped.
+    cp "$T/raw.tif" "$work/frames_saturated.tif"
+    head -c $((10 * page)) /dev/zero | tr '\0' '\377' |
+      dd of="$work/frames_saturated.tif" bs=1 seek=$((header + 50 * page)) conv=notrunc status=none
+    refuse "frames 50, 51, 52, 53, 54, 55, 56, 57, ... (10 of 110) hold no valid value" \
+      "$exe" map "$work/frames_saturated.tif" "${tiff[@]}" --out "$never" --refs "$refs"
+    expect_in err "mapping '$work/frames_saturated.tif'"
+    # Three hot pixels: data, not an error. Flagged (status invalid_od) and counted in the summary;
+    # without registration (--no-align) exactly those three, as interpolation spreads them.
+    expect_exit 0 "$exe" simulate --out "$work/hot" --size 64 --hot-pixels 3 --no-tiff --refs "$refs" -q
+    expect_exit 0 "$exe" map "$work/hot/scan.h5" --out "$work/hot_maps" --no-align --refs "$refs" -q
+    grep -Eq '"saturated": 3,?$' "$work/hot_maps/summary.json" || fail "summary.json: not 3 saturated pixels"
+    grep -Eq '"invalid_od": 3,?$' "$work/hot_maps/summary.json" || fail "summary.json: not 3 invalid_od pixels"
+
+    # References: one point, a non-numeric line, a missing file, a manifest that is not TOML.
+    printf '6500 1.0\n' > "$work/one_point.txt"
+    manifest "$work/r1.toml" "$work/one_point.txt"
+    refuse "one_point.txt': spectrum 'MnO' has 1 point(s)" "$exe" map "$work/s/scan.h5" --out "$never" --refs "$work/r1.toml"
+    printf '6500 1.0\n6501 abc\n' > "$work/non_numeric.txt"
+    manifest "$work/r2.toml" "$work/non_numeric.txt"
+    refuse "non_numeric.txt' line 2: 'abc' is not a number" "$exe" map "$work/s/scan.h5" --out "$never" --refs "$work/r2.toml"
+    manifest "$work/r3.toml" "$work/no_such_reference.txt"
+    refuse "no_such_reference.txt': file not found" "$exe" map "$work/s/scan.h5" --out "$never" --refs "$work/r3.toml"
+    printf 'reference = [\n' > "$work/broken.toml"
+    refuse "broken.toml': not valid TOML at line" "$exe" map "$work/s/scan.h5" --out "$never" --refs "$work/broken.toml"
+
+    # Unwritable outputs. CI may run as root, which chmod cannot stop; a path under a regular
+    # file (ENOTDIR) or in /proc (no new entries there) fails for root too.
+    touch "$work/a_file"
+    refuse "cannot create the folder '$work/a_file'" "$exe" map "$work/s/scan.h5" --out "$work/a_file/maps" --refs "$refs"
+    refuse "'$work/a_file' exists and is not a folder" "$exe" map "$work/s/scan.h5" --out "$work/a_file" --refs "$refs"
+    refuse "cannot write in '/proc'" "$exe" map "$work/s/scan.h5" --out /proc/xanesmap-maps --refs "$refs"
+    refuse "$work/a_file/" "$exe" align "$work/s/scan.h5" --out "$work/a_file/aligned.h5"
+    refuse "cannot create the folder '$work/a_file'" "$exe" simulate --out "$work/a_file/sim" --size 64 --refs "$refs"
+
+    # Nonsense option values, refused before any file is read: "OPTION VALUE...|fragment".
+    while IFS='|' read -r options fragment; do
+      # shellcheck disable=SC2086  # the options are split on purpose
+      refuse "$fragment" "$exe" map "$work/s/scan.h5" --out "$never" --refs "$refs" $options </dev/null
+    done <<'CASES'
+--pixel-size-nm -5|--pixel-size-nm
+--pixel-size-nm inf|--pixel-size-nm
+--pre-edge -20 -100|pre-edge window
+--post-edge 150 30|post-edge window
+--fit-window 40 -20|fit-window
+--post-order 7|post-edge order
+--post-order 0|post-edge order
+--e0-ev inf|e0-ev
+--min-edge-jump -1|min-edge-jump
+--min-jump-to-noise -1|min-jump-to-noise
+--edge-smoothing 0|edge smoothing
+--saturation -1|saturation
+--max-shift -1|max-shift
+--outlier-px -1|outlier-px
+--upsample 0|upsample
+--reference bogus|reference
+--reference index:500|reference
+--align-refs --align-range 99|align-range
+--particle-threshold -1|particle-threshold
+--min-area-um2 -1|min-area-um2
+--surface-nm -5|surface-nm
+--depth-bin-nm 0|depth-bin-nm
+--valence-bins 2 4 0|--valence-bins
+--edge-bins 6560 6540 10|--edge-bins
+--method guess|method
+--edge nope|edge
+--lcf-constraint nope|lcf-constraint
+--flat-mode sideways|--flat-mode
+--energy-unit furlongs|--energy-unit
+--threads -1|--threads
+--pre-edge 1|--pre-edge
+CASES
+    refuse "size" "$exe" simulate --out "$never" --size 5 --refs "$refs"
+    refuse "max-shift" "$exe" align "$work/s/scan.h5" --out "$work/never.h5" --max-shift 0
+    [ ! -e "$never" ] && [ ! -e "$work/never.h5" ] || fail "a refused run left an output behind"
+    [ -z "$(find "$work" -name '.*partial*')" ] || fail "a refused run left a staging folder"
+    ;;
   refuse_overwrite)
     mkdir "$work/out_dir"
     touch "$work/out_dir/keep"
@@ -213,6 +383,87 @@ case "$case_name" in
       --refs "$arg/mn-k/references.toml"
     expect_in err "short.csv"
     [ ! -e "$work/m4" ] || fail "a failed map left m4"
+    ;;
+  config)
+    refs="$arg/mn-k/references.toml"
+    # A folder name with a space, '#' and a quote: CLI11 2.1.2's own TOML reader cuts values at '#'.
+    name='scan #1 "q"'
+    odd="$work/$name"
+    esc() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }   # a TOML basic string's content
+    expect_exit 0 "$exe" simulate --out "$odd" --size 64 --drift-px 2 --seed 5 --no-tiff -q --refs "$refs"
+    grep -q '^\[simulate\]$' "$odd/config.toml" || fail "simulate did not write its config.toml"
+    grep -q '^seed = 5$' "$odd/config.toml" || fail "simulate config.toml lacks seed = 5"
+    # Options from a file apply (top-level keys are the global options).
+    printf 'quiet = true\n\n[map]\nstack = "%s/scan.h5"   # the stack\nrefs = "%s"\nmethod = "edge"\npre-edge = [-90, -25]\nno-flatten = true\nmin-area-um2 = 0.02\n' \
+      "$(esc "$odd")" "$(esc "$refs")" > "$work/run.toml"
+    expect_exit 0 "$exe" map --config "$work/run.toml" --out "$work/m1"
+    expect_in out "valence (edge)"
+    grep -q '"method": "edge"' "$work/m1/summary.json" || fail "method from the file not applied"
+    grep -q '"flatten": false' "$work/m1/summary.json" || fail "no-flatten from the file not applied"
+    grep -q '^pre-edge = \[-90, -25\]$' "$work/m1/config.toml" || fail "pre-edge from the file not in config.toml"
+    grep -q '^min-area-um2 = 0.02$' "$work/m1/config.toml" || fail "min-area-um2 from the file not in config.toml"
+    # The command line wins over the file, flags included.
+    expect_exit 0 "$exe" map --config "$work/run.toml" --out "$work/m2" --method lcf --pre-edge -100 -20 --no-flatten=false
+    expect_in out "valence (lcf)"
+    grep -q '"flatten": true' "$work/m2/summary.json" || fail "--no-flatten=false did not override the file"
+    grep -q '^pre-edge = \[-100, -20\]$' "$work/m2/config.toml" || fail "--pre-edge did not override the file"
+    grep -q '^method = "lcf"$' "$work/m2/config.toml" || fail "--method did not override the file"
+    # Unknown keys and tables, non-options, bad TOML, a file with nothing for the command, a
+    # missing file: errors that name the file (and the key and its line).
+    printf '[map]\nmethod = "lcf"\nbogus-option = 3\n' > "$work/bad_key.toml"
+    expect_exit 1 "$exe" map "$odd/scan.h5" --config "$work/bad_key.toml" --out "$work/m9" -q
+    expect_in err "bad_key.toml"
+    expect_in err "line 3: unknown key 'bogus-option' in \[map\]"
+    printf '[mapp]\nmethod = "lcf"\n' > "$work/bad_table.toml"
+    expect_exit 1 "$exe" map "$odd/scan.h5" --config "$work/bad_table.toml" --out "$work/m9" -q
+    expect_in err "bad_table.toml', line 1: unknown table \[mapp\]"
+    printf 'threads = 2\nbogus = 1\n' > "$work/bad_top.toml"
+    expect_exit 1 "$exe" map "$odd/scan.h5" --config "$work/bad_top.toml" --out "$work/m9" -q
+    expect_in err "unknown key 'bogus' at the top level"
+    printf '[map]\nhelp = true\n' > "$work/not_option.toml"
+    expect_exit 1 "$exe" map "$odd/scan.h5" --config "$work/not_option.toml" --out "$work/m9" -q
+    expect_in err "'help' in \[map\] cannot be set"
+    printf '[map]\nmethod = "lcf\n' > "$work/not_toml.toml"
+    expect_exit 1 "$exe" map "$odd/scan.h5" --config "$work/not_toml.toml" --out "$work/m9" -q
+    expect_in err "not_toml.toml' is not valid TOML: line 2"
+    expect_exit 1 "$exe" align "$odd/scan.h5" --config "$work/run.toml" --out "$work/a9.h5" -q
+    expect_in err "run.toml' has no \[align\] table"
+    expect_exit 1 "$exe" map "$odd/scan.h5" --config "$work/none.toml" --out "$work/m9" -q
+    expect_in err "none.toml"
+    [ ! -e "$work/m9" ] && [ ! -e "$work/a9.h5" ] || fail "a refused run left outputs"
+    # Reproduce a map from its config.toml, from another folder (paths in it are absolute):
+    # valence.tif is the same byte for byte, and so is the effective configuration.
+    mkdir "$work/here" "$work/elsewhere"
+    cp -r "$odd" "$work/here/stack"
+    cd "$work/here"
+    expect_exit 0 "$exe" map stack/scan.h5 --out "$work/m3" -q --refs "$refs" --fit-window -15 30 --align-refs
+    cd "$work/elsewhere"
+    expect_exit 1 "$exe" map --config "$work/m3/config.toml" -q
+    expect_in err "out"                                             # no --out: refused, nothing replaced
+    expect_exit 0 "$exe" map --config "$work/m3/config.toml" --out "$work/m3-again" -q
+    cd "$work"
+    for f in valence.tif status.tif edge_energy.tif labels.tif; do
+      cmp -s "$work/m3/$f" "$work/m3-again/$f" || fail "reproduced $f differs from the original"
+    done
+    diff <(grep -v '^#' "$work/m3/config.toml") <(grep -v '^#' "$work/m3-again/config.toml") >&2 \
+      || fail "the reproduction's effective configuration differs"
+    grep -q "^stack = \"$(esc "$work/here/stack/scan.h5")\"$" "$work/m3/config.toml" || fail "stack path not absolute"
+    grep -q '^# out = ' "$work/m3/config.toml" && grep -q '^# force = ' "$work/m3/config.toml" \
+      || fail "out/force are not commented out"
+    grep -q '^align-range = 5$' "$work/m3/config.toml" || fail "align-range missing with --align-refs"
+    grep -q '^# e0-ev =' "$work/m3/config.toml" || fail "automatic e0-ev not listed"
+    # align, simulate and compare write their configurations too, and reproduce from them.
+    expect_exit 0 "$exe" align "$odd/scan.h5" --out "$work/al.h5" --max-shift 10 -q
+    grep -q '^max-shift = 10$' "$work/al_config.toml" || fail "align did not write al_config.toml"
+    expect_exit 0 "$exe" align --config "$work/al_config.toml" --out "$work/al2.h5" -q
+    cmp -s "$work/al_shifts.csv" "$work/al2_shifts.csv" || fail "reproduced align shifts differ"
+    expect_exit 0 "$exe" simulate --config "$odd/config.toml" --out "$work/sim2" -q
+    cmp -s "$odd/truth_valence.tif" "$work/sim2/truth_valence.tif" || fail "reproduced simulation differs"
+    expect_exit 0 "$exe" compare "$work/m3" "$work/m1" --out "$work/cmp" -q --force
+    grep -q "^dirs = \[\"$(esc "$work/m3")\", \"$(esc "$work/m1")\"\]$" "$work/cmp/config.toml" \
+      || fail "compare config.toml lacks dirs"
+    expect_exit 0 "$exe" compare --config "$work/cmp/config.toml" --out "$work/cmp2" -q --force
+    cmp -s "$work/cmp/comparison.csv" "$work/cmp2/comparison.csv" || fail "reproduced comparison differs"
     ;;
   *) fail "unknown case";;
 esac

@@ -137,6 +137,15 @@ TEST_CASE("Uniform particles are one population and a two-phase preset two", "[p
     CHECK(r.particles.populations.populations == 1);
     CHECK(std::abs(r.particles.surface_minus_core) < 0.05);  // uniform: no gradient beyond noise
   }
+  SECTION("uniform near the MnO2 corner") {
+    // At 3.9, noisy LCF fits pile up exactly at valence 4 (the simplex corner): ~14 % of the
+    // pixels, which a mixture would otherwise count as a second population.
+    const Run r = run("coated", 320, 3.9);
+    INFO("BIC components " << r.particles.populations.best_components << ", at the bounds "
+                           << r.particles.populations.point_samples);
+    CHECK(r.particles.populations.point_samples > 0);
+    CHECK(r.particles.populations.populations == 1);
+  }
   SECTION("two-phase") {
     const Run r = run("two-phase", 320);
     const auto& p = r.particles.populations;

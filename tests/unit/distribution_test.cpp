@@ -394,7 +394,7 @@ TEST_CASE("count_populations merges unresolved populations", "[distribution]") {
 
 TEST_CASE("count_populations ignores a small point mass at a simplex corner", "[distribution]") {
   // 3 % of the values exactly 4.0 (LCF valences at the simplex corner): BIC sees it (a
-  // component at 4.0 with sigma at the floor) but its weight is below min_weight = 5 %.
+  // component at 4.0 with sigma at the floor) but its weight is below min_weight = 10 %.
   Gaussian gauss(6);
   std::vector<double> v;
   append_normal(v, gauss, 48500, 3.6, 0.07);
@@ -413,15 +413,26 @@ TEST_CASE("count_populations ignores a small point mass at a simplex corner", "[
   CHECK_THAT(fit.parts.back().mean, Catch::WithinAbs(4.0, 1e-6));
   CHECK(fit.parts.back().sigma == 0.01);  // pinned at min_sigma exactly
 
-  // At 10 % the corner is a population of its own.
+  // At 15 % a point mass passes min_weight and counts as a population of its own...
   std::vector<double> w;
-  append_normal(w, gauss, 45000, 3.6, 0.07);
-  w.insert(w.end(), 5000, 4.0);
+  append_normal(w, gauss, 42500, 3.6, 0.07);
+  w.insert(w.end(), 7500, 4.0);
   CHECK(count_populations(w).populations == 2);
-  // ... unless min_weight says otherwise.
+  // ... unless min_weight says otherwise,
   MixtureOptions o;
   o.min_weight = 0.2;
   CHECK(count_populations(w, o).populations == 1);
+  // ... or the value is declared a point mass (the simplex corners of LCF valences): then it is
+  // counted apart and the fit sees only the Gaussian.
+  MixtureOptions corners;
+  corners.point_values = {2.0, 4.0};
+  const auto q = count_populations(w, corners);
+  CHECK(q.populations == 1);
+  CHECK(q.point_samples == 7500);
+  CHECK(q.samples == 50000);
+  CHECK(q.samples_used == 42500);
+  // 42500 samples of sigma 0.07: the mean's standard error is 3.4e-4, so 0.002 is > 5 of them.
+  CHECK_THAT(q.population_parts[0].mean, Catch::WithinAbs(3.6, 0.002));
 }
 
 TEST_CASE("count_populations is deterministic and its max_samples path agrees", "[distribution]") {

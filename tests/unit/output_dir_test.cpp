@@ -54,3 +54,23 @@ TEST_CASE("An existing output is replaced only with force", "[output]") {
   std::ofstream(dir / "file") << "x";
   CHECK_THROWS_WITH(StagedOutputDir(dir / "file", true), Catch::Contains("not a folder"));
 }
+
+TEST_CASE("An output is refused when it would replace or sit inside an input", "[output]") {
+  test::TempDir dir;
+  fs::create_directories(dir / "maps" / "inner");
+  std::ofstream(dir / "scan.h5") << "x";
+  // The output is an input folder, inside one, or contains an input file.
+  CHECK_THROWS_AS(refuse_output_over_inputs(dir / "maps", {dir / "maps"}), OutputError);
+  CHECK_THROWS_AS(refuse_output_over_inputs(dir / "maps/", {dir / "maps"}), OutputError);
+  CHECK_THROWS_AS(refuse_output_over_inputs(dir.path() / "maps" / "inner", {dir / "maps"}), OutputError);
+  CHECK_THROWS_AS(refuse_output_over_inputs(dir.path(), {dir / "scan.h5"}), OutputError);
+  CHECK_THROWS_AS(refuse_output_over_inputs(dir.path() / "x" / ".." / "maps", {dir / "maps"}), OutputError);
+  // Beside the inputs is fine, and so is a name that merely starts like an input's.
+  CHECK_NOTHROW(refuse_output_over_inputs(dir / "maps2", {dir / "maps", dir / "scan.h5"}));
+  CHECK_NOTHROW(refuse_output_over_inputs(dir / "out", {dir / "maps", "", dir / "scan.h5"}));
+  try {
+    refuse_output_over_inputs(dir / "maps", {dir / "maps"});
+  } catch (const OutputError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("maps"));
+  }
+}
