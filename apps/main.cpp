@@ -28,12 +28,14 @@ int main(int argc, char** argv) {
                                    "xanesmap info demo/scan.h5",
                                    "xanesmap map demo/scan.h5 --out demo-maps",
                                    "xanesmap align demo/scan.h5 --out aligned.h5",
+                                   "xanesmap bench --size 512",
                                    "xanesmap <command> --help"}));
   cli::Action action;
   cli::register_info(app, global, action);
   cli::register_simulate(app, global, action);
   cli::register_map(app, global, action);
   cli::register_align(app, global, action);
+  cli::register_bench(app, global, action);
 
   try {
     app.parse(argc, argv);

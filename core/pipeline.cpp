@@ -52,24 +52,35 @@ AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipe
   if (options.alignment != AlignmentMode::none) {
     AlignedStack aligned = apply_shifts(out.od, out.registration.dy_px, out.registration.dx_px, progress);
     out.od = std::move(aligned.stack);
-    const std::size_t pixels = out.flags.size();
-    for (std::size_t p = 0; p < pixels; ++p)
-      if (aligned.outside_any.data()[p]) out.flags.data()[p] |= od_outside_view;
-    // Interpolation spreads an invalid value (saturated, hot pixel) to its neighbours, at a
-    // different place in every frame: flag every pixel whose aligned spectrum is not finite.
-    for (std::size_t e = 0; e < n; ++e) {
-      const float* frame = out.od.values().data() + e * pixels;
-      for (std::size_t p = 0; p < pixels; ++p)
-        if (!std::isfinite(frame[p]) && !(out.flags.data()[p] & od_outside_view)) out.flags.data()[p] |= od_not_finite;
-    }
+    flag_aligned_pixels(out.od, aligned.outside_any.view(), out.flags);
   }
-  for (const std::uint8_t f : out.flags.pixels()) {
-    if (!f) continue;
-    ++out.summary.invalid_pixels;
-    for (std::size_t i = 0; i < kAllOdFlags.size(); ++i)
-      if (f & kAllOdFlags[i]) ++out.summary.pixels_by_flag[i];
-  }
+  out.summary = summarize_od_flags(out.flags);
   return out;
+}
+
+void flag_aligned_pixels(const EnergyStack& aligned_od, ImageView<const std::uint8_t> outside_any,
+                         Image<std::uint8_t>& flags) {
+  const std::size_t pixels = flags.size(), n = aligned_od.frame_count();
+  for (std::size_t p = 0; p < pixels; ++p)
+    if (outside_any.data()[p]) flags.data()[p] |= od_outside_view;
+  // Interpolation spreads an invalid value (saturated, hot pixel) to its neighbours, at a
+  // different place in every frame: flag every pixel whose aligned spectrum is not finite.
+  for (std::size_t e = 0; e < n; ++e) {
+    const float* frame = aligned_od.values().data() + e * pixels;
+    for (std::size_t p = 0; p < pixels; ++p)
+      if (!std::isfinite(frame[p]) && !(flags.data()[p] & od_outside_view)) flags.data()[p] |= od_not_finite;
+  }
+}
+
+OpticalDensitySummary summarize_od_flags(const Image<std::uint8_t>& flags) {
+  OpticalDensitySummary summary;
+  for (const std::uint8_t f : flags.pixels()) {
+    if (!f) continue;
+    ++summary.invalid_pixels;
+    for (std::size_t i = 0; i < kAllOdFlags.size(); ++i)
+      if (f & kAllOdFlags[i]) ++summary.pixels_by_flag[i];
+  }
+  return summary;
 }
 
 MapPipelineResult run_map_pipeline(const RawStack& raw, const std::vector<ReferenceSpectrum>& references,

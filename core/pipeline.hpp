@@ -48,6 +48,14 @@ struct AlignedOpticalDensity {
 AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipelineOptions& options,
                                               const ProgressSink& progress = {});
 
+/// After apply_shifts: sets od_outside_view where the pixel left the field of view in any frame
+/// (`outside_any`), and od_not_finite where an aligned value is not finite (interpolation spreads
+/// an invalid value to its neighbours). Part of aligned_optical_density; public for the bench.
+void flag_aligned_pixels(const EnergyStack& aligned_od, ImageView<const std::uint8_t> outside_any,
+                         Image<std::uint8_t>& flags);
+/// Pixels with any flag, and per flag.
+OpticalDensitySummary summarize_od_flags(const Image<std::uint8_t>& flags);
+
 MapPipelineResult run_map_pipeline(const RawStack& raw, const std::vector<ReferenceSpectrum>& references,
                                    const MapPipelineOptions& options, const ProgressSink& progress = {});
 
