@@ -214,8 +214,7 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
   run.stages.push_back({"registration", seconds_since(t), stack, px, "estimate: template, direct and chain"});
 
   t = Clock::now();
-  AlignedStack aligned = apply_shifts(od.od, reg.dy_px, reg.dx_px, progress);
-  od.od = {};  // the unaligned OD is not needed any more
+  AlignedStack aligned = apply_shifts(std::move(od.od), reg.dy_px, reg.dx_px, progress);  // in place
   flag_aligned_pixels(aligned.stack, aligned.outside_any.view(), od.flags);
   run.stages.push_back({"shift_apply", seconds_since(t), 2.0 * stack, px, "includes flagging"});
 

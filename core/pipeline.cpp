@@ -50,7 +50,7 @@ AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipe
   }
   AlignedOpticalDensity out{std::move(od.od), std::move(od.flags), {}, std::move(reg)};
   if (options.alignment != AlignmentMode::none) {
-    AlignedStack aligned = apply_shifts(out.od, out.registration.dy_px, out.registration.dx_px, progress);
+    AlignedStack aligned = apply_shifts(std::move(out.od), out.registration.dy_px, out.registration.dx_px, progress);
     out.od = std::move(aligned.stack);
     flag_aligned_pixels(out.od, aligned.outside_any.view(), out.flags);
   }
