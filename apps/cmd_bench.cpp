@@ -16,6 +16,7 @@
 // Peak memory is the kernel's VmHWM (/proc/self/status), reset (clear_refs 5) once the simulated
 // raw stack is in memory, so it covers the pipeline from the raw stack to the written maps.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -69,6 +70,15 @@ struct BenchArgs {
 };
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+/// CPU seconds (user + system) of the whole process so far: with the wall time, it shows how
+/// many cores a stage kept busy, and it is less disturbed by other programs than wall time.
+double process_cpu_s() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
 
 int threads_in_use() { return tbb::this_task_arena::max_concurrency(); }
 
@@ -133,6 +143,7 @@ struct Stage {
   double bytes = 0.0;             // bytes charged (see the top of this file)
   double spectra = 0.0;           // pixels processed
   std::string note;
+  std::optional<double> cpu_s;    // process CPU seconds during the stage (stages timed alone)
 };
 
 struct BenchRun {
@@ -205,18 +216,24 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
   MapPipelineOptions options;
   const auto start = Clock::now();
 
+  double cpu = process_cpu_s();
+  auto cpu_since = [&cpu] {
+    const double now = process_cpu_s(), d = now - cpu;
+    cpu = now;
+    return d;
+  };
   t = Clock::now();
   OpticalDensityResult od = compute_optical_density(raw, options.optical_density, progress);
-  run.stages.push_back({"od", seconds_since(t), 3.0 * stack, px, ""});
+  run.stages.push_back({"od", seconds_since(t), 3.0 * stack, px, "", cpu_since()});
 
   t = Clock::now();
   RegistrationResult reg = register_stack(od.od, options.registration, progress);
-  run.stages.push_back({"registration", seconds_since(t), stack, px, "estimate: template, direct and chain"});
+  run.stages.push_back({"registration", seconds_since(t), stack, px, "estimate: template, direct and chain", cpu_since()});
 
   t = Clock::now();
   AlignedStack aligned = apply_shifts(std::move(od.od), reg.dy_px, reg.dx_px, progress);  // in place
   flag_aligned_pixels(aligned.stack, aligned.outside_any.view(), od.flags);
-  run.stages.push_back({"shift_apply", seconds_since(t), 2.0 * stack, px, "includes flagging"});
+  run.stages.push_back({"shift_apply", seconds_since(t), 2.0 * stack, px, "includes flagging", cpu_since()});
 
   MapPipelineResult result;
   result.energies_ev = aligned.stack.energies_ev();
@@ -227,12 +244,13 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
   t = Clock::now();
   result.maps = compute_valence_maps(aligned.stack, od.flags.view(), references, options.valence, progress, profile);
   const double valence_s = seconds_since(t);
-  run.stages.push_back({"normalization", profile.normalization_s, stack, px, "share of the per-pixel pass"});
-  run.stages.push_back({"edge_energy", profile.edge_s, stack, px, "share of the per-pixel pass (masked pixels)"});
-  run.stages.push_back({"lcf", profile.lcf_s, stack, px, "share of the per-pixel pass (masked pixels)"});
-  run.stages.push_back({"lcf_uncertainty", profile.uncertainty_s, stack, px, "noise propagation and statuses"});
+  const double valence_cpu_s = cpu_since();
+  run.stages.push_back({"normalization", profile.normalization_s, stack, px, "share of the per-pixel pass", std::nullopt});
+  run.stages.push_back({"edge_energy", profile.edge_s, stack, px, "share of the per-pixel pass (masked pixels)", std::nullopt});
+  run.stages.push_back({"lcf", profile.lcf_s, stack, px, "share of the per-pixel pass (masked pixels)", std::nullopt});
+  run.stages.push_back({"lcf_uncertainty", profile.uncertainty_s, stack, px, "noise propagation and statuses", std::nullopt});
   run.stages.push_back({"valence_setup", valence_s - profile.pixel_pass_s, 0.0, 0.0,
-                        "references, calibration, counts, mean spectrum"});
+                        "references, calibration, counts, mean spectrum; cpu_s: the whole valence pass", valence_cpu_s});
   aligned = {};  // as run_map_pipeline, the stack is gone once the maps exist
   od = {};
 
@@ -241,9 +259,9 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
   const Segmentation segmentation = segment_particles(result.maps.edge_jump_od.view(), seg_options);
   const ParticleRegions regions = particle_regions(segmentation, seg_options.pixel_size_nm);
   run.stages.push_back({"segmentation", seconds_since(t), px * sizeof(float), px,
-                        std::to_string(segmentation.particles.size()) + " particles"});
+                        std::to_string(segmentation.particles.size()) + " particles", cpu_since()});
   run.stages.push_back({"statistics", std::nullopt, 0.0, 0.0,
-                        "reserved: particle statistics are not implemented yet (issue 5)"});
+                        "reserved: particle statistics are not implemented yet (issue 5)", std::nullopt});
   run.compute_s = seconds_since(start);
 
   // Writing: what `xanesmap map` writes, into a temporary folder removed afterwards.
@@ -265,9 +283,10 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
   t = Clock::now();
   write_map_outputs(folder, info, result);
   const double write_s = seconds_since(t);
+  const double write_cpu_s = cpu_since();
   const auto written = static_cast<double>(folder_bytes(folder));
   std::filesystem::remove_all(folder);
-  run.stages.push_back({"writing", write_s, written, px, "TIFF, HDF5, PNG (page cache)"});
+  run.stages.push_back({"writing", write_s, written, px, "TIFF, HDF5, PNG (page cache)", write_cpu_s});
   run.total_s = seconds_since(start);
   run.peak_rss_bytes = proc_status_bytes("VmHWM");
   return run;
@@ -325,6 +344,7 @@ Json stage_json(const Stage& s, double triad) {
     j["ratio_to_triad"] = sec > 0 ? s.bytes / sec / 1e9 / triad : 0.0;
     j["bytes"] = s.bytes;
   }
+  if (s.cpu_s) j["cpu_s"] = *s.cpu_s;
   j["note"] = s.note;
   return j;
 }
@@ -358,7 +378,7 @@ void print_run(const BenchRun& r) {
   std::printf("bench %zu x %zu x %zu energies, %d threads; triad %.2f GB/s; stack %.2f GB (float32), raw input %.2f GB\n",
               r.size, r.size, r.energies, r.threads, r.triad_gb_s, static_cast<double>(r.stack_bytes) / 1e9,
               static_cast<double>(r.raw_input_bytes) / 1e9);
-  std::printf("%-16s %9s %14s %8s %8s\n", "stage", "seconds", "spectra/s", "GB/s", "/triad");
+  std::printf("%-16s %9s %14s %8s %8s %8s\n", "stage", "seconds", "spectra/s", "GB/s", "/triad", "cpu s");
   for (const auto& s : r.stages) {
     if (!s.seconds) {
       std::printf("%-16s %9s  (%s)\n", s.name.c_str(), "-", s.note.c_str());
@@ -366,8 +386,10 @@ void print_run(const BenchRun& r) {
     }
     const double sec = *s.seconds;
     const double gbs = sec > 0 && s.bytes > 0 ? s.bytes / sec / 1e9 : 0.0;
-    std::printf("%-16s %9.3f %14.4g %8.2f %8.2f\n", s.name.c_str(), sec, sec > 0 ? s.spectra / sec : 0.0, gbs,
+    std::printf("%-16s %9.3f %14.4g %8.2f %8.2f", s.name.c_str(), sec, sec > 0 ? s.spectra / sec : 0.0, gbs,
                 gbs / r.triad_gb_s);
+    if (s.cpu_s) std::printf(" %8.2f", *s.cpu_s);
+    std::printf("\n");
   }
   std::printf("total (raw stack in memory -> maps written): %.2f s wall (%.2f s without writing)\n", r.total_s,
               r.compute_s);

@@ -161,8 +161,16 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
     Image<double> sum(od.height(), od.width(), 0.0);
     Image<std::uint32_t> count(od.height(), od.width(), 0);
     std::size_t used = 0;
-    for (const std::size_t i : post) {
-      const TranslationEstimate est = i == anchor ? TranslationEstimate{0, 0, 1, 1, true} : estimate_translation(to_anchor, PreparedImage(od.frame(i), t));
+    // The estimates in parallel; the sum in the frames' order, as before.
+    std::vector<TranslationEstimate> to_anchor_estimates(post.size());
+    tbb::parallel_for(std::size_t{0}, post.size(), [&](std::size_t k) {
+      const std::size_t i = post[k];
+      to_anchor_estimates[k] = i == anchor ? TranslationEstimate{0, 0, 1, 1, true}
+                                           : estimate_translation(to_anchor, PreparedImage(od.frame(i), t));
+    });
+    for (std::size_t k = 0; k < post.size(); ++k) {
+      const std::size_t i = post[k];
+      const TranslationEstimate& est = to_anchor_estimates[k];
       if (!est.ok) continue;
       const ShiftedFrame aligned = shift_frame(od.frame(i), est.dy_px, est.dx_px);
       for (std::size_t p = 0; p < sum.size(); ++p) {

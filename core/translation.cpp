@@ -4,6 +4,7 @@
 #include <cmath>
 #include <complex>
 #include <limits>
+#include <mutex>
 #include <numbers>
 #include <span>
 #include <string>
@@ -67,8 +68,43 @@ struct HalfSpectrum {
   }
 };
 
+// Spectrum buffers are recycled: a 2048 x 2048 frame's half spectrum is 34 MB, which the C
+// library maps fresh (and the kernel faults in page by page) on every allocation otherwise.
+// At most kPooled buffers wait for reuse.
+class SpectrumPool {
+ public:
+  static constexpr std::size_t kPooled = 8;
+  std::shared_ptr<std::complex<double>[]> get(std::size_t count) {
+    fft::ComplexBuffer buffer;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      for (auto it = free_.begin(); it != free_.end(); ++it)
+        if (it->first == count) {
+          buffer = std::move(it->second);
+          free_.erase(it);
+          break;
+        }
+    }
+    if (!buffer) buffer = fft::complex_buffer(count);
+    return {buffer.release(), [this, count](std::complex<double>* p) { put(count, fft::ComplexBuffer(p)); }};
+  }
+
+ private:
+  void put(std::size_t count, fft::ComplexBuffer buffer) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (free_.size() < kPooled) free_.emplace_back(count, std::move(buffer));
+  }
+  std::mutex mutex_;
+  std::vector<std::pair<std::size_t, fft::ComplexBuffer>> free_;
+};
+
+SpectrumPool& spectrum_pool() {
+  static SpectrumPool pool;
+  return pool;
+}
+
 struct Prepared {
-  fft::ComplexBuffer spectrum;  // half spectrum, padded rows x (padded columns / 2 + 1)
+  std::shared_ptr<std::complex<double>[]> spectrum;  // half spectrum, padded rows x (padded columns / 2 + 1)
   double energy = 0.0;          // sum of the squared pixels that entered the FFT
   bool ok = false;              // false: no finite pixel or no variation
 };
@@ -103,6 +139,34 @@ double fit_background(ImageView<const float> image, BackgroundModel model, const
   const double yc = 0.5 * (static_cast<double>(h) - 1.0), xc = 0.5 * (static_cast<double>(w) - 1.0);
   // Coordinates centred for conditioning.
   double n = 0, sy = 0, sx = 0, syy = 0, sxx = 0, sxy = 0, sv = 0, syv = 0, sxv = 0;
+  if (model != BackgroundModel::plane && (!previous || (previous->by == 0.0 && previous->bx == 0.0))) {
+    // A constant: only n and sum v. Four partial sums per row (the loop is otherwise bound by
+    // the latency of one long chain of additions); the sum differs in rounding only.
+    const double level = previous ? previous->a : 0.0;
+    for (std::size_t r = 0; r < h; ++r) {
+      const float* p = image.row(r);
+      double part[4] = {0, 0, 0, 0}, count[4] = {0, 0, 0, 0};
+      const double low = previous ? lo : -std::numeric_limits<double>::infinity();
+      const double high = previous ? hi : std::numeric_limits<double>::infinity();
+      auto add = [&](std::size_t lane, double v) {
+        // NaN and +-Inf fail one of the comparisons (|v| < inf, and residual within [lo, hi]).
+        // Bitwise: no branches in the loop.
+        const double residual = v - level;
+        const bool take = (std::abs(v) < std::numeric_limits<double>::infinity()) & (residual >= low) & (residual <= high);
+        part[lane] += take ? v : 0.0;
+        count[lane] += take ? 1.0 : 0.0;
+      };
+      std::size_t c = 0;
+      for (; c + 4 <= w; c += 4)
+        for (std::size_t lane = 0; lane < 4; ++lane) add(lane, p[c + lane]);
+      for (; c < w; ++c) add(c & 3, p[c]);
+      sv += (part[0] + part[1]) + (part[2] + part[3]);
+      n += (count[0] + count[1]) + (count[2] + count[3]);
+    }
+    if (n == 0) return 0;
+    out = Background{sv / n, 0.0, 0.0};
+    return n;
+  }
   for (std::size_t r = 0; r < h; ++r) {
     const float* p = image.row(r);
     const double y = static_cast<double>(r) - yc;
@@ -157,7 +221,14 @@ Background robust_background(ImageView<const float> image, BackgroundModel model
     // Every step-th finite pixel, counting from the first (a countdown: a division per pixel
     // cost more than the rest of the preparation on large frames).
     std::size_t until_next = 0;
-    for (std::size_t r = 0; r < h; ++r) {
+    if (static_cast<std::size_t>(n_all) == h * w) {  // no NaN: the k-th finite pixel is pixel k
+      for (std::size_t index = 0; index < h * w; index += step) {
+        const std::size_t r = index / w, c = index % w;
+        residuals.push_back(image(r, c) - (bg.a + bg.by * (static_cast<double>(r) - yc) +
+                                           bg.bx * (static_cast<double>(c) - xc)));
+      }
+    } else {
+      for (std::size_t r = 0; r < h; ++r) {
       const float* p = image.row(r);
       const double y = static_cast<double>(r) - yc;
       for (std::size_t c = 0; c < w; ++c) {
@@ -165,6 +236,7 @@ Background robust_background(ImageView<const float> image, BackgroundModel model
         if (until_next-- > 0) continue;
         until_next = step - 1;
         residuals.push_back(p[c] - (bg.a + bg.by * y + bg.bx * (static_cast<double>(c) - xc)));
+      }
       }
     }
     const auto middle = residuals.begin() + static_cast<std::ptrdiff_t>(residuals.size() / 2);
@@ -206,7 +278,32 @@ Prepared prepare(ImageView<const float> image, const std::vector<double>& window
   double rss = 0.0, energy = 0.0;
   const bool unwindowed = std::all_of(window_y.begin(), window_y.end(), [](double v) { return v == 1.0; }) &&
                           std::all_of(window_x.begin(), window_x.end(), [](double v) { return v == 1.0; });
-  for (std::size_t r = 0; r < h; ++r) {
+  const bool constant = by == 0.0 && bx == 0.0;
+  for (std::size_t r = 0; unwindowed && constant && r < h; ++r) {
+    // The common case (a constant background, no window), with four partial sums per row so
+    // that the loop is not bound by the latency of single chains of additions.
+    const float* p = image.row(r);
+    double* q = padded + r * ucols;
+    double part_n[4] = {0, 0, 0, 0}, part_rss[4] = {0, 0, 0, 0}, part_max[4] = {0, 0, 0, 0};
+    auto add = [&](std::size_t lane, std::size_t c) {
+      const double v = p[c];
+      const bool finite = std::abs(v) < std::numeric_limits<double>::infinity();
+      const double residual = finite ? v - a : 0.0;  // a non-finite pixel stays 0 = the background
+      part_max[lane] = std::max(part_max[lane], finite ? std::abs(v) : 0.0);
+      part_n[lane] += finite ? 1.0 : 0.0;
+      part_rss[lane] += residual * residual;
+      q[c] = residual;
+    };
+    std::size_t c = 0;
+    for (; c + 4 <= w; c += 4)
+      for (std::size_t lane = 0; lane < 4; ++lane) add(lane, c + lane);
+    for (; c < w; ++c) add(c & 3, c);
+    n += (part_n[0] + part_n[1]) + (part_n[2] + part_n[3]);
+    rss += (part_rss[0] + part_rss[1]) + (part_rss[2] + part_rss[3]);
+    vmax = std::max({vmax, part_max[0], part_max[1], part_max[2], part_max[3]});
+  }
+  if (unwindowed && constant) energy = rss;  // the windowed values are the residuals
+  for (std::size_t r = 0; !(unwindowed && constant) && r < h; ++r) {
     const float* p = image.row(r);
     double* q = padded + r * ucols;
     const double y = static_cast<double>(r) - yc;
@@ -228,7 +325,7 @@ Prepared prepare(ImageView<const float> image, const std::vector<double>& window
   // float holds 6e-8 relative), e.g. a constant or a plane stored as floats.
   const double floor = 1e-6 * vmax;
   if (!(rss > floor * floor * n) || !(energy > 0.0)) return out;
-  out.spectrum = fft::complex_buffer(static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols)));
+  out.spectrum = spectrum_pool().get(static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols)));
   fft::forward(rows, cols, padded, out.spectrum.get());
   out.energy = energy;
   out.ok = true;
@@ -399,8 +496,9 @@ double grid_coordinate(double origin, int j, int upsample) { return origin + sta
 // from (y, x): the gradient and Hessian are sums over the half spectrum, like the surface itself
 // (the Nyquist terms are taken as plain frequencies here: only the starting point of the exact
 // grid search depends on them). Each step is at most 0.5 px per axis; stops after `iterations`,
-// when a step is below 1e-3 px, or returns false when the Hessian is not negative definite.
-bool newton_peak(const HalfSpectrum& R, double& y, double& x, int iterations) {
+// when a step is below `tolerance` px (a quarter of the grid step is enough: the climb then
+// starts next to the grid maximum), or returns false when the Hessian is not negative definite.
+bool newton_peak(const HalfSpectrum& R, double& y, double& x, int iterations, double tolerance) {
   const int rows = R.rows, cols = R.cols, nh = R.half();
   const auto nhs = static_cast<std::size_t>(nh);
   std::vector<double> ex_re(nhs), ex_im(nhs), kx(nhs);
@@ -443,7 +541,7 @@ bool newton_peak(const HalfSpectrum& R, double& y, double& x, int iterations) {
     const double sy = -(hxx * gy - hxy * gx) / det, sx = -(hyy * gx - hxy * gy) / det;
     y += std::clamp(sy, -0.5, 0.5);
     x += std::clamp(sx, -0.5, 0.5);
-    if (std::abs(sy) < 1e-3 && std::abs(sx) < 1e-3) break;
+    if (std::abs(sy) < tolerance && std::abs(sx) < tolerance) break;
   }
   return std::isfinite(y) && std::isfinite(x);
 }
@@ -646,7 +744,7 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
     } else if (o.upsample > 1) {
       double ny = y0, nx = x0;
       int jy = 0, jx = 0;
-      if (!exhaustive && newton_peak(weighted, ny, nx, 6)) {
+      if (!exhaustive && newton_peak(weighted, ny, nx, 6, 0.25 / o.upsample)) {
         jy = static_cast<int>(std::lround((ny - y0) * o.upsample));
         jx = static_cast<int>(std::lround((nx - x0) * o.upsample));
       }
@@ -685,7 +783,7 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
     dy = ny, dx = nx;
     if (o.upsample > 1) {
       const double y0 = std::round(ny), x0 = std::round(nx);
-      const bool converged = !exhaustive && newton_peak(weighted, ny, nx, 6);
+      const bool converged = !exhaustive && newton_peak(weighted, ny, nx, 6, 0.25 / o.upsample);
       // Exhaustive, or Newton failed: the 1.5 px window around the nearest integer shift.
       const int n = static_cast<int>(std::ceil(1.5 * o.upsample)), centre = n / 2;
       const int reach = converged ? 3 * o.upsample : centre;

@@ -391,10 +391,10 @@ ValenceMaps valence_maps_impl(const EnergyStack& od, ImageView<const std::uint8_
   // energy, uncertainty), each over the whole row: a stage's coefficients stay in cache, and the
   // time per stage can be attributed (ValenceMapProfile) with a few clock reads per row.
   struct RowScratch {
-    std::vector<float> tile;    // n x w: the row of every analysis frame
     std::vector<double> norm;   // w x n: normalized spectra, pixel-major
     std::vector<double> mu;     // n: one pixel's OD spectrum
     std::vector<SpectrumNormalizer::Result> res;
+    std::vector<SpectrumNormalizer::Fit> fits;
     std::vector<LcfResult> fit;
     std::vector<std::uint8_t> in_mask;
     std::vector<double> edge, v_edge, v_edge_sigma;
@@ -402,7 +402,7 @@ ValenceMaps valence_maps_impl(const EnergyStack& od, ImageView<const std::uint8_
   };
   tbb::combinable<RowScratch> scratch([n, w] {
     RowScratch s;
-    s.tile.resize(n * w), s.norm.resize(n * w), s.mu.resize(n), s.res.resize(w), s.fit.resize(w);
+    s.norm.resize(n * w), s.mu.resize(n), s.res.resize(w), s.fits.resize(w), s.fit.resize(w);
     s.in_mask.resize(w), s.edge.resize(w), s.v_edge.resize(w), s.v_edge_sigma.resize(w);
     return s;
   });
@@ -415,12 +415,12 @@ ValenceMaps valence_maps_impl(const EnergyStack& od, ImageView<const std::uint8_
     Tally& tally = tallies.local();
     for (std::size_t r = row_begin; r < row_end; ++r) {
       const auto t0 = Clock::now();
-      // Gather the row of every frame once: spectra are strided by a whole frame.
-      for (std::size_t i = 0; i < n; ++i) {
-        const float* src = od.frame(grid.first + i).row(r);
-        std::copy(src, src + w, s.tile.begin() + static_cast<std::ptrdiff_t>(i * w));
-      }
-      // Normalization and the Mn mask.
+      // The row in every analysis frame, read in place: value i of pixel c at row[i * plane + c].
+      const std::size_t plane = h * w;
+      const float* row = od.values().data() + grid.first * plane + r * w;
+      // Normalization and the Mn mask: the fits of the whole row at once (frame-major, as the
+      // stack holds it), then the normalized spectra of the masked pixels only.
+      normalizer.fit_columns(row, plane, s.fits);
       for (std::size_t c = 0; c < w; ++c) {
         s.in_mask[c] = 0;
         if (od_flags(r, c)) {
@@ -428,8 +428,7 @@ ValenceMaps valence_maps_impl(const EnergyStack& od, ImageView<const std::uint8_
                                                                                             : PixelStatus::invalid_od);
           continue;
         }
-        for (std::size_t i = 0; i < n; ++i) s.mu[i] = s.tile[i * w + c];
-        const auto res = normalizer(s.mu, std::span<double>(s.norm.data() + c * n, n));
+        const auto res = s.fits[c].result;
         s.res[c] = res;
         maps.edge_jump_od(r, c) = static_cast<float>(res.edge_step);
         const bool in_mask = res.edge_step > 0.0 && res.edge_step >= options.min_edge_jump_od &&
@@ -440,6 +439,8 @@ ValenceMaps valence_maps_impl(const EnergyStack& od, ImageView<const std::uint8_
         }
         maps.mask(r, c) = 1;
         s.in_mask[c] = 1;
+        for (std::size_t i = 0; i < n; ++i) s.mu[i] = row[i * plane + c];
+        normalizer.apply(s.fits[c], s.mu, std::span<double>(s.norm.data() + c * n, n));
       }
       const auto t1 = Clock::now();
       // Linear-combination fit.
@@ -508,7 +509,7 @@ ValenceMaps valence_maps_impl(const EnergyStack& od, ImageView<const std::uint8_
           maps.valence_sigma(r, c) = static_cast<float>(use_edge ? s.v_edge_sigma[c] : lcf_sigma);
         }
         if (status == PixelStatus::ok) {
-          for (std::size_t i = 0; i < n; ++i) tally.od_sum[i] += s.tile[i * w + c];
+          for (std::size_t i = 0; i < n; ++i) tally.od_sum[i] += row[i * plane + c];
           ++tally.ok;
         }
       }
