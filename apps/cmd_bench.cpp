@@ -80,7 +80,12 @@ double process_cpu_s() {
   return s(u.ru_utime) + s(u.ru_stime);
 }
 
-int threads_in_use() { return tbb::this_task_arena::max_concurrency(); }
+/// The worker threads TBB may use (the --threads limit, or all cores).
+int threads_in_use() {
+  return static_cast<int>(std::min<std::size_t>(
+      tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism),
+      static_cast<std::size_t>(tbb::this_task_arena::max_concurrency())));
+}
 
 // ---- Memory.
 
@@ -223,7 +228,7 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
     return d;
   };
   t = Clock::now();
-  OpticalDensityResult od = compute_optical_density(raw, options.optical_density, progress);
+  OpticalDensityResult od = compute_optical_density(std::move(raw), options.optical_density, progress);  // in place
   run.stages.push_back({"od", seconds_since(t), 3.0 * stack, px, "", cpu_since()});
 
   t = Clock::now();
@@ -463,7 +468,7 @@ void register_bench(CLI::App& app, const GlobalOptions& global, Action& action) 
   auto a = std::make_shared<BenchArgs>();
   CLI::App* sub = app.add_subcommand("bench", "Time every stage on a simulated stack in memory");
   sub->add_option("--size", a->size, "Image side in px")->capture_default_str();
-  sub->add_option("--energies", a->energies, "Number of energies (12 or more)")->capture_default_str();
+  sub->add_option("--energies", a->energies, "Number of energies (16 or more)")->capture_default_str();
   sub->add_option("--json", a->json, "Also write the figures to this JSON file");
   sub->add_flag("--scaling", a->scaling,
                 "Also run 512, 1024, 2048 px (at --energies) and 50, 100, 200 energies (at 1024 px)");

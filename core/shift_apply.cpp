@@ -113,6 +113,19 @@ void shift_into(ImageView<const float> frame, double dy_px, double dx_px, ImageV
       cubic_end = c + 1;
     }
   const std::array<double, 4> wc = cubic_begin < w ? cols[cubic_begin].weight : std::array<double, 4>{};
+  // The run of inside columns whose nearest pixels advance with the column, all with the same
+  // count (the interior: every column but a few at the borders).
+  std::size_t near_begin = w, near_end = w, near_offset = 0;
+  int cols_near_count = 0;
+  for (std::size_t c = 0; c < w; ++c) {
+    const Taps& tx = cols[c];
+    if (!tx.inside) continue;
+    if (near_begin == w) {
+      near_begin = c, near_end = c + 1, near_offset = tx.nearest, cols_near_count = tx.nearest_count;
+    } else if (c == near_end && tx.nearest == near_offset + (c - near_begin) && tx.nearest_count == cols_near_count) {
+      near_end = c + 1;
+    }
+  }
   const std::size_t first0 = cubic_begin < w ? cols[cubic_begin].first : 0;
 
   // Source row s filtered along x into `dst` (NaN where the column is outside).
@@ -174,7 +187,23 @@ void shift_into(ImageView<const float> frame, double dy_px, double dx_px, ImageV
       // Clamp to the range of the nearest (at most 2x2) pixels: no ringing at edges.
       const float* near0 = frame.row(ty.nearest);
       const float* near1 = ty.nearest_count > 1 ? frame.row(ty.nearest + 1) : near0;
+      // Columns whose nearest pixels are c + near_offset (and the next one when there are
+      // two): the same minimum and maximum, in the same order, without per-column lookups.
+      const std::size_t second = cols_near_count == 2 ? 1 : 0;
+      const std::size_t ny = static_cast<std::size_t>(ty.nearest_count);
+      for (std::size_t c = near_begin; c < near_end; ++c) {
+        const std::size_t k = c + near_offset - near_begin;
+        const double v = value[c];
+        const double a = near0[k], b = near0[k + second], d0 = near1[k], d1 = near1[k + second];
+        const double inf = std::numeric_limits<double>::infinity();
+        double low = std::min(std::min(inf, a), b), high = std::max(std::max(-inf, a), b);
+        if (ny > 1) low = std::min(std::min(low, d0), d1), high = std::max(std::max(high, d0), d1);
+        out_row[c] = std::isnan(v) ? kNaN : static_cast<float>(std::clamp(v, low, high));
+        outside_row[c] = 0;
+      }
       for (std::size_t c = 0; c < w; ++c) {
+        if (c == near_begin) c = near_end;
+        if (c >= w) break;
         const Taps& tx = cols[c];
         if (!tx.inside) {
           out_row[c] = kNaN;

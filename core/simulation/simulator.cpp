@@ -284,8 +284,8 @@ std::vector<double> default_energy_grid() {
 }
 
 std::vector<double> energy_grid_of_size(std::size_t count) {
-  if (count < 12)
-    throw InputError("an energy grid of " + std::to_string(count) + " points is too short: at least 12 are needed");
+  if (count < 16)
+    throw InputError("an energy grid of " + std::to_string(count) + " points is too short: at least 16 are needed");
   const auto share = [count](double part) {
     return std::max<std::size_t>(4, static_cast<std::size_t>(std::lround(static_cast<double>(count) * part / 110.0)));
   };

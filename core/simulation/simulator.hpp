@@ -98,7 +98,8 @@ struct Simulation {
 /// 10 eV (110 energies): coarse pre-edge, fine through the Mn K edge, coarse post-edge.
 std::vector<double> default_energy_grid();
 
-/// `count` energies (12 or more; InputError otherwise) laid out like the default grid: the same
+/// `count` energies (16 or more, InputError otherwise; 12 leave too few points through the edge
+/// for the reference calibration) laid out like the default grid: the same
 /// three segments (6450-6530, 6530-6570 exclusive of 6530, 6580-6700 eV), evenly spaced within
 /// each, with the default's shares of the points (17, 80 and 13 of 110; at least 4 in the
 /// pre- and post-edge segments, so that their windows can be fitted). For benchmarks that vary
