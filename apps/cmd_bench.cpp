@@ -17,6 +17,10 @@
 // raw stack is in memory, so it covers the pipeline from the raw stack to the written maps.
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <tbb/blocked_range.h>
+#include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,16 +31,11 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-#include <tbb/blocked_range.h>
-#include <tbb/global_control.h>
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include "apps/cli_common.hpp"
 #include "core/error.hpp"
@@ -58,25 +57,29 @@ using Clock = std::chrono::steady_clock;
 using Json = nlohmann::ordered_json;
 
 struct BenchArgs {
-  std::size_t size = 2048;      // px, image side
-  std::size_t energies = 100;   // number of energies
-  std::string json;             // --json FILE
-  bool scaling = false;         // --scaling
-  bool compare_threads = false; // --compare-threads
-  int repeats = 2;              // repetitions of the thread comparison
+  std::size_t size = 2048;       // px, image side
+  std::size_t energies = 100;    // number of energies
+  std::string json;              // --json FILE
+  bool scaling = false;          // --scaling
+  bool compare_threads = false;  // --compare-threads
+  int repeats = 2;               // repetitions of the thread comparison
   std::uint64_t seed = 1;
   std::string refs = XANESMAP_DEFAULT_REFS;
-  std::string work_dir;         // where the writing stage writes (default: system temp)
+  std::string work_dir;  // where the writing stage writes (default: system temp)
 };
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 /// CPU seconds (user + system) of the whole process so far: with the wall time, it shows how
 /// many cores a stage kept busy, and it is less disturbed by other programs than wall time.
 double process_cpu_s() {
   rusage u{};
   ::getrusage(RUSAGE_SELF, &u);
-  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+  auto s = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec);
+  };
   return s(u.ru_utime) + s(u.ru_stime);
 }
 
@@ -136,7 +139,8 @@ double triad_gb_s() {
     });
     best = std::min(best, seconds_since(t0));
   }
-  if (!(a[n / 2] == 1.0 + 9.0 * 2.0)) throw std::runtime_error("triad: wrong result");  // last s = 9
+  if (!(a[n / 2] == 1.0 + 9.0 * 2.0))
+    throw std::runtime_error("triad: wrong result");  // last s = 9
   return 3.0 * 8.0 * static_cast<double>(n) / best / 1e9;
 }
 
@@ -148,7 +152,7 @@ struct Stage {
   double bytes = 0.0;             // bytes charged (see the top of this file)
   double spectra = 0.0;           // pixels processed
   std::string note;
-  std::optional<double> cpu_s;    // process CPU seconds during the stage (stages timed alone)
+  std::optional<double> cpu_s;  // process CPU seconds during the stage (stages timed alone)
 };
 
 struct BenchRun {
@@ -156,15 +160,16 @@ struct BenchRun {
   int threads = 0;
   double triad_gb_s = 0.0;
   double simulate_s = 0.0;
-  double total_s = 0.0;      // raw stack in memory -> all maps written
-  double compute_s = 0.0;    // the same without the writing stage
+  double total_s = 0.0;    // raw stack in memory -> all maps written
+  double compute_s = 0.0;  // the same without the writing stage
   std::size_t stack_bytes = 0, raw_input_bytes = 0, peak_rss_bytes = 0;
   std::size_t masked_pixels = 0;  // pixels in the Mn mask (edge energy and LCF run on these)
   bool peak_reset = false;
   std::vector<Stage> stages;
 };
 
-sim::SimulationOptions simulation_options(std::size_t size, std::size_t energies, std::uint64_t seed) {
+sim::SimulationOptions simulation_options(std::size_t size, std::size_t energies,
+                                          std::uint64_t seed) {
   sim::SimulationOptions o;
   o.height = o.width = size;
   o.energies_ev = sim::energy_grid_of_size(energies);
@@ -229,17 +234,21 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
     return d;
   };
   t = Clock::now();
-  OpticalDensityResult od = compute_optical_density(std::move(raw), options.optical_density, progress);  // in place
+  OpticalDensityResult od =
+      compute_optical_density(std::move(raw), options.optical_density, progress);  // in place
   run.stages.push_back({"od", seconds_since(t), 3.0 * stack, px, "", cpu_since()});
 
   t = Clock::now();
   RegistrationResult reg = register_stack(od.od, options.registration, progress);
-  run.stages.push_back({"registration", seconds_since(t), stack, px, "estimate: template, direct and chain", cpu_since()});
+  run.stages.push_back({"registration", seconds_since(t), stack, px,
+                        "estimate: template, direct and chain", cpu_since()});
 
   t = Clock::now();
-  AlignedStack aligned = apply_shifts(std::move(od.od), reg.dy_px, reg.dx_px, progress);  // in place
+  AlignedStack aligned =
+      apply_shifts(std::move(od.od), reg.dy_px, reg.dx_px, progress);  // in place
   flag_aligned_pixels(aligned.stack, aligned.outside_any.view(), od.flags);
-  run.stages.push_back({"shift_apply", seconds_since(t), 2.0 * stack, px, "includes flagging", cpu_since()});
+  run.stages.push_back(
+      {"shift_apply", seconds_since(t), 2.0 * stack, px, "includes flagging", cpu_since()});
 
   MapPipelineResult result;
   result.energies_ev = aligned.stack.energies_ev();
@@ -248,18 +257,25 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
   result.registration = std::move(reg);
   ValenceMapProfile profile;
   t = Clock::now();
-  result.maps = compute_valence_maps(aligned.stack, od.flags.view(), references, options.valence, progress, profile);
+  result.maps = compute_valence_maps(aligned.stack, od.flags.view(), references, options.valence,
+                                     progress, profile);
   const double valence_s = seconds_since(t);
   const double valence_cpu_s = cpu_since();
-  run.stages.push_back({"normalization", profile.normalization_s, stack, px, "share of the per-pixel pass", std::nullopt});
-  const std::string masked_note = "share of the per-pixel pass; runs on the " + std::to_string(profile.masked_pixels) +
-                                  " masked pixels (" + std::to_string(100.0 * static_cast<double>(profile.masked_pixels) / px) + " %)";
+  run.stages.push_back({"normalization", profile.normalization_s, stack, px,
+                        "share of the per-pixel pass", std::nullopt});
+  const std::string masked_note =
+      "share of the per-pixel pass; runs on the " + std::to_string(profile.masked_pixels) +
+      " masked pixels (" + std::to_string(100.0 * static_cast<double>(profile.masked_pixels) / px) +
+      " %)";
   run.masked_pixels = profile.masked_pixels;
   run.stages.push_back({"edge_energy", profile.edge_s, stack, px, masked_note, std::nullopt});
   run.stages.push_back({"lcf", profile.lcf_s, stack, px, masked_note, std::nullopt});
-  run.stages.push_back({"lcf_uncertainty", profile.uncertainty_s, stack, px, "noise propagation and statuses", std::nullopt});
-  run.stages.push_back({"valence_setup", valence_s - profile.pixel_pass_s, 0.0, 0.0,
-                        "references, calibration, counts, mean spectrum; cpu_s: the whole valence pass", valence_cpu_s});
+  run.stages.push_back({"lcf_uncertainty", profile.uncertainty_s, stack, px,
+                        "noise propagation and statuses", std::nullopt});
+  run.stages.push_back(
+      {"valence_setup", valence_s - profile.pixel_pass_s, 0.0, 0.0,
+       "references, calibration, counts, mean spectrum; cpu_s: the whole valence pass",
+       valence_cpu_s});
   aligned = {};  // as run_map_pipeline, the stack is gone once the maps exist
   od = {};
 
@@ -270,7 +286,8 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
   run.stages.push_back({"segmentation", seconds_since(t), px * sizeof(float), px,
                         std::to_string(segmentation.particles.size()) + " particles", cpu_since()});
   run.stages.push_back({"statistics", std::nullopt, 0.0, 0.0,
-                        "reserved: particle statistics are not implemented yet (issue 5)", std::nullopt});
+                        "reserved: particle statistics are not implemented yet (issue 5)",
+                        std::nullopt});
   run.compute_s = seconds_since(start);
 
   // Writing: what `xanesmap map` writes, into a temporary folder removed afterwards.
@@ -295,7 +312,8 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
   const double write_cpu_s = cpu_since();
   const auto written = static_cast<double>(folder_bytes(folder));
   std::filesystem::remove_all(folder);
-  run.stages.push_back({"writing", write_s, written, px, "TIFF, HDF5, PNG (page cache)", write_cpu_s});
+  run.stages.push_back(
+      {"writing", write_s, written, px, "TIFF, HDF5, PNG (page cache)", write_cpu_s});
   run.total_s = seconds_since(start);
   run.peak_rss_bytes = proc_status_bytes("VmHWM");
   return run;
@@ -305,11 +323,13 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
 // within one process and on the same data (this machine's second core is a hyper-thread whose
 // throughput varies: compare in one run, several times).
 struct ThreadTimes {
-  std::vector<std::string> names{"od", "shift_apply", "normalization", "edge_energy", "lcf", "lcf_uncertainty"};
+  std::vector<std::string> names{"od",          "shift_apply", "normalization",
+                                 "edge_energy", "lcf",         "lcf_uncertainty"};
   std::vector<std::vector<double>> best;  // [thread setting][stage], seconds, best of the repeats
 };
 
-ThreadTimes compare_threads(const BenchArgs& a, const ReferenceManifest& manifest, int threads_max) {
+ThreadTimes compare_threads(const BenchArgs& a, const ReferenceManifest& manifest,
+                            int threads_max) {
   const std::vector<ReferenceSpectrum> references = map_references(manifest);
   RawStack raw = simulated_raw_stack(a.size, a.energies, a.seed, manifest, {});
   MapPipelineOptions options;
@@ -320,7 +340,8 @@ ThreadTimes compare_threads(const BenchArgs& a, const ReferenceManifest& manifes
   for (int repeat = 0; repeat < a.repeats; ++repeat)
     for (std::size_t setting = 0; setting < 2; ++setting) {
       const int threads = setting == 0 ? 1 : threads_max;
-      const tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
+      const tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                                      static_cast<std::size_t>(threads));
       std::vector<double> s(times.names.size());
       auto t = Clock::now();
       { const OpticalDensityResult again = compute_optical_density(raw, options.optical_density); }
@@ -333,7 +354,8 @@ ThreadTimes compare_threads(const BenchArgs& a, const ReferenceManifest& manifes
       ValenceMapProfile p;
       compute_valence_maps(aligned.stack, flags.view(), references, options.valence, {}, p);
       s[2] = p.normalization_s, s[3] = p.edge_s, s[4] = p.lcf_s, s[5] = p.uncertainty_s;
-      for (std::size_t i = 0; i < s.size(); ++i) times.best[setting][i] = std::min(times.best[setting][i], s[i]);
+      for (std::size_t i = 0; i < s.size(); ++i)
+        times.best[setting][i] = std::min(times.best[setting][i], s[i]);
     }
   return times;
 }
@@ -371,7 +393,8 @@ Json run_json(const BenchRun& r) {
   j["stack_bytes"] = r.stack_bytes;
   j["raw_input_bytes"] = r.raw_input_bytes;
   j["peak_rss_bytes"] = r.peak_rss_bytes;
-  j["peak_rss_over_stack"] = static_cast<double>(r.peak_rss_bytes) / static_cast<double>(r.stack_bytes);
+  j["peak_rss_over_stack"] =
+      static_cast<double>(r.peak_rss_bytes) / static_cast<double>(r.stack_bytes);
   j["peak_rss_reset_after_simulation"] = r.peak_reset;
   j["masked_pixels"] = r.masked_pixels;
   Json stages = Json::object();
@@ -385,10 +408,13 @@ Json run_json(const BenchRun& r) {
 }
 
 void print_run(const BenchRun& r) {
-  std::printf("bench %zu x %zu x %zu energies, %d threads; triad %.2f GB/s; stack %.2f GB (float32), raw input %.2f GB\n",
-              r.size, r.size, r.energies, r.threads, r.triad_gb_s, static_cast<double>(r.stack_bytes) / 1e9,
-              static_cast<double>(r.raw_input_bytes) / 1e9);
-  std::printf("%-16s %9s %14s %8s %8s %8s\n", "stage", "seconds", "spectra/s", "GB/s", "/triad", "cpu s");
+  std::printf(
+      "bench %zu x %zu x %zu energies, %d threads; triad %.2f GB/s; stack %.2f GB (float32), raw "
+      "input %.2f GB\n",
+      r.size, r.size, r.energies, r.threads, r.triad_gb_s, static_cast<double>(r.stack_bytes) / 1e9,
+      static_cast<double>(r.raw_input_bytes) / 1e9);
+  std::printf("%-16s %9s %14s %8s %8s %8s\n", "stage", "seconds", "spectra/s", "GB/s", "/triad",
+              "cpu s");
   for (const auto& s : r.stages) {
     if (!s.seconds) {
       std::printf("%-16s %9s  (%s)\n", s.name.c_str(), "-", s.note.c_str());
@@ -396,13 +422,13 @@ void print_run(const BenchRun& r) {
     }
     const double sec = *s.seconds;
     const double gbs = sec > 0 && s.bytes > 0 ? s.bytes / sec / 1e9 : 0.0;
-    std::printf("%-16s %9.3f %14.4g %8.2f %8.2f", s.name.c_str(), sec, sec > 0 ? s.spectra / sec : 0.0, gbs,
-                gbs / r.triad_gb_s);
+    std::printf("%-16s %9.3f %14.4g %8.2f %8.2f", s.name.c_str(), sec,
+                sec > 0 ? s.spectra / sec : 0.0, gbs, gbs / r.triad_gb_s);
     if (s.cpu_s) std::printf(" %8.2f", *s.cpu_s);
     std::printf("\n");
   }
-  std::printf("total (raw stack in memory -> maps written): %.2f s wall (%.2f s without writing)\n", r.total_s,
-              r.compute_s);
+  std::printf("total (raw stack in memory -> maps written): %.2f s wall (%.2f s without writing)\n",
+              r.total_s, r.compute_s);
   std::printf("Mn mask: %zu pixels (%.1f %%): edge energy and LCF run on these\n", r.masked_pixels,
               100.0 * static_cast<double>(r.masked_pixels) / static_cast<double>(r.size * r.size));
   std::printf("peak resident memory: %.2f GB = %.2f x the float32 stack%s\n",
@@ -418,7 +444,9 @@ int run_bench(const BenchArgs& a, const GlobalOptions& global) {
   const ReferenceManifest manifest = read_reference_manifest(a.refs);
   const ProgressSink progress = make_progress_sink(global);
   Json out;
-  out["program"] = {{"name", "xanesmap bench"}, {"version", XANESMAP_VERSION}, {"command_line", global.command_line}};
+  out["program"] = {{"name", "xanesmap bench"},
+                    {"version", XANESMAP_VERSION},
+                    {"command_line", global.command_line}};
 
   const BenchRun main_run = run_pipeline(a, a.size, a.energies, manifest, progress);
   print_run(main_run);
@@ -428,13 +456,17 @@ int run_bench(const BenchArgs& a, const GlobalOptions& global) {
   if (a.compare_threads) {
     const int threads_max = threads_in_use();
     const ThreadTimes t = compare_threads(a, manifest, threads_max);
-    std::printf("\nthreads: 1 against %d, best of %d alternating repetitions\n", threads_max, a.repeats);
+    std::printf("\nthreads: 1 against %d, best of %d alternating repetitions\n", threads_max,
+                a.repeats);
     std::printf("%-16s %10s %10s %8s\n", "stage", "1 thread", "all", "speed-up");
     Json tj = Json::object();
     for (std::size_t i = 0; i < t.names.size(); ++i) {
       const double one = t.best[0][i], all = t.best[1][i];
-      std::printf("%-16s %10.3f %10.3f %8.2f\n", t.names[i].c_str(), one, all, all > 0 ? one / all : 0.0);
-      tj[t.names[i]] = {{"seconds_1_thread", one}, {"seconds_all_threads", all}, {"speedup", all > 0 ? one / all : 0.0}};
+      std::printf("%-16s %10.3f %10.3f %8.2f\n", t.names[i].c_str(), one, all,
+                  all > 0 ? one / all : 0.0);
+      tj[t.names[i]] = {{"seconds_1_thread", one},
+                        {"seconds_all_threads", all},
+                        {"speedup", all > 0 ? one / all : 0.0}};
     }
     out["thread_comparison"] = {{"threads", threads_max}, {"repeats", a.repeats}, {"stages", tj}};
   }
@@ -443,9 +475,11 @@ int run_bench(const BenchArgs& a, const GlobalOptions& global) {
     // Pixels at the chosen number of energies; energies at 1024 x 1024 (or the chosen size if
     // smaller), which keeps the 200-energy run within memory and minutes.
     std::vector<BenchRun> runs;
-    for (const std::size_t s : {512, 1024, 2048}) runs.push_back(run_pipeline(a, s, a.energies, manifest, progress));
+    for (const std::size_t s : {512, 1024, 2048})
+      runs.push_back(run_pipeline(a, s, a.energies, manifest, progress));
     const std::size_t energy_size = std::min<std::size_t>(a.size, 1024);
-    for (const std::size_t e : {50, 100, 200}) runs.push_back(run_pipeline(a, energy_size, e, manifest, progress));
+    for (const std::size_t e : {50, 100, 200})
+      runs.push_back(run_pipeline(a, energy_size, e, manifest, progress));
     std::printf("\nscaling: seconds per stage; last column: total / (pixels x energies) in ns\n");
     std::printf("%6s %5s", "size", "E");
     for (const auto& s : runs.front().stages) std::printf(" %9.9s", s.name.c_str());
@@ -475,16 +509,20 @@ void register_bench(CLI::App& app, const GlobalOptions& global, Action& action) 
   auto a = std::make_shared<BenchArgs>();
   CLI::App* sub = app.add_subcommand("bench", "Time every stage on a simulated stack in memory");
   sub->add_option("--size", a->size, "Image side in px")->capture_default_str();
-  sub->add_option("--energies", a->energies, "Number of energies (16 or more)")->capture_default_str();
+  sub->add_option("--energies", a->energies, "Number of energies (16 or more)")
+      ->capture_default_str();
   sub->add_option("--json", a->json, "Also write the figures to this JSON file");
-  sub->add_flag("--scaling", a->scaling,
-                "Also run 512, 1024, 2048 px (at --energies) and 50, 100, 200 energies (at 1024 px)");
+  sub->add_flag(
+      "--scaling", a->scaling,
+      "Also run 512, 1024, 2048 px (at --energies) and 50, 100, 200 energies (at 1024 px)");
   sub->add_flag("--compare-threads", a->compare_threads,
                 "Also time the per-pixel stages with 1 thread and with all threads, alternately");
-  sub->add_option("--repeats", a->repeats, "Repetitions of the thread comparison")->capture_default_str();
+  sub->add_option("--repeats", a->repeats, "Repetitions of the thread comparison")
+      ->capture_default_str();
   sub->add_option("--seed", a->seed, "Simulation seed")->capture_default_str();
   sub->add_option("--refs", a->refs, "Reference manifest (TOML)")->capture_default_str();
-  sub->add_option("--work-dir", a->work_dir, "Folder for the writing stage's temporary output (default: system temp)");
+  sub->add_option("--work-dir", a->work_dir,
+                  "Folder for the writing stage's temporary output (default: system temp)");
   sub->footer(examples_footer({"xanesmap bench", "xanesmap bench --threads 1 --json one.json",
                                "xanesmap bench --size 512 --energies 50 --scaling -q"}));
   sub->callback([&action, &global, a] { action = [&global, a] { return run_bench(*a, global); }; });

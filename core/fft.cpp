@@ -17,7 +17,8 @@ RealBuffer real_buffer(std::size_t count) {
 }
 
 ComplexBuffer complex_buffer(std::size_t count) {
-  auto* p = static_cast<std::complex<double>*>(fftw_malloc(sizeof(std::complex<double>) * std::max<std::size_t>(count, 1)));
+  auto* p = static_cast<std::complex<double>*>(
+      fftw_malloc(sizeof(std::complex<double>) * std::max<std::size_t>(count, 1)));
   if (!p) throw std::bad_alloc();
   return ComplexBuffer(p);
 }
@@ -39,7 +40,8 @@ class PlanCache {
     // Planning with FFTW_MEASURE overwrites its arrays: plan on scratch arrays with the same
     // alignment; the new-array execute functions then run the plan on the caller's arrays.
     const auto n_real = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
-    const auto n_half = static_cast<std::size_t>(rows) * static_cast<std::size_t>(half_columns(cols));
+    const auto n_half =
+        static_cast<std::size_t>(rows) * static_cast<std::size_t>(half_columns(cols));
     RealBuffer r = real_buffer(n_real);
     ComplexBuffer c = complex_buffer(n_half);
     auto* cc = reinterpret_cast<fftw_complex*>(c.get());

@@ -16,10 +16,27 @@ void MapPipelineOptions::validate() const {
     throw OptionError("shifts", "dy and dx lists differ in length");
 }
 
+namespace {
+
+AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& options, const ProgressSink& progress);
+
+}  // namespace
+
 AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipelineOptions& options,
                                               const ProgressSink& progress) {
   options.validate();
-  OpticalDensityResult od = compute_optical_density(raw, options.optical_density, progress);
+  return align(compute_optical_density(raw, options.optical_density, progress), options, progress);
+}
+
+AlignedOpticalDensity aligned_optical_density(RawStack&& raw, const MapPipelineOptions& options,
+                                              const ProgressSink& progress) {
+  options.validate();
+  return align(compute_optical_density(std::move(raw), options.optical_density, progress), options, progress);
+}
+
+namespace {
+
+AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& options, const ProgressSink& progress) {
   const std::size_t n = od.od.frame_count();
   RegistrationResult reg;
   switch (options.alignment) {
@@ -58,6 +75,8 @@ AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipe
   return out;
 }
 
+}  // namespace
+
 void flag_aligned_pixels(const EnergyStack& aligned_od, ImageView<const std::uint8_t> outside_any,
                          Image<std::uint8_t>& flags) {
   const std::size_t pixels = flags.size(), n = aligned_od.frame_count();
@@ -83,16 +102,29 @@ OpticalDensitySummary summarize_od_flags(const Image<std::uint8_t>& flags) {
   return summary;
 }
 
-MapPipelineResult run_map_pipeline(const RawStack& raw, const std::vector<ReferenceSpectrum>& references,
-                                   const MapPipelineOptions& options, const ProgressSink& progress) {
-  AlignedOpticalDensity aligned = aligned_optical_density(raw, options, progress);
+namespace {
+
+MapPipelineResult maps_of(AlignedOpticalDensity aligned, const std::vector<ReferenceSpectrum>& references,
+                          const MapPipelineOptions& options, const ProgressSink& progress) {
   MapPipelineResult result;
-  result.energies_ev = raw.counts().energies_ev();
+  result.energies_ev = aligned.od.energies_ev();
   result.optical_density = aligned.summary;
   result.alignment = options.alignment;
   result.registration = std::move(aligned.registration);
   result.maps = compute_valence_maps(aligned.od, aligned.flags.view(), references, options.valence, progress);
   return result;
+}
+
+}  // namespace
+
+MapPipelineResult run_map_pipeline(const RawStack& raw, const std::vector<ReferenceSpectrum>& references,
+                                   const MapPipelineOptions& options, const ProgressSink& progress) {
+  return maps_of(aligned_optical_density(raw, options, progress), references, options, progress);
+}
+
+MapPipelineResult run_map_pipeline(RawStack&& raw, const std::vector<ReferenceSpectrum>& references,
+                                   const MapPipelineOptions& options, const ProgressSink& progress) {
+  return maps_of(aligned_optical_density(std::move(raw), options, progress), references, options, progress);
 }
 
 }  // namespace xanesmap

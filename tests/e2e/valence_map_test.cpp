@@ -308,3 +308,30 @@ TEST_CASE("The per-pixel pass normalizes each spectrum as the one-spectrum norma
   CHECK(checked > 4000);
   CHECK(masked > 100);
 }
+
+// Guards the consuming pipeline (OD over the counts, shifts in place): the same maps, bit for
+// bit, as the pipeline that keeps the raw stack.
+TEST_CASE("The pipeline gives the same maps when it may consume the raw stack", "[map][e2e][reference]") {
+  sim::SimulationOptions o;
+  o.height = o.width = 64;
+  o.drift_px = 3.0;
+  const auto s = sim::simulate(o, test::simulation_references());
+  const RawStack raw = test::raw_from(s.scan);
+  const MapPipelineOptions options;
+  const MapPipelineResult kept = run_map_pipeline(raw, test::map_references(), options);
+  const MapPipelineResult consumed = run_map_pipeline(RawStack(raw), test::map_references(), options);
+  CHECK(kept.registration.dy_px == consumed.registration.dy_px);
+  CHECK(kept.registration.dx_px == consumed.registration.dx_px);
+  CHECK(kept.optical_density.invalid_pixels == consumed.optical_density.invalid_pixels);
+  const auto same = [](const Image<float>& a, const Image<float>& b) {
+    for (std::size_t p = 0; p < a.size(); ++p) {
+      const float x = a.data()[p], y = b.data()[p];
+      if (!(std::isnan(x) ? std::isnan(y) : x == y)) return false;
+    }
+    return true;
+  };
+  CHECK(same(kept.maps.valence, consumed.maps.valence));
+  CHECK(same(kept.maps.edge_jump_od, consumed.maps.edge_jump_od));
+  CHECK(same(kept.maps.valence_sigma, consumed.maps.valence_sigma));
+  CHECK(kept.maps.status_counts == consumed.maps.status_counts);
+}
