@@ -145,21 +145,26 @@ double fit_background(ImageView<const float> image, BackgroundModel model, const
     const double level = previous ? previous->a : 0.0;
     for (std::size_t r = 0; r < h; ++r) {
       const float* p = image.row(r);
-      double part[4] = {0, 0, 0, 0}, count[4] = {0, 0, 0, 0};
       const double low = previous ? lo : -std::numeric_limits<double>::infinity();
       const double high = previous ? hi : std::numeric_limits<double>::infinity();
-      auto add = [&](std::size_t lane, double v) {
-        // NaN and +-Inf fail one of the comparisons (|v| < inf, and residual within [lo, hi]).
-        // Bitwise: no branches in the loop.
-        const double residual = v - level;
-        const bool take = (std::abs(v) < std::numeric_limits<double>::infinity()) & (residual >= low) & (residual <= high);
-        part[lane] += take ? v : 0.0;
-        count[lane] += take ? 1.0 : 0.0;
-      };
+      // Branch-free selection (NaN and +-Inf fail a comparison), summed in 4 interleaved
+      // lanes so that the loop vectorizes.
+      double part[4] = {0, 0, 0, 0}, count[4] = {0, 0, 0, 0};
       std::size_t c = 0;
-      for (; c + 4 <= w; c += 4)
-        for (std::size_t lane = 0; lane < 4; ++lane) add(lane, p[c + lane]);
-      for (; c < w; ++c) add(c & 3, p[c]);
+      for (; c + 4 <= w; c += 4) {
+        for (std::size_t lane = 0; lane < 4; ++lane) {
+          const double v = p[c + lane], residual = v - level;
+          const bool take = (v - v == 0.0) & (residual >= low) & (residual <= high);
+          part[lane] += take ? v : 0.0;
+          count[lane] += take ? 1.0 : 0.0;
+        }
+      }
+      for (; c < w; ++c) {
+        const double v = p[c], residual = v - level;
+        const bool take = (v - v == 0.0) & (residual >= low) & (residual <= high);
+        part[c & 3] += take ? v : 0.0;
+        count[c & 3] += take ? 1.0 : 0.0;
+      }
       sv += (part[0] + part[1]) + (part[2] + part[3]);
       n += (count[0] + count[1]) + (count[2] + count[3]);
     }
@@ -274,11 +279,17 @@ Prepared prepare(ImageView<const float> image, const std::vector<double>& window
   double vmax = 0.0, n = 0.0;
   const auto ucols = static_cast<std::size_t>(cols);
   double* padded = scratch_real(static_cast<std::size_t>(rows) * ucols);
-  std::fill(padded, padded + static_cast<std::size_t>(rows) * ucols, 0.0);
-  double rss = 0.0, energy = 0.0;
   const bool unwindowed = std::all_of(window_y.begin(), window_y.end(), [](double v) { return v == 1.0; }) &&
                           std::all_of(window_x.begin(), window_x.end(), [](double v) { return v == 1.0; });
   const bool constant = by == 0.0 && bx == 0.0;
+  if (unwindowed && constant) {
+    // The fast path below writes every pixel of the image: zero only the padding.
+    for (std::size_t r = 0; r < h; ++r) std::fill(padded + r * ucols + w, padded + (r + 1) * ucols, 0.0);
+    std::fill(padded + h * ucols, padded + static_cast<std::size_t>(rows) * ucols, 0.0);
+  } else {
+    std::fill(padded, padded + static_cast<std::size_t>(rows) * ucols, 0.0);
+  }
+  double rss = 0.0, energy = 0.0;
   for (std::size_t r = 0; unwindowed && constant && r < h; ++r) {
     // The common case (a constant background, no window), with four partial sums per row so
     // that the loop is not bound by the latency of single chains of additions.
@@ -419,8 +430,12 @@ double correlation_at(const HalfSpectrum& m, const HalfSpectrum& r, double y, do
     const std::complex<double>* b = r.row(row);
     double sr = 0.0, si = 0.0;
     for (int k = 0; k < nh; ++k) {
-      const std::complex<double> p = a[k] * std::conj(b[k]) * ex[static_cast<std::size_t>(k)];
-      sr += p.real(), si += p.imag();
+      // (a conj(b)) ex, written out (std::complex's operator* checks for NaN and infinities).
+      const double pr = a[k].real() * b[k].real() + a[k].imag() * b[k].imag();
+      const double pi = a[k].imag() * b[k].real() - a[k].real() * b[k].imag();
+      const std::complex<double> e = ex[static_cast<std::size_t>(k)];
+      sr += pr * e.real() - pi * e.imag();
+      si += pr * e.imag() + pi * e.real();
     }
     const double ey_re = (nyquist_row && row == rows / 2) ? std::cos(std::numbers::pi * y)
                                                          : std::cos(two_pi * signed_index(row, rows) / rows * y);
@@ -515,16 +530,22 @@ bool newton_peak(const HalfSpectrum& R, double& y, double& x, int iterations, do
       const double wy = two_pi * signed_index(r, rows) / rows;
       const std::complex<double>* q = R.row(r);
       // A_p = sum_kx R(r, kx) Ex(kx) wx^p, p = 0, 1, 2.
-      double a0r = 0, a0i = 0, a1r = 0, a1i = 0, a2r = 0, a2i = 0;
+      // Two interleaved sets of sums: twice the independent additions in flight (only the
+      // starting point of the exact grid search depends on their rounding).
+      double acc[2][6] = {{0, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0}};
       for (std::size_t k = 0; k < nhs; ++k) {
+        double* a = acc[k & 1];
         const double qr = q[k].real(), qi = q[k].imag();
         const double tr = qr * ex_re[k] - qi * ex_im[k];
         const double ti = qr * ex_im[k] + qi * ex_re[k];
         const double w = kx[k];
-        a0r += tr, a0i += ti;
-        a1r += w * tr, a1i += w * ti;
-        a2r += w * w * tr, a2i += w * w * ti;
+        a[0] += tr, a[1] += ti;
+        a[2] += w * tr, a[3] += w * ti;
+        a[4] += w * w * tr, a[5] += w * w * ti;
       }
+      const double a0r = acc[0][0] + acc[1][0], a0i = acc[0][1] + acc[1][1];
+      const double a1r = acc[0][2] + acc[1][2], a1i = acc[0][3] + acc[1][3];
+      const double a2r = acc[0][4] + acc[1][4], a2i = acc[0][5] + acc[1][5];
       const double ey_re = std::cos(wy * y), ey_im = std::sin(wy * y);
       // c = Re(Ey A0); each derivative d/dy brings a factor i wy, d/dx a factor i wx.
       const double b0r = ey_re * a0r - ey_im * a0i, b0i = ey_re * a0i + ey_im * a0r;
