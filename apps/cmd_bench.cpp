@@ -168,7 +168,7 @@ struct BenchRun {
   std::vector<Stage> stages;
 };
 
-double bench_pixel_size_nm(std::size_t size) { return 30.0 * static_cast<double>(size) / 512.0; }
+double bench_pixel_size_nm(std::size_t size) { return 30.0 * 512.0 / static_cast<double>(size); }
 
 sim::SimulationOptions simulation_options(std::size_t size, std::size_t energies,
                                           std::uint64_t seed) {
@@ -176,9 +176,9 @@ sim::SimulationOptions simulation_options(std::size_t size, std::size_t energies
   o.height = o.width = size;
   o.energies_ev = sim::energy_grid_of_size(energies);
   o.supersampling = 1;  // area integration changes nothing to the cost of the pipeline
-  // The same scene at every size: the default 30 nm pixels at 512 px, coarser pixels for larger
-  // images, so that particles cover the same share of the field (about 15 % is Mn) and the
-  // per-pixel stages see as many Mn pixels as a full field of particles gives.
+  // The same scene at every size: the default 30 nm pixels at 512 px, finer pixels for larger
+  // images (the same 15 um field), so that particles cover the same share of it (about 15 % is
+  // Mn) and the per-pixel stages see as many Mn pixels as a field full of particles gives.
   o.pixel_size_nm = bench_pixel_size_nm(size);
   o.seed = seed;
   o.validate();
