@@ -801,8 +801,7 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
     const auto at = static_cast<std::size_t>(std::max_element(fine.begin(), fine.end()) - fine.begin());
     peak_value = fine[at];
     double ny = ys[at / xs.size()] * spacing_y, nx = xs[at % xs.size()] * spacing_x;
-    dy = ny, dx = nx;
-    if (o.upsample > 1) {
+    {  // at full resolution, on the 1/upsample grid (the integer grid for upsample 1)
       const double y0 = std::round(ny), x0 = std::round(nx);
       const bool converged = !exhaustive && newton_peak(weighted, ny, nx, 6, 0.25 / o.upsample);
       // Exhaustive, or Newton failed: the 1.5 px window around the nearest integer shift.

@@ -522,3 +522,18 @@ TEST_CASE("Coarse peaks at 4 px spacing give the full-resolution shift", "[trans
     CHECK(b.peak > 0.9);
   }
 }
+
+// With upsample 1 the coarse path still returns whole pixels, those of the full-resolution path.
+TEST_CASE("Coarse peaks with upsample 1 give whole-pixel shifts", "[translation]") {
+  TranslationOptions full;
+  full.upsample = 1;
+  TranslationOptions coarse = full;
+  coarse.coarse_binning = 4;
+  const Image<float> reference = render(0.0, 0.0), moving = render(3.2, -5.7);
+  const TranslationEstimate a = estimate_translation(reference.view(), moving.view(), full);
+  const TranslationEstimate b = estimate_translation(reference.view(), moving.view(), coarse);
+  CHECK(b.dy_px == a.dy_px);
+  CHECK(b.dx_px == a.dx_px);
+  CHECK(b.dy_px == 3.0);
+  CHECK(b.dx_px == -6.0);
+}
