@@ -33,6 +33,7 @@ void register_simulate(CLI::App& app, const GlobalOptions& global, Action& actio
 void register_map(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_align(CLI::App& app, const GlobalOptions& global, Action& action);
 void register_compare(CLI::App& app, const GlobalOptions& global, Action& action);
+void register_bench(CLI::App& app, const GlobalOptions& global, Action& action);
 
 }  // namespace xanesmap::cli
 

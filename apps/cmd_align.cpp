@@ -65,10 +65,10 @@ int run_align(AlignArgs a, const GlobalOptions& global) {
   }
   const StackSource source = to_stack_source(a.stack);
   const ProgressSink progress = make_progress_sink(global);
-  const LoadedStack loaded = load_raw_stack(source, progress);
+  LoadedStack loaded = load_raw_stack(source, progress);
   const AlignedOpticalDensity aligned = [&] {
     try {
-      return aligned_optical_density(loaded.raw, options, progress);
+      return aligned_optical_density(std::move(loaded.raw), options, progress);  // OD in place of the counts
     } catch (const InputError& e) {
       rethrow_with_context(e, "aligning '" + a.stack.stack + "'");  // the stages name no file
     }

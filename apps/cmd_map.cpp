@@ -180,7 +180,7 @@ int run_map(MapArgs a, const GlobalOptions& global) {
   // The stages' input errors name no file: say which stack and references they are about.
   const MapPipelineResult result = [&] {
     try {
-      return run_map_pipeline(loaded.raw, references, a.options, progress);
+      return run_map_pipeline(std::move(loaded.raw), references, a.options, progress);  // the stack becomes the OD in place
     } catch (const InputError& e) {
       rethrow_with_context(e, "mapping '" + a.stack.stack + "' with the references of '" + a.refs + "'");
     }

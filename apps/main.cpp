@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
                                    "xanesmap map demo/scan.h5 --out demo-maps",
                                    "xanesmap align demo/scan.h5 --out aligned.h5",
                                    "xanesmap map --config demo-maps/config.toml --out again",
+                                   "xanesmap bench --size 512",
                                    "xanesmap <command> --help"}));
   cli::Action action;
   cli::register_info(app, global, action);
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
   cli::register_map(app, global, action);
   cli::register_align(app, global, action);
   cli::register_compare(app, global, action);
+  cli::register_bench(app, global, action);
 
   try {
     app.parse(argc, argv);

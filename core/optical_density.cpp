@@ -1,6 +1,8 @@
 #include "core/optical_density.hpp"
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include <tbb/blocked_range.h>
@@ -38,52 +40,107 @@ inline std::uint8_t classify(float sample, float flat, float dark, float saturat
 }
 }  // namespace
 
-OpticalDensityResult compute_optical_density(const RawStack& raw,
-                                             const OpticalDensityOptions& options,
-                                             const ProgressSink& progress) {
-  options.validate();
-  const EnergyStack& counts = raw.counts();
-  const std::size_t n = counts.frame_count(), h = counts.height(), w = counts.width();
-  const auto saturation_level = options.saturation_counts ? options.saturation_counts
-                                                          : raw.saturation_counts();
-  const float saturation = saturation_level ? static_cast<float>(*saturation_level)
-                                            : std::numeric_limits<float>::infinity();
-  const float nan = std::numeric_limits<float>::quiet_NaN();
+namespace {
 
-  std::vector<float> od(n * h * w);
-  Image<std::uint8_t> flags(h, w, 0);
-  std::vector<std::size_t> invalid_per_energy(n, 0);
-  for (std::size_t e = 0; e < n; ++e) {
-    const ImageView<const float> sample = counts.frame(e);
-    const float* flat = raw.flat_for(e).data();
-    const float* dark = raw.has_dark() ? raw.dark().data() : nullptr;
-    float* out = od.data() + e * h * w;
-    // Rows are independent; each row's flags are written by one task only.
-    invalid_per_energy[e] = tbb::parallel_reduce(
-        tbb::blocked_range<std::size_t>(0, h), std::size_t{0},
-        [&](const tbb::blocked_range<std::size_t>& rows, std::size_t invalid) {
-          for (std::size_t r = rows.begin(); r != rows.end(); ++r) {
+// See minus_log in the header; inline here so that the pixel loop below vectorizes.
+inline float minus_log_inline(float x) {
+  // x = m 2^e with m in [sqrt(1/2), sqrt(2)); ln x = ln m + e ln 2, ln 2 split in two parts
+  // (0.693359375 is exact in float) as Cephes does.
+  const auto bits = std::bit_cast<std::uint32_t>(x);
+  int e = static_cast<int>((bits >> 23) & 0xffu) - 126;
+  float m = std::bit_cast<float>((bits & 0x007fffffu) | 0x3f000000u);  // in [0.5, 1)
+  // Below sqrt(1/2): m -> 2m, e -> e - 1 (arithmetic instead of branches; 2m is exact).
+  const int low = static_cast<int>(m < 0.70710678118654752440f);
+  e -= low;
+  const float f = m * static_cast<float>(1 + low) - 1.0f;
+  const float z = f * f;
+  float y = 7.0376836292e-2f;
+  y = y * f - 1.1514610310e-1f;
+  y = y * f + 1.1676998740e-1f;
+  y = y * f - 1.2420140846e-1f;
+  y = y * f + 1.4249322787e-1f;
+  y = y * f - 1.6668057665e-1f;
+  y = y * f + 2.0000714765e-1f;
+  y = y * f - 2.4999993993e-1f;
+  y = y * f + 3.3333331174e-1f;
+  y = y * f * z;
+  const auto fe = static_cast<float>(e);
+  y += -2.12194440e-4f * fe;
+  y += -0.5f * z;
+  return -((f + y) + 0.693359375f * fe);
+}
+
+}  // namespace
+
+float minus_log(float x) { return minus_log_inline(x); }
+
+namespace {
+
+struct OdInputs {
+  const RawStack& raw;  // flats and dark
+  float saturation;
+};
+
+// OD of frame e: sample (counts) -> out, which may be the same memory. Returns the NaN count.
+// A vectorizable pass computes every value that is valid and whose ratio is a normal float; the
+// few others (invalid: flagged and NaN; a ratio outside the normal floats: std::log) follow.
+std::size_t od_frame(const OdInputs& in, std::size_t e, const float* sample, float* out, Image<std::uint8_t>& flags) {
+  const std::size_t w = flags.width();
+  const float* flat = in.raw.flat_for(e).data();
+  const float* dark = in.raw.has_dark() ? in.raw.dark().data() : nullptr;
+  const float saturation = in.saturation;
+  // Rows are independent; each row's flags are written by one task only.
+  return tbb::parallel_reduce(
+      tbb::blocked_range<std::size_t>(0, flags.height()), std::size_t{0},
+      [&, dark, flat, sample, out, saturation, w](const tbb::blocked_range<std::size_t>& rows, std::size_t invalid) {
+        std::vector<float> ratio(w), fixed(w), zeros(dark ? 0 : w, 0.0f);
+        std::vector<std::uint8_t> slow(w);
+        constexpr float kMax = std::numeric_limits<float>::max(), kMin = std::numeric_limits<float>::min();
+        for (std::size_t r = rows.begin(); r != rows.end(); ++r) {
+          const std::size_t row = r * w;
+          const float* s = sample + row;
+          const float* f = flat + row;
+          const float* dk = dark ? dark + row : zeros.data();
+          float* q = ratio.data();
+          std::uint8_t* sl = slow.data();
+          unsigned any_slow = 0;
+          for (std::size_t c = 0; c < w; ++c) {
+            const float d = dk[c], num = s[c] - d, den = f[c] - d, x = num / den;
+            // Every condition of classify() and a normal ratio; NaN fails each comparison.
+            const bool fast = (std::abs(s[c]) <= kMax) & (std::abs(f[c]) <= kMax) & (std::abs(d) <= kMax) &
+                              (s[c] < saturation) & (f[c] < saturation) & (num > 0.0f) & (den > 0.0f) &
+                              (x >= kMin) & (x <= kMax);
+            q[c] = fast ? x : 1.0f;
+            sl[c] = fast ? 0 : 1;
+            any_slow |= fast ? 0u : 1u;
+          }
+          // The few others first: `out` may be `sample` itself (in place).
+          if (any_slow)
             for (std::size_t c = 0; c < w; ++c) {
-              const std::size_t p = r * w + c;
-              const float d = dark ? dark[p] : 0.0f;
-              const std::uint8_t f = classify(sample(r, c), flat[p], d, saturation);
-              if (f) {
-                out[p] = nan;
-                flags.data()[p] |= f;
+              if (!sl[c]) continue;
+              const float d = dk[c], sv = s[c];
+              const std::uint8_t flag = classify(sv, f[c], d, saturation);
+              if (flag) {
+                fixed[c] = std::numeric_limits<float>::quiet_NaN();
+                flags.data()[row + c] |= flag;
                 ++invalid;
               } else {
-                out[p] = -std::log((sample(r, c) - d) / (flat[p] - d));
+                fixed[c] = -std::log((sv - d) / (f[c] - d));
               }
             }
-          }
-          return invalid;
-        },
-        std::plus<>());
-    report(progress, "optical density", e + 1, n);
-  }
+          float* o = out + row;
+          for (std::size_t c = 0; c < w; ++c) o[c] = minus_log_inline(q[c]);
+          if (any_slow)
+            for (std::size_t c = 0; c < w; ++c)
+              if (sl[c]) o[c] = fixed[c];
+        }
+        return invalid;
+      },
+      std::plus<>());
+}
 
-  OpticalDensityResult result{EnergyStack(counts.energies_ev(), h, w, std::move(od)),
-                              std::move(flags), 0, {}, std::move(invalid_per_energy)};
+OpticalDensityResult finish(EnergyStack od, Image<std::uint8_t> flags, std::vector<std::size_t> invalid_per_energy) {
+  OpticalDensityResult result{std::move(od), std::move(flags), 0, {}, std::move(invalid_per_energy)};
   for (const std::uint8_t f : result.flags.pixels()) {
     if (!f) continue;
     ++result.invalid_pixels;
@@ -91,6 +148,46 @@ OpticalDensityResult compute_optical_density(const RawStack& raw,
       if (f & kAllOdFlags[i]) ++result.pixels_by_flag[i];
   }
   return result;
+}
+
+float saturation_level(const RawStack& raw, const OpticalDensityOptions& options) {
+  const auto level = options.saturation_counts ? options.saturation_counts : raw.saturation_counts();
+  return level ? static_cast<float>(*level) : std::numeric_limits<float>::infinity();
+}
+
+}  // namespace
+
+OpticalDensityResult compute_optical_density(const RawStack& raw, const OpticalDensityOptions& options,
+                                             const ProgressSink& progress) {
+  options.validate();
+  const EnergyStack& counts = raw.counts();
+  const std::size_t n = counts.frame_count(), h = counts.height(), w = counts.width();
+  const OdInputs in{raw, saturation_level(raw, options)};
+  std::vector<float> od(n * h * w);
+  Image<std::uint8_t> flags(h, w, 0);
+  std::vector<std::size_t> invalid_per_energy(n, 0);
+  for (std::size_t e = 0; e < n; ++e) {
+    invalid_per_energy[e] = od_frame(in, e, counts.frame(e).data(), od.data() + e * h * w, flags);
+    report(progress, "optical density", e + 1, n);
+  }
+  return finish(EnergyStack(counts.energies_ev(), h, w, std::move(od)), std::move(flags), std::move(invalid_per_energy));
+}
+
+OpticalDensityResult compute_optical_density(RawStack&& raw_in, const OpticalDensityOptions& options,
+                                             const ProgressSink& progress) {
+  options.validate();
+  RawStack raw = std::move(raw_in);  // destroyed on return, with its flats
+  const OdInputs in{raw, saturation_level(raw, options)};
+  EnergyStack counts = raw.take_counts();
+  const std::size_t n = counts.frame_count(), h = counts.height(), w = counts.width();
+  Image<std::uint8_t> flags(h, w, 0);
+  std::vector<std::size_t> invalid_per_energy(n, 0);
+  for (std::size_t e = 0; e < n; ++e) {
+    float* frame = counts.frame(e).data();
+    invalid_per_energy[e] = od_frame(in, e, frame, frame, flags);
+    report(progress, "optical density", e + 1, n);
+  }
+  return finish(std::move(counts), std::move(flags), std::move(invalid_per_energy));
 }
 
 }  // namespace xanesmap

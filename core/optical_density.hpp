@@ -53,4 +53,15 @@ OpticalDensityResult compute_optical_density(const RawStack& raw,
                                              const OpticalDensityOptions& options = {},
                                              const ProgressSink& progress = {});
 
+/// The same, consuming the raw stack: the OD is written over the counts (no second stack), and
+/// the flats are freed on return. The values are those of the overload above.
+OpticalDensityResult compute_optical_density(RawStack&& raw, const OpticalDensityOptions& options = {},
+                                             const ProgressSink& progress = {});
+
+/// -ln(x) in float for x > 0, to within 2 ulp of the correctly rounded value (the polynomial of
+/// S. L. Moshier's Cephes logf, relative error below 1e-7 on [sqrt(1/2), sqrt(2))), written
+/// without branches or calls so that loops over pixels vectorize. Only for normal, finite x
+/// (FLT_MIN <= x <= FLT_MAX); callers handle the others. Public for its test.
+float minus_log(float x);
+
 }  // namespace xanesmap

@@ -66,12 +66,24 @@ ParticleAnalysis analyze_particles(const ValenceMaps& maps, double pixel_size_nm
                                           std::to_string(pixel_size_nm / 10.0) + " nm)");
   SegmentationOptions seg_options = options.segmentation;
   seg_options.pixel_size_nm = pixel_size_nm;
+  return measure_particles(maps, segment_particles(maps.edge_jump_od.view(), seg_options), pixel_size_nm, options);
+}
 
+ParticleAnalysis measure_particles(const ValenceMaps& maps, Segmentation segmentation, double pixel_size_nm,
+                                   const ParticleAnalysisOptions& options) {
+  if (!(pixel_size_nm > 0.0) || !std::isfinite(pixel_size_nm))
+    throw OptionError("pixel-size-nm", "must be a positive size in nm");
+  options.validate();
+  if (options.depth_bin_nm < pixel_size_nm / 10.0)
+    throw OptionError("depth-bin-nm", "must be at least a tenth of the pixel size (" +
+                                          std::to_string(pixel_size_nm / 10.0) + " nm)");
+  if (segmentation.labels.height() != maps.valence.height() || segmentation.labels.width() != maps.valence.width())
+    throw InputError("the particle labels do not match the valence map in size");
   ParticleAnalysis a;
   a.surface_nm = options.surface_nm;
   a.pixel_size_nm = pixel_size_nm;
   a.weighted = options.weight_by_edge_jump;
-  a.segmentation = segment_particles(maps.edge_jump_od.view(), seg_options);
+  a.segmentation = std::move(segmentation);
   a.regions = particle_regions(a.segmentation, pixel_size_nm, options.surface_nm);
 
   const std::size_t count = a.segmentation.particles.size();

@@ -79,4 +79,10 @@ struct ParticleAnalysis {
 ParticleAnalysis analyze_particles(const ValenceMaps& maps, double pixel_size_nm,
                                    const ParticleAnalysisOptions& options = {});
 
+/// The same on a segmentation already made (of maps.edge_jump_od, with options.segmentation):
+/// regions, figures, histograms, depth profile, populations. analyze_particles is
+/// segment_particles followed by this.
+ParticleAnalysis measure_particles(const ValenceMaps& maps, Segmentation segmentation, double pixel_size_nm,
+                                   const ParticleAnalysisOptions& options = {});
+
 }  // namespace xanesmap

@@ -50,10 +50,27 @@ void MapPipelineOptions::validate() const {
     throw OptionError("shifts", "dy and dx lists differ in length");
 }
 
+namespace {
+
+AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& options, const ProgressSink& progress);
+
+}  // namespace
+
 AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipelineOptions& options,
                                               const ProgressSink& progress) {
   options.validate();
-  OpticalDensityResult od = compute_optical_density(raw, options.optical_density, progress);
+  return align(compute_optical_density(raw, options.optical_density, progress), options, progress);
+}
+
+AlignedOpticalDensity aligned_optical_density(RawStack&& raw, const MapPipelineOptions& options,
+                                              const ProgressSink& progress) {
+  options.validate();
+  return align(compute_optical_density(std::move(raw), options.optical_density, progress), options, progress);
+}
+
+namespace {
+
+AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& options, const ProgressSink& progress) {
   const std::size_t n = od.od.frame_count();
   // A stack without a single valid value (all-zero flats, saturated everywhere, all NaN) is not
   // data with some bad pixels: nothing downstream could do anything with it.
@@ -90,42 +107,68 @@ AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipe
   }
   AlignedOpticalDensity out{std::move(od.od), std::move(od.flags), {}, std::move(reg)};
   if (options.alignment != AlignmentMode::none) {
-    AlignedStack aligned = apply_shifts(out.od, out.registration.dy_px, out.registration.dx_px, progress);
+    AlignedStack aligned = apply_shifts(std::move(out.od), out.registration.dy_px, out.registration.dx_px, progress);
     out.od = std::move(aligned.stack);
-    const std::size_t pixels = out.flags.size();
-    for (std::size_t p = 0; p < pixels; ++p)
-      if (aligned.outside_any.data()[p]) out.flags.data()[p] |= od_outside_view;
-    // Interpolation spreads an invalid value (saturated, hot pixel) to its neighbours, at a
-    // different place in every frame: flag every pixel whose aligned spectrum is not finite.
-    for (std::size_t e = 0; e < n; ++e) {
-      const float* frame = out.od.values().data() + e * pixels;
-      for (std::size_t p = 0; p < pixels; ++p)
-        if (!std::isfinite(frame[p]) && !(out.flags.data()[p] & od_outside_view)) out.flags.data()[p] |= od_not_finite;
-    }
+    flag_aligned_pixels(out.od, aligned.outside_any.view(), out.flags);
   }
-  for (const std::uint8_t f : out.flags.pixels()) {
-    if (!f) continue;
-    ++out.summary.invalid_pixels;
-    for (std::size_t i = 0; i < kAllOdFlags.size(); ++i)
-      if (f & kAllOdFlags[i]) ++out.summary.pixels_by_flag[i];
-  }
+  out.summary = summarize_od_flags(out.flags);
   return out;
 }
 
-MapPipelineResult run_map_pipeline(const RawStack& raw, const std::vector<ReferenceSpectrum>& references,
-                                   const MapPipelineOptions& options, const ProgressSink& progress) {
-  AlignedOpticalDensity aligned = aligned_optical_density(raw, options, progress);
+}  // namespace
+
+void flag_aligned_pixels(const EnergyStack& aligned_od, ImageView<const std::uint8_t> outside_any,
+                         Image<std::uint8_t>& flags) {
+  const std::size_t pixels = flags.size(), n = aligned_od.frame_count();
+  for (std::size_t p = 0; p < pixels; ++p)
+    if (outside_any.data()[p]) flags.data()[p] |= od_outside_view;
+  // Interpolation spreads an invalid value (saturated, hot pixel) to its neighbours, at a
+  // different place in every frame: flag every pixel whose aligned spectrum is not finite.
+  for (std::size_t e = 0; e < n; ++e) {
+    const float* frame = aligned_od.values().data() + e * pixels;
+    for (std::size_t p = 0; p < pixels; ++p)
+      if (!std::isfinite(frame[p]) && !(flags.data()[p] & od_outside_view)) flags.data()[p] |= od_not_finite;
+  }
+}
+
+OpticalDensitySummary summarize_od_flags(const Image<std::uint8_t>& flags) {
+  OpticalDensitySummary summary;
+  for (const std::uint8_t f : flags.pixels()) {
+    if (!f) continue;
+    ++summary.invalid_pixels;
+    for (std::size_t i = 0; i < kAllOdFlags.size(); ++i)
+      if (f & kAllOdFlags[i]) ++summary.pixels_by_flag[i];
+  }
+  return summary;
+}
+
+namespace {
+
+MapPipelineResult maps_of(AlignedOpticalDensity aligned, const std::vector<ReferenceSpectrum>& references,
+                          const MapPipelineOptions& options, const ProgressSink& progress) {
   if (aligned.summary.invalid_pixels >= aligned.flags.size())
     throw InputError("every pixel's optical density is undefined at one energy or more, so no pixel can be "
                      "mapped: " + empty_frames_text(aligned.od) + "pixels per flag: " +
                      flag_counts(aligned.summary.pixels_by_flag));
   MapPipelineResult result;
-  result.energies_ev = raw.counts().energies_ev();
+  result.energies_ev = aligned.od.energies_ev();
   result.optical_density = aligned.summary;
   result.alignment = options.alignment;
   result.registration = std::move(aligned.registration);
   result.maps = compute_valence_maps(aligned.od, aligned.flags.view(), references, options.valence, progress);
   return result;
+}
+
+}  // namespace
+
+MapPipelineResult run_map_pipeline(const RawStack& raw, const std::vector<ReferenceSpectrum>& references,
+                                   const MapPipelineOptions& options, const ProgressSink& progress) {
+  return maps_of(aligned_optical_density(raw, options, progress), references, options, progress);
+}
+
+MapPipelineResult run_map_pipeline(RawStack&& raw, const std::vector<ReferenceSpectrum>& references,
+                                   const MapPipelineOptions& options, const ProgressSink& progress) {
+  return maps_of(aligned_optical_density(std::move(raw), options, progress), references, options, progress);
 }
 
 }  // namespace xanesmap

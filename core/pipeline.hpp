@@ -49,10 +49,26 @@ struct AlignedOpticalDensity {
 };
 AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipelineOptions& options,
                                               const ProgressSink& progress = {});
+/// The same, consuming the raw stack: OD is written over the counts, so the run holds one
+/// stack (plus the raw flats until OD is done) instead of three. Identical results.
+AlignedOpticalDensity aligned_optical_density(RawStack&& raw, const MapPipelineOptions& options,
+                                              const ProgressSink& progress = {});
+
+/// After apply_shifts: sets od_outside_view where the pixel left the field of view in any frame
+/// (`outside_any`), and od_not_finite where an aligned value is not finite (interpolation spreads
+/// an invalid value to its neighbours). Part of aligned_optical_density; public for the bench.
+void flag_aligned_pixels(const EnergyStack& aligned_od, ImageView<const std::uint8_t> outside_any,
+                         Image<std::uint8_t>& flags);
+/// Pixels with any flag, and per flag.
+OpticalDensitySummary summarize_od_flags(const Image<std::uint8_t>& flags);
 
 /// Throws InputError, besides the stages' own errors, when every pixel's OD is undefined at one
 /// energy or more (e.g. whole frames saturated): no pixel could be mapped.
 MapPipelineResult run_map_pipeline(const RawStack& raw, const std::vector<ReferenceSpectrum>& references,
+                                   const MapPipelineOptions& options, const ProgressSink& progress = {});
+/// The same, consuming the raw stack (see aligned_optical_density): for callers that do not need
+/// the raw stack afterwards, e.g. `xanesmap map` (std::move(loaded.raw)).
+MapPipelineResult run_map_pipeline(RawStack&& raw, const std::vector<ReferenceSpectrum>& references,
                                    const MapPipelineOptions& options, const ProgressSink& progress = {});
 
 }  // namespace xanesmap

@@ -32,6 +32,9 @@ class RawStack {
   bool has_dark() const { return !dark_.empty(); }
   const Image<float>& dark() const { return dark_; }
   std::optional<double> saturation_counts() const { return saturation_counts_; }
+  /// Moves the counts out, leaving this RawStack without counts (no frames) but with its flats
+  /// and dark: for a stage that reuses the counts' storage (optical density in place).
+  EnergyStack take_counts() { return std::move(counts_); }
 
  private:
   EnergyStack counts_;

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include <Eigen/Dense>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include "core/error.hpp"
 #include "core/shift_apply.hpp"
@@ -24,6 +26,7 @@ void RegistrationOptions::validate() const {
     throw OptionError("outlier-px", "must be a positive number of pixels");
   if (upsample < 1 || upsample > 1000) throw OptionError("upsample", "must be 1-1000");
   if (!std::isfinite(post_edge_from_ev)) throw OptionError("post-edge-from", "must be an energy in eV");
+  if (coarse_binning < 0 || coarse_binning > 16) throw OptionError("coarse-binning", "must be 0 (auto) or 1-16");
 }
 
 namespace {
@@ -125,6 +128,13 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
   t.window_fraction = options.window_fraction;
   t.lowpass_sigma_px = options.lowpass_sigma_px;
   t.background = BackgroundModel::constant;
+  t.exhaustive_refinement = options.exhaustive_refinement;
+  t.coarse_binning = options.coarse_binning;
+  if (t.coarse_binning == 0) {
+    t.coarse_binning = 1;
+    const std::size_t side = std::min(od.height(), od.width());
+    while (t.coarse_binning < 8 && side / static_cast<std::size_t>(2 * t.coarse_binning) >= 256) t.coarse_binning *= 2;
+  }
   const auto& e = od.energies_ev();
 
   RegistrationResult result;
@@ -147,12 +157,20 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
     }
     const std::size_t anchor = post[post.size() / 2];
     result.reference_index = anchor;
-    const TranslationEstimator to_anchor(od.frame(anchor), t);
+    const PreparedImage to_anchor(od.frame(anchor), t);
     Image<double> sum(od.height(), od.width(), 0.0);
     Image<std::uint32_t> count(od.height(), od.width(), 0);
     std::size_t used = 0;
-    for (const std::size_t i : post) {
-      const TranslationEstimate est = i == anchor ? TranslationEstimate{0, 0, 1, 1, true} : to_anchor(od.frame(i));
+    // The estimates in parallel; the sum in the frames' order, as before.
+    std::vector<TranslationEstimate> to_anchor_estimates(post.size());
+    tbb::parallel_for(std::size_t{0}, post.size(), [&](std::size_t k) {
+      const std::size_t i = post[k];
+      to_anchor_estimates[k] = i == anchor ? TranslationEstimate{0, 0, 1, 1, true}
+                                           : estimate_translation(to_anchor, PreparedImage(od.frame(i), t));
+    });
+    for (std::size_t k = 0; k < post.size(); ++k) {
+      const std::size_t i = post[k];
+      const TranslationEstimate& est = to_anchor_estimates[k];
       if (!est.ok) continue;
       const ShiftedFrame aligned = shift_frame(od.frame(i), est.dy_px, est.dx_px);
       for (std::size_t p = 0; p < sum.size(); ++p) {
@@ -170,17 +188,27 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
   }
   report(progress, "registration", 0, 2 * n);
 
-  // Direct and chain measurements, in parallel; progress between chunks from this thread.
-  const TranslationEstimator to_template(template_image.view(), t);
+  // Direct and chain measurements. Each frame is prepared (transformed) once and serves both:
+  // blocks of consecutive frames run in parallel, each block preparing one frame past its end
+  // for its last chain link; progress is reported between rounds of blocks, from this thread.
+  const PreparedImage to_template(template_image.view(), t);
   std::vector<Measurement> direct(n), chain(n - 1);
-  const std::size_t chunk = std::max<std::size_t>(1, n / 10);
-  for (std::size_t start = 0; start < n; start += chunk) {
-    const std::size_t stop = std::min(n, start + chunk);
-    tbb::parallel_for(start, stop, [&](std::size_t i) {
-      direct[i] = measurement(to_template(od.frame(i)));
-      if (i + 1 < n) chain[i] = measurement(estimate_translation(od.frame(i), od.frame(i + 1), t));
+  const auto workers = static_cast<std::size_t>(std::max(1, tbb::this_task_arena::max_concurrency()));
+  const std::size_t block = std::max<std::size_t>(4, (n + 4 * workers - 1) / (4 * workers));
+  for (std::size_t round = 0; round < n; round += block * workers) {
+    const std::size_t round_end = std::min(n, round + block * workers);
+    tbb::parallel_for(round, round_end, block, [&](std::size_t start) {
+      const std::size_t stop = std::min(round_end, start + block);
+      std::optional<PreparedImage> current(std::in_place, od.frame(start), t);
+      for (std::size_t i = start; i < stop; ++i) {
+        direct[i] = measurement(estimate_translation(to_template, *current));
+        if (i + 1 >= n) break;
+        PreparedImage next(od.frame(i + 1), t);
+        chain[i] = measurement(estimate_translation(*current, next));
+        current = std::move(next);
+      }
     });
-    report(progress, "registration", n + stop, 2 * n);
+    report(progress, "registration", n + round_end, 2 * n);
   }
 
   // Joint solution; then drop measurements that disagree with it by more than outlier_px and

@@ -42,6 +42,11 @@ struct RegistrationOptions {
   // harmless), and a 1 px Gaussian low-pass against noise.
   double window_fraction = 0.0;      // Tukey taper of each image side (0 = none)
   double lowpass_sigma_px = 1.0;     // px, Gaussian low-pass of both images (0 = none)
+  // Speed (core/translation.hpp, "Fast path"): coarse peaks on the surface at b-px spacing for
+  // large frames. 0 = automatic: the largest b of 1, 2, 4, 8 that keeps >= 256 px per side
+  // (1 below 512 px); 1 = full resolution, the reference path.
+  int coarse_binning = 0;            // 0 (auto) or 1..16
+  bool exhaustive_refinement = false; // evaluate the whole 1/upsample grid (the reference path)
   void validate() const;             // OptionError naming the option
 };
 

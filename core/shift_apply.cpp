@@ -87,53 +87,145 @@ void check_finite(double dy_px, double dx_px, const std::string& what) {
 }
 
 /// Writes the shifted frame into `out` and its outside flags into `outside` (same size as frame).
+/// Separable: each source row is filtered along x once (in double, the same sums as a 4 x 4
+/// kernel evaluated per pixel, so the values are identical), kept in a small ring while the
+/// output rows that need it pass, then combined along y. Rows are processed in parallel blocks.
 void shift_into(ImageView<const float> frame, double dy_px, double dx_px, ImageView<float> out,
                 ImageView<std::uint8_t> outside) {
   const std::size_t h = frame.height(), w = frame.width();
   if (h == 0 || w == 0) return;
   if (dy_px == 0.0 && dx_px == 0.0) {  // bit-exact copy (keeps NaN payloads and -0.0)
-    for (std::size_t r = 0; r < h; ++r) {
-      std::copy(frame.row(r), frame.row(r) + w, out.row(r));
-      std::fill(outside.row(r), outside.row(r) + w, std::uint8_t{0});
-    }
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, h), [&](const auto& range) {
+      for (std::size_t r = range.begin(); r != range.end(); ++r) {
+        std::copy(frame.row(r), frame.row(r) + w, out.row(r));
+        std::fill(outside.row(r), outside.row(r) + w, std::uint8_t{0});
+      }
+    });
     return;
   }
   const std::vector<Taps> rows = axis_taps(h, dy_px);
   const std::vector<Taps> cols = axis_taps(w, dx_px);
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, h), [&](const auto& range) {
+  // Columns whose taps are the full cubic with consecutive sources: a loop without branches.
+  std::size_t cubic_begin = w, cubic_end = w;
+  for (std::size_t c = 0; c < w; ++c)
+    if (cols[c].inside && cols[c].count == 4) {
+      if (cubic_begin == w) cubic_begin = c;
+      cubic_end = c + 1;
+    }
+  const std::array<double, 4> wc = cubic_begin < w ? cols[cubic_begin].weight : std::array<double, 4>{};
+  // The run of inside columns whose nearest pixels advance with the column, all with the same
+  // count (the interior: every column but a few at the borders).
+  std::size_t near_begin = w, near_end = w, near_offset = 0;
+  int cols_near_count = 0;
+  for (std::size_t c = 0; c < w; ++c) {
+    const Taps& tx = cols[c];
+    if (!tx.inside) continue;
+    if (near_begin == w) {
+      near_begin = c, near_end = c + 1, near_offset = tx.nearest, cols_near_count = tx.nearest_count;
+    } else if (c == near_end && tx.nearest == near_offset + (c - near_begin) && tx.nearest_count == cols_near_count) {
+      near_end = c + 1;
+    }
+  }
+  const std::size_t first0 = cubic_begin < w ? cols[cubic_begin].first : 0;
+
+  // Source row s filtered along x into `dst` (NaN where the column is outside).
+  auto filter_row = [&](std::size_t s, double* dst) {
+    const float* src = frame.row(s);
+    for (std::size_t c = 0; c < cubic_begin; ++c) {
+      const Taps& tx = cols[c];
+      if (!tx.inside) continue;
+      double along = 0.0;
+      for (int j = 0; j < tx.count; ++j) along += tx.weight[j] * src[tx.first + static_cast<std::size_t>(j)];
+      dst[c] = along;
+    }
+    const float* base = src + first0 - cubic_begin;
+    for (std::size_t c = cubic_begin; c < cubic_end; ++c) {
+      const float* q = base + c;
+      double along = 0.0;
+      along += wc[0] * q[0];
+      along += wc[1] * q[1];
+      along += wc[2] * q[2];
+      along += wc[3] * q[3];
+      dst[c] = along;
+    }
+    for (std::size_t c = cubic_end; c < w; ++c) {
+      const Taps& tx = cols[c];
+      if (!tx.inside) continue;
+      double along = 0.0;
+      for (int j = 0; j < tx.count; ++j) along += tx.weight[j] * src[tx.first + static_cast<std::size_t>(j)];
+      dst[c] = along;
+    }
+  };
+
+  const std::size_t block = std::max<std::size_t>(16, h / 64);
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, h, block), [&](const auto& range) {
+    constexpr std::size_t kRing = 5;  // an output row needs at most 4 consecutive source rows
+    std::vector<double> ring(kRing * w);
+    std::array<std::size_t, kRing> held;
+    held.fill(static_cast<std::size_t>(-1));
+    auto filtered = [&](std::size_t s) -> const double* {
+      double* slot = ring.data() + (s % kRing) * w;
+      if (held[s % kRing] != s) filter_row(s, slot), held[s % kRing] = s;
+      return slot;
+    };
+    std::vector<double> value(w);
     for (std::size_t r = range.begin(); r != range.end(); ++r) {
       const Taps& ty = rows[r];
       float* out_row = out.row(r);
       std::uint8_t* outside_row = outside.row(r);
+      if (!ty.inside) {
+        std::fill(out_row, out_row + w, kNaN);
+        std::fill(outside_row, outside_row + w, std::uint8_t{1});
+        continue;
+      }
+      std::fill(value.begin(), value.end(), 0.0);
+      for (int i = 0; i < ty.count; ++i) {
+        const double* hrow = filtered(ty.first + static_cast<std::size_t>(i));
+        const double wy = ty.weight[static_cast<std::size_t>(i)];
+        for (std::size_t c = 0; c < w; ++c) value[c] += wy * hrow[c];
+      }
+      // Clamp to the range of the nearest (at most 2x2) pixels: no ringing at edges.
+      const float* near0 = frame.row(ty.nearest);
+      const float* near1 = ty.nearest_count > 1 ? frame.row(ty.nearest + 1) : near0;
+      // Columns whose nearest pixels are c + near_offset (and the next one when there are
+      // two): the same minimum and maximum, in the same order, without per-column lookups.
+      const std::size_t second = cols_near_count == 2 ? 1 : 0;
+      const std::size_t ny = static_cast<std::size_t>(ty.nearest_count);
+      for (std::size_t c = near_begin; c < near_end; ++c) {
+        const std::size_t k = c + near_offset - near_begin;
+        const double v = value[c];
+        const double a = near0[k], b = near0[k + second], d0 = near1[k], d1 = near1[k + second];
+        const double inf = std::numeric_limits<double>::infinity();
+        double low = std::min(std::min(inf, a), b), high = std::max(std::max(-inf, a), b);
+        if (ny > 1) low = std::min(std::min(low, d0), d1), high = std::max(std::max(high, d0), d1);
+        out_row[c] = std::isnan(v) ? kNaN : static_cast<float>(std::clamp(v, low, high));
+        outside_row[c] = 0;
+      }
       for (std::size_t c = 0; c < w; ++c) {
+        if (c == near_begin) c = near_end;
+        if (c >= w) break;
         const Taps& tx = cols[c];
-        if (!ty.inside || !tx.inside) {
+        if (!tx.inside) {
           out_row[c] = kNaN;
           outside_row[c] = 1;
           continue;
         }
         outside_row[c] = 0;
-        double value = 0.0;
-        for (int i = 0; i < ty.count; ++i) {
-          const float* source = frame.row(ty.first + static_cast<std::size_t>(i)) + tx.first;
-          double along = 0.0;
-          for (int j = 0; j < tx.count; ++j) along += tx.weight[j] * source[j];
-          value += ty.weight[i] * along;
-        }
-        if (std::isnan(value)) {
+        const double v = value[c];
+        if (std::isnan(v)) {
           out_row[c] = kNaN;
           continue;
         }
-        // Clamp to the range of the nearest (at most 2x2) pixels: no ringing at edges.
         double low = std::numeric_limits<double>::infinity(), high = -low;
-        for (int i = 0; i < ty.nearest_count; ++i)
+        for (int i = 0; i < ty.nearest_count; ++i) {
+          const float* nr = i == 0 ? near0 : near1;
           for (int j = 0; j < tx.nearest_count; ++j) {
-            const double v = frame(ty.nearest + static_cast<std::size_t>(i),
-                                   tx.nearest + static_cast<std::size_t>(j));
-            low = std::min(low, v);
-            high = std::max(high, v);
+            const double q = nr[tx.nearest + static_cast<std::size_t>(j)];
+            low = std::min(low, q);
+            high = std::max(high, q);
           }
-        out_row[c] = static_cast<float>(std::clamp(value, low, high));
+        }
+        out_row[c] = static_cast<float>(std::clamp(v, low, high));
       }
     }
   });
@@ -149,8 +241,9 @@ ShiftedFrame shift_frame(ImageView<const float> frame, double dy_px, double dx_p
   return result;
 }
 
-AlignedStack apply_shifts(const EnergyStack& stack, std::span<const double> dy_px,
-                          std::span<const double> dx_px, const ProgressSink& progress) {
+namespace {
+
+void check_shift_lists(const EnergyStack& stack, std::span<const double> dy_px, std::span<const double> dx_px) {
   const std::size_t n = stack.frame_count();
   if (dy_px.size() != n || dx_px.size() != n)
     throw InputError("apply shifts: " + std::to_string(dy_px.size()) + " dy and " +
@@ -162,6 +255,33 @@ AlignedStack apply_shifts(const EnergyStack& stack, std::span<const double> dy_p
     what << "apply shifts: frame " << e << " (" << stack.energy_ev(e) << " eV)";
     check_finite(dy_px[e], dx_px[e], what.str());
   }
+}
+
+}  // namespace
+
+AlignedStack apply_shifts(EnergyStack&& stack, std::span<const double> dy_px, std::span<const double> dx_px,
+                          const ProgressSink& progress) {
+  check_shift_lists(stack, dy_px, dx_px);
+  const std::size_t n = stack.frame_count();
+  if (n == 0) return {};
+  const std::size_t h = stack.height(), w = stack.width(), pixels = h * w;
+  AlignedStack result{std::move(stack), Image<std::uint8_t>(h, w, 0)};
+  Image<float> shifted(h, w);
+  Image<std::uint8_t> outside(h, w);
+  for (std::size_t e = 0; e < n; ++e) {
+    ImageView<float> frame = result.stack.frame(e);
+    shift_into(frame, dy_px[e], dx_px[e], shifted.view(), outside.view());
+    std::copy(shifted.data(), shifted.data() + pixels, frame.data());
+    for (std::size_t p = 0; p < pixels; ++p) result.outside_any.data()[p] |= outside.data()[p];
+    report(progress, "apply shifts", e + 1, n);
+  }
+  return result;
+}
+
+AlignedStack apply_shifts(const EnergyStack& stack, std::span<const double> dy_px,
+                          std::span<const double> dx_px, const ProgressSink& progress) {
+  check_shift_lists(stack, dy_px, dx_px);
+  const std::size_t n = stack.frame_count();
   if (n == 0) return {};
 
   const std::size_t h = stack.height(), w = stack.width();

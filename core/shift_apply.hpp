@@ -66,4 +66,9 @@ struct AlignedStack {
 AlignedStack apply_shifts(const EnergyStack& stack, std::span<const double> dy_px,
                           std::span<const double> dx_px, const ProgressSink& progress = {});
 
+/// The same, in place: takes the stack and returns it aligned, with one frame of scratch
+/// instead of a second stack (the pipeline's way: the unaligned stack is not needed after).
+AlignedStack apply_shifts(EnergyStack&& stack, std::span<const double> dy_px, std::span<const double> dx_px,
+                          const ProgressSink& progress = {});
+
 }  // namespace xanesmap

@@ -1,6 +1,7 @@
 #include "core/spectrum_normalizer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <sstream>
 
@@ -132,10 +133,59 @@ SpectrumNormalizer::Fit SpectrumNormalizer::fit(std::span<const double> mu) cons
   return f;
 }
 
+void SpectrumNormalizer::fit_columns(const float* values, std::size_t stride, std::span<Fit> fits) const {
+  const std::size_t n_pre = pre_points(), n_post = post_points(), count = fits.size();
+  // Per-spectrum accumulators, filled frame by frame (j outer, spectrum inner): for each
+  // spectrum the terms arrive in the order fit() adds them.
+  std::vector<double> p0(count, 0.0), p1(count, 0.0), rss(count, 0.0);
+  std::array<std::vector<double>, 3> q;
+  for (int k = 0; k <= post_order_; ++k) q[static_cast<std::size_t>(k)].assign(count, 0.0);
+  for (std::size_t j = 0; j < n_pre; ++j) {
+    const float* row = values + (pre_begin_ + j) * stride;
+    const double w0 = pre_pinv_[j], w1 = pre_pinv_[n_pre + j];
+    for (std::size_t c = 0; c < count; ++c) {
+      const double v = row[c];
+      p0[c] += w0 * v;
+      p1[c] += w1 * v;
+    }
+  }
+  for (int k = 0; k <= post_order_; ++k) {
+    double* acc = q[static_cast<std::size_t>(k)].data();
+    for (std::size_t j = 0; j < n_post; ++j) {
+      const float* row = values + (post_begin_ + j) * stride;
+      const double wk = post_pinv_[static_cast<std::size_t>(k) * n_post + j];
+      for (std::size_t c = 0; c < count; ++c) acc[c] += wk * static_cast<double>(row[c]);
+    }
+  }
+  for (std::size_t j = pre_begin_; j < pre_end_; ++j) {
+    const float* row = values + j * stride;
+    const double x = x_[j];
+    for (std::size_t c = 0; c < count; ++c) {
+      const double r = row[c] - (p0[c] + p1[c] * x);
+      rss[c] += r * r;
+    }
+  }
+  const double dof = static_cast<double>(n_pre - 2);
+  for (std::size_t c = 0; c < count; ++c) {
+    Fit& f = fits[c];
+    f.pre_intercept = p0[c];
+    f.pre_slope = p1[c];
+    f.post = {};
+    for (int k = 0; k <= post_order_; ++k) f.post[static_cast<std::size_t>(k)] = q[static_cast<std::size_t>(k)][c];
+    const double rms = std::sqrt(rss[c] / dof);
+    f.result = {f.post[0] - f.pre_intercept, rms, rms * step_noise_gain_};
+  }
+}
+
 SpectrumNormalizer::Result SpectrumNormalizer::operator()(std::span<const double> mu,
                                                           std::span<double> out) const {
   const Fit f = fit(mu);
   if (!(f.result.edge_step > 0.0)) return f.result;
+  apply(f, mu, out);
+  return f.result;
+}
+
+void SpectrumNormalizer::apply(const Fit& f, std::span<const double> mu, std::span<double> out) const {
   const double inv_step = 1.0 / f.result.edge_step;
   for (std::size_t i = 0; i < x_.size(); ++i) {
     const double x = x_[i];
@@ -147,7 +197,6 @@ SpectrumNormalizer::Result SpectrumNormalizer::operator()(std::span<const double
     }
     out[i] = value;
   }
-  return f.result;
 }
 
 }  // namespace xanesmap

@@ -48,6 +48,14 @@ class SpectrumNormalizer {
   /// left untouched and the returned step says so. No allocation; thread-safe.
   Result operator()(std::span<const double> mu, std::span<double> out) const;
 
+  /// fit() of `fits.size()` spectra stored frame-major, as a row of an energy stack holds them:
+  /// value i of spectrum c at values[i * stride + c]. The same sums in the same order per
+  /// spectrum (identical results), computed for all spectra at once: the loops over spectra are
+  /// contiguous and vectorize, where gathering each spectrum would stride through memory.
+  void fit_columns(const float* values, std::size_t stride, std::span<Fit> fits) const;
+  /// The normalization of operator() with a fit already made (its step must be positive).
+  void apply(const Fit& fit, std::span<const double> mu, std::span<double> out) const;
+
   /// The linearization of operator() at a fixed step: d(out) = N d(mu) / step, as an n x n
   /// row-major matrix (identity minus the pre-edge line, or minus the post-edge polynomial on
   /// flattened points). Used to propagate measurement noise; built on demand.

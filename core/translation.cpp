@@ -2,13 +2,18 @@
 
 #include <algorithm>
 #include <cmath>
+#include <complex>
 #include <limits>
+#include <mutex>
 #include <numbers>
 #include <span>
 #include <string>
 #include <vector>
 
 #include <opencv2/core.hpp>
+
+#include "core/correlation_surface.hpp"
+#include "core/fft.hpp"
 
 #include "core/error.hpp"
 
@@ -28,6 +33,8 @@ void TranslationOptions::validate() const {
     throw OptionError("window fraction", "must be between 0 (no window) and 0.5");
   if (!(std::isfinite(lowpass_sigma_px) && lowpass_sigma_px >= 0.0))
     throw OptionError("lowpass sigma", "must be a finite width >= 0 px (0 = none)");
+  if (coarse_binning < 1 || coarse_binning > 16)
+    throw OptionError("coarse binning", "must be between 1 (full resolution) and 16");
   if (background != BackgroundModel::plane && background != BackgroundModel::mean &&
       background != BackgroundModel::constant)
     throw OptionError("background", "must be plane, mean or constant");
@@ -35,7 +42,8 @@ void TranslationOptions::validate() const {
 
 namespace {
 
-constexpr double two_pi = 2.0 * std::numbers::pi;
+using namespace correlation;
+
 constexpr int kRobustIterations = 2;
 
 // Tukey window along n pixels; see the header for the formula.
@@ -51,11 +59,63 @@ std::vector<double> tukey_window(std::size_t n, double fraction) {
   return w;
 }
 
-struct Prepared {
-  cv::Mat spectrum;    // CV_64FC2, padded rows x padded columns
-  double energy = 0.0; // sum of the squared pixels that entered the FFT
-  bool ok = false;     // false: no finite pixel or no variation
+
+// Spectrum buffers are recycled: a 2048 x 2048 frame's half spectrum is 34 MB, which the C
+// library maps fresh (and the kernel faults in page by page) on every allocation otherwise.
+// At most kPooled buffers wait for reuse.
+class SpectrumPool {
+ public:
+  static constexpr std::size_t kPooled = 8;
+  std::shared_ptr<std::complex<double>[]> get(std::size_t count) {
+    fft::ComplexBuffer buffer;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      for (auto it = free_.begin(); it != free_.end(); ++it)
+        if (it->first == count) {
+          buffer = std::move(it->second);
+          free_.erase(it);
+          break;
+        }
+    }
+    if (!buffer) buffer = fft::complex_buffer(count);
+    return {buffer.release(), [this, count](std::complex<double>* p) { put(count, fft::ComplexBuffer(p)); }};
+  }
+
+ private:
+  void put(std::size_t count, fft::ComplexBuffer buffer) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (free_.size() < kPooled) free_.emplace_back(count, std::move(buffer));
+  }
+  std::mutex mutex_;
+  std::vector<std::pair<std::size_t, fft::ComplexBuffer>> free_;
 };
+
+SpectrumPool& spectrum_pool() {
+  static SpectrumPool pool;
+  return pool;
+}
+
+struct Prepared {
+  std::shared_ptr<std::complex<double>[]> spectrum;  // half spectrum, padded rows x (padded columns / 2 + 1)
+  double energy = 0.0;          // sum of the squared pixels that entered the FFT
+  bool ok = false;              // false: no finite pixel or no variation
+};
+
+// Scratch arrays of the calling thread, grown as needed and kept: large images would otherwise
+// fault in fresh pages on every call.
+double* scratch_real(std::size_t count) {
+  thread_local fft::RealBuffer buffer;
+  thread_local std::size_t capacity = 0;
+  if (capacity < count) buffer = fft::real_buffer(count), capacity = count;
+  return buffer.get();
+}
+std::complex<double>* scratch_complex(std::size_t count, int which) {
+  thread_local fft::ComplexBuffer buffers[2];
+  thread_local std::size_t capacity[2] = {0, 0};
+  const auto i = static_cast<std::size_t>(which);
+  if (capacity[i] < count) buffers[i] = fft::complex_buffer(count), capacity[i] = count;
+  return buffers[i].get();
+}
 
 // Background a + by (y - yc) + bx (x - xc).
 struct Background {
@@ -71,6 +131,39 @@ double fit_background(ImageView<const float> image, BackgroundModel model, const
   const double yc = 0.5 * (static_cast<double>(h) - 1.0), xc = 0.5 * (static_cast<double>(w) - 1.0);
   // Coordinates centred for conditioning.
   double n = 0, sy = 0, sx = 0, syy = 0, sxx = 0, sxy = 0, sv = 0, syv = 0, sxv = 0;
+  if (model != BackgroundModel::plane && (!previous || (previous->by == 0.0 && previous->bx == 0.0))) {
+    // A constant: only n and sum v. Four partial sums per row (the loop is otherwise bound by
+    // the latency of one long chain of additions); the sum differs in rounding only.
+    const double level = previous ? previous->a : 0.0;
+    for (std::size_t r = 0; r < h; ++r) {
+      const float* p = image.row(r);
+      const double low = previous ? lo : -std::numeric_limits<double>::infinity();
+      const double high = previous ? hi : std::numeric_limits<double>::infinity();
+      // Branch-free selection (NaN and +-Inf fail a comparison), summed in 4 interleaved
+      // lanes so that the loop vectorizes.
+      double part[4] = {0, 0, 0, 0}, count[4] = {0, 0, 0, 0};
+      std::size_t c = 0;
+      for (; c + 4 <= w; c += 4) {
+        for (std::size_t lane = 0; lane < 4; ++lane) {
+          const double v = p[c + lane], residual = v - level;
+          const bool take = (v - v == 0.0) & (residual >= low) & (residual <= high);
+          part[lane] += take ? v : 0.0;
+          count[lane] += take ? 1.0 : 0.0;
+        }
+      }
+      for (; c < w; ++c) {
+        const double v = p[c], residual = v - level;
+        const bool take = (v - v == 0.0) & (residual >= low) & (residual <= high);
+        part[c & 3] += take ? v : 0.0;
+        count[c & 3] += take ? 1.0 : 0.0;
+      }
+      sv += (part[0] + part[1]) + (part[2] + part[3]);
+      n += (count[0] + count[1]) + (count[2] + count[3]);
+    }
+    if (n == 0) return 0;
+    out = Background{sv / n, 0.0, 0.0};
+    return n;
+  }
   for (std::size_t r = 0; r < h; ++r) {
     const float* p = image.row(r);
     const double y = static_cast<double>(r) - yc;
@@ -82,8 +175,9 @@ double fit_background(ImageView<const float> image, BackgroundModel model, const
         const double res = v - (previous->a + previous->by * y + previous->bx * x);
         if (!(res >= lo && res <= hi)) continue;
       }
-      n += 1, sy += y, sx += x, syy += y * y, sxx += x * x, sxy += x * y;
-      sv += v, syv += y * v, sxv += x * v;
+      n += 1, sv += v;
+      if (model == BackgroundModel::plane)  // the other models use only n and sv
+        sy += y, sx += x, syy += y * y, sxx += x * x, sxy += x * y, syv += y * v, sxv += x * v;
     }
   }
   if (n == 0) return 0;
@@ -121,13 +215,26 @@ Background robust_background(ImageView<const float> image, BackgroundModel model
   residuals.reserve(static_cast<std::size_t>(n_all) / step + 1);
   for (int iteration = 0; iteration < kRobustIterations; ++iteration) {
     residuals.clear();
-    std::size_t index = 0;
-    for (std::size_t r = 0; r < h; ++r) {
+    // Every step-th finite pixel, counting from the first (a countdown: a division per pixel
+    // cost more than the rest of the preparation on large frames).
+    std::size_t until_next = 0;
+    if (static_cast<std::size_t>(n_all) == h * w) {  // no NaN: the k-th finite pixel is pixel k
+      for (std::size_t index = 0; index < h * w; index += step) {
+        const std::size_t r = index / w, c = index % w;
+        residuals.push_back(image(r, c) - (bg.a + bg.by * (static_cast<double>(r) - yc) +
+                                           bg.bx * (static_cast<double>(c) - xc)));
+      }
+    } else {
+      for (std::size_t r = 0; r < h; ++r) {
       const float* p = image.row(r);
       const double y = static_cast<double>(r) - yc;
-      for (std::size_t c = 0; c < w; ++c)
-        if (std::isfinite(p[c]) && index++ % step == 0)
-          residuals.push_back(p[c] - (bg.a + bg.by * y + bg.bx * (static_cast<double>(c) - xc)));
+      for (std::size_t c = 0; c < w; ++c) {
+        if (!std::isfinite(p[c])) continue;
+        if (until_next-- > 0) continue;
+        until_next = step - 1;
+        residuals.push_back(p[c] - (bg.a + bg.by * y + bg.bx * (static_cast<double>(c) - xc)));
+      }
+      }
     }
     const auto middle = residuals.begin() + static_cast<std::ptrdiff_t>(residuals.size() / 2);
     std::nth_element(residuals.begin(), middle, residuals.end());
@@ -143,7 +250,9 @@ Background robust_background(ImageView<const float> image, BackgroundModel model
   return bg;
 }
 
-// Background subtraction, window, zero padding, FFT (see the header).
+
+// Background subtraction, window, zero padding, FFT (see the header). The padded image is
+// scratch of the calling thread (kept between calls: no page faults per frame).
 Prepared prepare(ImageView<const float> image, const std::vector<double>& window_y,
                  const std::vector<double>& window_x, int rows, int cols, BackgroundModel model) {
   const std::size_t h = image.height(), w = image.width();
@@ -160,11 +269,46 @@ Prepared prepare(ImageView<const float> image, const std::vector<double>& window
   if (!any_finite) return out;
   const double a = bg.a, by = bg.by, bx = bg.bx;
   double vmax = 0.0, n = 0.0;
-  cv::Mat padded(rows, cols, CV_64F, cv::Scalar(0.0));
+  const auto ucols = static_cast<std::size_t>(cols);
+  double* padded = scratch_real(static_cast<std::size_t>(rows) * ucols);
+  const bool unwindowed = std::all_of(window_y.begin(), window_y.end(), [](double v) { return v == 1.0; }) &&
+                          std::all_of(window_x.begin(), window_x.end(), [](double v) { return v == 1.0; });
+  const bool constant = by == 0.0 && bx == 0.0;
+  if (unwindowed && constant) {
+    // The fast path below writes every pixel of the image: zero only the padding.
+    for (std::size_t r = 0; r < h; ++r) std::fill(padded + r * ucols + w, padded + (r + 1) * ucols, 0.0);
+    std::fill(padded + h * ucols, padded + static_cast<std::size_t>(rows) * ucols, 0.0);
+  } else {
+    std::fill(padded, padded + static_cast<std::size_t>(rows) * ucols, 0.0);
+  }
   double rss = 0.0, energy = 0.0;
-  for (std::size_t r = 0; r < h; ++r) {
+  for (std::size_t r = 0; unwindowed && constant && r < h; ++r) {
+    // The common case (a constant background, no window), with four partial sums per row so
+    // that the loop is not bound by the latency of single chains of additions.
     const float* p = image.row(r);
-    double* q = padded.ptr<double>(static_cast<int>(r));
+    double* q = padded + r * ucols;
+    double part_n[4] = {0, 0, 0, 0}, part_rss[4] = {0, 0, 0, 0}, part_max[4] = {0, 0, 0, 0};
+    auto add = [&](std::size_t lane, std::size_t c) {
+      const double v = p[c];
+      const bool finite = std::abs(v) < std::numeric_limits<double>::infinity();
+      const double residual = finite ? v - a : 0.0;  // a non-finite pixel stays 0 = the background
+      part_max[lane] = std::max(part_max[lane], finite ? std::abs(v) : 0.0);
+      part_n[lane] += finite ? 1.0 : 0.0;
+      part_rss[lane] += residual * residual;
+      q[c] = residual;
+    };
+    std::size_t c = 0;
+    for (; c + 4 <= w; c += 4)
+      for (std::size_t lane = 0; lane < 4; ++lane) add(lane, c + lane);
+    for (; c < w; ++c) add(c & 3, c);
+    n += (part_n[0] + part_n[1]) + (part_n[2] + part_n[3]);
+    rss += (part_rss[0] + part_rss[1]) + (part_rss[2] + part_rss[3]);
+    vmax = std::max({vmax, part_max[0], part_max[1], part_max[2], part_max[3]});
+  }
+  if (unwindowed && constant) energy = rss;  // the windowed values are the residuals
+  for (std::size_t r = 0; !(unwindowed && constant) && r < h; ++r) {
+    const float* p = image.row(r);
+    double* q = padded + r * ucols;
     const double y = static_cast<double>(r) - yc;
     const double row_background = a + by * y;
     for (std::size_t c = 0; c < w; ++c) {
@@ -174,7 +318,8 @@ Prepared prepare(ImageView<const float> image, const std::vector<double>& window
       n += 1;
       const double residual = v - (row_background + bx * (static_cast<double>(c) - xc));
       rss += residual * residual;
-      const double windowed = residual * window_y[r] * window_x[c];
+      // Without a window (all weights 1) the products are skipped: the same values.
+      const double windowed = unwindowed ? residual : residual * window_y[r] * window_x[c];
       energy += windowed * windowed;
       q[c] = windowed;
     }
@@ -183,138 +328,11 @@ Prepared prepare(ImageView<const float> image, const std::vector<double>& window
   // float holds 6e-8 relative), e.g. a constant or a plane stored as floats.
   const double floor = 1e-6 * vmax;
   if (!(rss > floor * floor * n) || !(energy > 0.0)) return out;
-  cv::dft(padded, out.spectrum, cv::DFT_COMPLEX_OUTPUT);
+  out.spectrum = spectrum_pool().get(static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols)));
+  fft::forward(rows, cols, padded, out.spectrum.get());
   out.energy = energy;
   out.ok = true;
   return out;
-}
-
-// Signed shift (or frequency) of index i on a circular axis of n points.
-int signed_index(int i, int n) { return i < (n + 1) / 2 ? i : i - n; }
-
-// Evaluates c(y, x) = Re (1/N) sum_k R(k) exp(2 pi i (ky y / rows + kx x / cols)) at every
-// (ys[j], xs[l]) (row-major result, ys.size() x xs.size()), for a Hermitian R (the spectrum of a
-// real surface): the trigonometric interpolant of the surface, with signed frequencies and the
-// Nyquist row/column split evenly between +-N/2 (a cosine). Matrix-multiply DFT of
-// Guizar-Sicairos et al.: only the columns kx in [0, cols/2] are used, the others being their
-// complex conjugates (weight 2, except kx = 0 and the Nyquist column).
-std::vector<double> evaluate_surface(const cv::Mat& R, std::span<const double> ys,
-                                     std::span<const double> xs) {
-  const int rows = R.rows, cols = R.cols, nh = cols / 2 + 1;
-  const std::size_t nj = ys.size(), nl = xs.size(), nhs = static_cast<std::size_t>(nh);
-  const bool nyquist_row = rows % 2 == 0, nyquist_col = cols % 2 == 0;
-  // M(j, kx) = sum_ky Ey(j, ky) R(ky, kx), Ey = exp(2 pi i ky y_j / rows).
-  std::vector<double> ey_re(nj), ey_im(nj), row_re(nhs), row_im(nhs);
-  std::vector<double> m_re(nj * nhs, 0.0), m_im(nj * nhs, 0.0);
-  for (int r = 0; r < rows; ++r) {
-    const int ky = signed_index(r, rows);
-    if (nyquist_row && r == rows / 2) {
-      for (std::size_t j = 0; j < nj; ++j) ey_re[j] = std::cos(std::numbers::pi * ys[j]), ey_im[j] = 0.0;
-    } else {
-      const double f = two_pi * ky / rows;
-      for (std::size_t j = 0; j < nj; ++j) ey_re[j] = std::cos(f * ys[j]), ey_im[j] = std::sin(f * ys[j]);
-    }
-    const double* row = R.ptr<double>(r);
-    for (std::size_t k = 0; k < nhs; ++k) row_re[k] = row[2 * k], row_im[k] = row[2 * k + 1];
-    const double* a = row_re.data();
-    const double* b = row_im.data();
-    for (std::size_t j = 0; j < nj; ++j) {
-      const double er = ey_re[j], ei = ey_im[j];
-      double* mr = m_re.data() + j * nhs;
-      double* mi = m_im.data() + j * nhs;
-      for (std::size_t k = 0; k < nhs; ++k) {
-        mr[k] += er * a[k] - ei * b[k];
-        mi[k] += er * b[k] + ei * a[k];
-      }
-    }
-  }
-  // c(j, l) = (1/N) sum_kx weight(kx) Re(M(j, kx) Ex(kx, l)), Ex = exp(2 pi i kx x_l / cols).
-  std::vector<double> ex_re(nhs * nl), ex_im(nhs * nl);
-  for (int k = 0; k < nh; ++k) {
-    double* er = ex_re.data() + static_cast<std::size_t>(k) * nl;
-    double* ei = ex_im.data() + static_cast<std::size_t>(k) * nl;
-    if (nyquist_col && k == cols / 2) {
-      for (std::size_t l = 0; l < nl; ++l) er[l] = std::cos(std::numbers::pi * xs[l]), ei[l] = 0.0;
-    } else {
-      const double weight = k == 0 ? 1.0 : 2.0, f = two_pi * k / cols;
-      for (std::size_t l = 0; l < nl; ++l)
-        er[l] = weight * std::cos(f * xs[l]), ei[l] = weight * std::sin(f * xs[l]);
-    }
-  }
-  std::vector<double> out(nj * nl, 0.0);
-  for (std::size_t j = 0; j < nj; ++j) {
-    double* o = out.data() + j * nl;
-    for (std::size_t k = 0; k < nhs; ++k) {
-      const double mr = m_re[j * nhs + k], mi = m_im[j * nhs + k];
-      const double* er = ex_re.data() + k * nl;
-      const double* ei = ex_im.data() + k * nl;
-      for (std::size_t l = 0; l < nl; ++l) o[l] += mr * er[l] - mi * ei[l];
-    }
-  }
-  const double scale = 1.0 / (static_cast<double>(rows) * cols);
-  for (double& v : out) v *= scale;
-  return out;
-}
-
-// R / |R|^p; terms below 1e-13 of the largest magnitude are roundoff and set to 0.
-cv::Mat weighted_spectrum(const cv::Mat& R, double p) {
-  cv::Mat out(R.size(), R.type());
-  double max2 = 0.0;
-  for (int r = 0; r < R.rows; ++r) {
-    const double* q = R.ptr<double>(r);
-    for (int c = 0; c < 2 * R.cols; c += 2) max2 = std::max(max2, q[c] * q[c] + q[c + 1] * q[c + 1]);
-  }
-  const double floor2 = 1e-26 * max2;
-  for (int r = 0; r < R.rows; ++r) {
-    const double* q = R.ptr<double>(r);
-    double* o = out.ptr<double>(r);
-    for (int c = 0; c < 2 * R.cols; c += 2) {
-      const double m2 = q[c] * q[c] + q[c + 1] * q[c + 1];
-      const double s = (m2 > floor2 && m2 > 0.0) ? std::pow(m2, -0.5 * p) : 0.0;
-      o[c] = q[c] * s;
-      o[c + 1] = q[c + 1] * s;
-    }
-  }
-  return out;
-}
-
-// Multiplies a spectrum by exp(-4 pi^2 sigma^2 (fy^2 + fx^2)), f in cycles per pixel (signed):
-// the cross-power spectrum of the two images each smoothed by a Gaussian of `sigma` px.
-void apply_lowpass(cv::Mat& R, double sigma) {
-  const double k = -4.0 * std::numbers::pi * std::numbers::pi * sigma * sigma;
-  std::vector<double> gx(static_cast<std::size_t>(R.cols));
-  for (int c = 0; c < R.cols; ++c) {
-    const double f = static_cast<double>(signed_index(c, R.cols)) / R.cols;
-    gx[static_cast<std::size_t>(c)] = std::exp(k * f * f);
-  }
-  for (int r = 0; r < R.rows; ++r) {
-    const double f = static_cast<double>(signed_index(r, R.rows)) / R.rows, gy = std::exp(k * f * f);
-    double* q = R.ptr<double>(r);
-    for (int c = 0; c < R.cols; ++c) {
-      const double g = gy * gx[static_cast<std::size_t>(c)];
-      q[2 * c] *= g;
-      q[2 * c + 1] *= g;
-    }
-  }
-}
-
-// Multiplies a spectrum by 4 pi^2 (fy^2 + fx^2): correlation of the gradient images.
-void apply_gradient_weight(cv::Mat& R) {
-  const double k = 4.0 * std::numbers::pi * std::numbers::pi;
-  std::vector<double> fx2(static_cast<std::size_t>(R.cols));
-  for (int c = 0; c < R.cols; ++c) {
-    const double f = static_cast<double>(signed_index(c, R.cols)) / R.cols;
-    fx2[static_cast<std::size_t>(c)] = f * f;
-  }
-  for (int r = 0; r < R.rows; ++r) {
-    const double f = static_cast<double>(signed_index(r, R.rows)) / R.rows;
-    double* q = R.ptr<double>(r);
-    for (int c = 0; c < R.cols; ++c) {
-      const double g = k * (f * f + fx2[static_cast<std::size_t>(c)]);
-      q[2 * c] *= g;
-      q[2 * c + 1] *= g;
-    }
-  }
 }
 
 int to_int_size(std::size_t n, const char* what) {
@@ -323,139 +341,170 @@ int to_int_size(std::size_t n, const char* what) {
   return static_cast<int>(n);
 }
 
+// The real surface of a half spectrum (rows x cols), scaled by 1/(rows cols), into `out`.
+void surface_of(const std::complex<double>* spectrum, int rows, int cols, double* out) {
+  const std::size_t half = static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols));
+  std::complex<double>* copy = scratch_complex(half, 1);  // the inverse overwrites its input
+  std::copy(spectrum, spectrum + half, copy);
+  fft::inverse(rows, cols, copy, out);
+  const double scale = 1.0 / (static_cast<double>(rows) * cols);
+  const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
+  for (std::size_t i = 0; i < n; ++i) out[i] *= scale;
+}
+
 }  // namespace
 
-struct TranslationEstimator::State {
+struct PreparedImage::State {
   TranslationOptions options;
   std::size_t height = 0, width = 0;
   int rows = 0, cols = 0;  // padded FFT size
-  std::vector<double> window_y, window_x;
-  Prepared reference;
+  Prepared image;
+  HalfSpectrum spectrum() const { return {image.spectrum.get(), rows, cols}; }
 };
 
-TranslationEstimator::TranslationEstimator(ImageView<const float> reference,
-                                           const TranslationOptions& options) {
+PreparedImage::PreparedImage(ImageView<const float> image, const TranslationOptions& options) {
   options.validate();
-  if (reference.height() == 0 || reference.width() == 0)
-    throw InputError("translation: the reference image is empty");
+  if (image.height() == 0 || image.width() == 0) throw InputError("translation: the image is empty");
   auto s = std::make_shared<State>();
   s->options = options;
-  s->height = reference.height();
-  s->width = reference.width();
+  s->height = image.height();
+  s->width = image.width();
   s->rows = cv::getOptimalDFTSize(to_int_size(s->height, "reference"));
   s->cols = cv::getOptimalDFTSize(to_int_size(s->width, "reference"));
-  s->window_y = tukey_window(s->height, options.window_fraction);
-  s->window_x = tukey_window(s->width, options.window_fraction);
-  s->reference = prepare(reference, s->window_y, s->window_x, s->rows, s->cols, options.background);
+  s->image = prepare(image, tukey_window(s->height, options.window_fraction),
+                     tukey_window(s->width, options.window_fraction), s->rows, s->cols, options.background);
   state_ = std::move(s);
 }
 
-const TranslationOptions& TranslationEstimator::options() const { return state_->options; }
+std::size_t PreparedImage::height() const { return state_->height; }
+std::size_t PreparedImage::width() const { return state_->width; }
+const TranslationOptions& PreparedImage::options() const { return state_->options; }
+
+TranslationEstimator::TranslationEstimator(ImageView<const float> reference, const TranslationOptions& options)
+    : reference_(reference, options) {}
+
+const TranslationOptions& TranslationEstimator::options() const { return reference_.options(); }
 
 TranslationEstimate TranslationEstimator::operator()(ImageView<const float> moving) const {
-  const State& s = *state_;
-  if (moving.height() != s.height || moving.width() != s.width)
+  if (moving.height() != reference_.height() || moving.width() != reference_.width())
     throw InputError("translation: the moving image is " + size_text(moving.height(), moving.width()) +
+                     " but the reference is " + size_text(reference_.height(), reference_.width()));
+  return estimate_translation(reference_, PreparedImage(moving, options()));
+}
+
+TranslationEstimate estimate_translation(const PreparedImage& reference_image, const PreparedImage& moving_image) {
+  const PreparedImage::State& s = *reference_image.state_;
+  if (moving_image.height() != s.height || moving_image.width() != s.width)
+    throw InputError("translation: the moving image is " + size_text(moving_image.height(), moving_image.width()) +
                      " but the reference is " + size_text(s.height, s.width));
   TranslationEstimate result;
-  if (!s.reference.ok) return result;
-  const Prepared mov = prepare(moving, s.window_y, s.window_x, s.rows, s.cols, s.options.background);
-  if (!mov.ok) return result;
+  if (!s.image.ok || !moving_image.state_->image.ok) return result;
   const TranslationOptions& o = s.options;
-
-  // Cross-power spectrum F_m conj(F_r): the surface peaks at +(dy, dx).
-  cv::Mat plain;
-  cv::mulSpectrums(mov.spectrum, s.reference.spectrum, plain, 0, /*conjB=*/true);
-  const bool is_plain = o.weighting == CorrelationWeighting::plain;
-  cv::Mat weighted;
-  if (is_plain) {
-    weighted = plain;
-  } else if (o.weighting == CorrelationWeighting::gradient) {
-    weighted = plain.clone();
-    apply_gradient_weight(weighted);
-  } else {
-    weighted = weighted_spectrum(plain, o.weighting == CorrelationWeighting::phase ? 1.0 : o.partial_exponent);
-  }
-  if (o.lowpass_sigma_px > 0.0) {
-    if (is_plain) weighted = plain.clone();
-    apply_lowpass(weighted, o.lowpass_sigma_px);
-  }
-  cv::Mat surface;
-  cv::idft(weighted, surface, cv::DFT_SCALE | cv::DFT_REAL_OUTPUT);
-
-  // Coarse peak: largest value on the integer grid, within the bound if any.
+  const HalfSpectrum ref = s.spectrum(), mov = moving_image.state_->spectrum();
   const int rows = s.rows, cols = s.cols;
+
+  // Weighted cross-power spectrum from F_m conj(F_r): the surface peaks at +(dy, dx).
+  std::complex<double>* weighted_data =
+      scratch_complex(static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols)), 0);
+  cross_power(mov, ref, o, weighted_data);
+  const HalfSpectrum weighted{weighted_data, rows, cols};
+  const bool is_plain = o.weighting == CorrelationWeighting::plain;
+
   const bool bounded = o.max_shift_px > 0.0;
   const double bound2 = o.max_shift_px * o.max_shift_px;
-  double best = -std::numeric_limits<double>::infinity();
-  int pr = 0, pc = 0;
-  for (int r = 0; r < rows; ++r) {
-    const double* q = surface.ptr<double>(r);
-    const double sy = signed_index(r, rows);
-    for (int c = 0; c < cols; ++c) {
-      if (bounded) {
-        const double sx = signed_index(c, cols);
-        if (sy * sy + sx * sx > bound2) continue;
-      }
-      if (q[c] > best) best = q[c], pr = r, pc = c;
-    }
-  }
-  bool ok = std::isfinite(best);
-  if (bounded) {
-    // The in-bound maximum must be a local maximum of the whole surface.
-    for (int dr = -1; dr <= 1; ++dr)
-      for (int dc = -1; dc <= 1; ++dc) {
-        const int r = (pr + dr + rows) % rows, c = (pc + dc + cols) % cols;
-        if (surface.at<double>(r, c) > best) ok = false;
-      }
-  }
-  // RMS of the surface farther than 2 px (circular Chebyshev distance) from the coarse peak.
-  double sum2 = 0.0;
-  std::size_t count = 0;
-  for (int r = 0; r < rows; ++r) {
-    const double* q = surface.ptr<double>(r);
-    const int ar = std::abs(r - pr), dr = std::min(ar, rows - ar);
-    for (int c = 0; c < cols; ++c) {
-      const int ac = std::abs(c - pc), dc = std::min(ac, cols - ac);
-      if (std::max(dr, dc) > 2) sum2 += q[c] * q[c], ++count;
-    }
-  }
+  // A coarse grid needs a few cells per axis; tiny images keep full resolution.
+  const int b = std::max(1, std::min({o.coarse_binning, rows / 16, cols / 16}));
+  const bool one_axis = rows <= 1 || cols <= 1;
+  const bool exhaustive = o.exhaustive_refinement || one_axis;
 
-  // Refinement: the surface on a ceil(1.5 upsample)^2 grid of step 1/upsample around the peak.
-  const double y0 = signed_index(pr, rows), x0 = signed_index(pc, cols);
-  double dy = y0, dx = x0, peak_value = best;
-  if (o.upsample > 1) {
+  double dy = 0.0, dx = 0.0, peak_value = 0.0, rms = 0.0;
+  bool ok = true;
+  if (b == 1) {
+    double* surface = scratch_real(static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols));
+    surface_of(weighted_data, rows, cols, surface);
+    const CoarsePeak p = coarse_peak(surface, rows, cols, bounded, o.max_shift_px);
+    ok = p.ok;
+    rms = p.rms;
+    // Refinement: the surface on a ceil(1.5 upsample)^2 grid of step 1/upsample around the peak.
+    const double y0 = signed_index(p.pr, rows), x0 = signed_index(p.pc, cols);
+    dy = y0, dx = x0, peak_value = p.best;
     const int n = static_cast<int>(std::ceil(1.5 * o.upsample)), centre = n / 2;
-    // An axis of one pixel has nothing to refine (the surface does not depend on it).
-    std::vector<double> ys(rows > 1 ? static_cast<std::size_t>(n) : 1, y0);
-    std::vector<double> xs(cols > 1 ? static_cast<std::size_t>(n) : 1, x0);
-    for (int i = 0; i < n; ++i) {
-      const double offset = static_cast<double>(i - centre) / o.upsample;
-      if (rows > 1) ys[static_cast<std::size_t>(i)] = y0 + offset;
-      if (cols > 1) xs[static_cast<std::size_t>(i)] = x0 + offset;
+    if (o.upsample > 1 && one_axis) {
+      // An axis of one pixel has nothing to refine (the surface does not depend on it).
+      std::vector<double> ys(rows > 1 ? static_cast<std::size_t>(n) : 1, y0);
+      std::vector<double> xs(cols > 1 ? static_cast<std::size_t>(n) : 1, x0);
+      for (int i = 0; i < n; ++i) {
+        if (rows > 1) ys[static_cast<std::size_t>(i)] = grid_coordinate(y0, i - centre, o.upsample);
+        if (cols > 1) xs[static_cast<std::size_t>(i)] = grid_coordinate(x0, i - centre, o.upsample);
+      }
+      const std::vector<double> fine = evaluate_surface(weighted, ys, xs);
+      const auto at = static_cast<std::size_t>(std::max_element(fine.begin(), fine.end()) - fine.begin());
+      dy = ys[at / xs.size()];
+      dx = xs[at % xs.size()];
+      peak_value = fine[at];
+    } else if (o.upsample > 1) {
+      double ny = y0, nx = x0;
+      int jy = 0, jx = 0;
+      if (!exhaustive && newton_peak(weighted, ny, nx, 6, 0.25 / o.upsample)) {
+        jy = static_cast<int>(std::lround((ny - y0) * o.upsample));
+        jx = static_cast<int>(std::lround((nx - x0) * o.upsample));
+      }
+      const GridPeak g = grid_peak(weighted, y0, x0, o.upsample, -centre, n - 1 - centre, exhaustive, jy, jx);
+      dy = g.dy, dx = g.dx, peak_value = g.value;
     }
-    const std::vector<double> fine = evaluate_surface(weighted, ys, xs);
-    const std::size_t at =
-        static_cast<std::size_t>(std::max_element(fine.begin(), fine.end()) - fine.begin());
-    dy = ys[at / xs.size()];
-    dx = xs[at % xs.size()];
+  } else {
+    // Coarse: the surface at b-px spacing from the lowest frequencies.
+    const int crop_rows = rows / b, crop_cols = cols / b;
+    const double spacing_y = static_cast<double>(rows) / crop_rows, spacing_x = static_cast<double>(cols) / crop_cols;
+    std::vector<std::complex<double>> cropped(static_cast<std::size_t>(crop_rows) *
+                                              static_cast<std::size_t>(fft::half_columns(crop_cols)));
+    crop_spectrum(weighted, crop_rows, crop_cols, cropped.data());
+    const HalfSpectrum coarse{cropped.data(), crop_rows, crop_cols};
+    std::vector<double> surface(static_cast<std::size_t>(crop_rows) * static_cast<std::size_t>(crop_cols));
+    {
+      fft::ComplexBuffer copy = fft::complex_buffer(cropped.size());
+      fft::RealBuffer out = fft::real_buffer(surface.size());
+      std::copy(cropped.begin(), cropped.end(), copy.get());
+      fft::inverse(crop_rows, crop_cols, copy.get(), out.get());
+      const double scale = 1.0 / (static_cast<double>(crop_rows) * crop_cols);
+      for (std::size_t i = 0; i < surface.size(); ++i) surface[i] = out[i] * scale;
+    }
+    const CoarsePeak p = coarse_peak(surface.data(), crop_rows, crop_cols, bounded,
+                                     o.max_shift_px / std::max(spacing_y, spacing_x));
+    ok = p.ok;
+    rms = p.rms;
+    // Refined on the coarse surface to 1/20 of a cell over +-1 cell, then at full resolution.
+    const double cy0 = signed_index(p.pr, crop_rows), cx0 = signed_index(p.pc, crop_cols);
+    std::vector<double> ys, xs;
+    for (int j = -20; j <= 20; ++j) ys.push_back(cy0 + j / 20.0), xs.push_back(cx0 + j / 20.0);
+    const std::vector<double> fine = evaluate_surface(coarse, ys, xs);
+    const auto at = static_cast<std::size_t>(std::max_element(fine.begin(), fine.end()) - fine.begin());
     peak_value = fine[at];
+    double ny = ys[at / xs.size()] * spacing_y, nx = xs[at % xs.size()] * spacing_x;
+    {  // at full resolution, on the 1/upsample grid (the integer grid for upsample 1)
+      const double y0 = std::round(ny), x0 = std::round(nx);
+      const bool converged = !exhaustive && newton_peak(weighted, ny, nx, 6, 0.25 / o.upsample);
+      // Exhaustive, or Newton failed: the 1.5 px window around the nearest integer shift.
+      const int n = static_cast<int>(std::ceil(1.5 * o.upsample)), centre = n / 2;
+      const int reach = converged ? 3 * o.upsample : centre;
+      const int jy = converged ? static_cast<int>(std::lround((ny - y0) * o.upsample)) : 0;
+      const int jx = converged ? static_cast<int>(std::lround((nx - x0) * o.upsample)) : 0;
+      const GridPeak g = grid_peak(weighted, y0, x0, o.upsample, -reach, converged ? reach : n - 1 - centre,
+                                   !converged, jy, jx);
+      dy = g.dy, dx = g.dx;
+    }
   }
   if (bounded && dy * dy + dx * dx > bound2) ok = false;
 
   // Normalized (plain) cross-correlation at the refined shift.
   double correlation = peak_value;
-  if (!is_plain || o.lowpass_sigma_px > 0.0) {
-    const double py[1] = {dy}, px[1] = {dx};
-    correlation = evaluate_surface(plain, py, px)[0];
-  }
-  const double ncc = std::clamp(correlation / std::sqrt(s.reference.energy * mov.energy), -1.0, 1.0);
+  if (!is_plain || o.lowpass_sigma_px > 0.0 || b > 1) correlation = correlation_at(mov, ref, dy, dx);
+  const double ncc = std::clamp(correlation / std::sqrt(s.image.energy * moving_image.state_->image.energy), -1.0, 1.0);
   if (!(ncc > 0.0)) ok = false;
 
   result.dy_px = dy;
   result.dx_px = dx;
   result.peak = ncc;
-  const double rms = count > 0 ? std::sqrt(sum2 / static_cast<double>(count)) : 0.0;
   result.sharpness = rms > 0.0 ? peak_value / rms : 0.0;
   result.ok = ok;
   return result;

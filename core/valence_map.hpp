@@ -132,4 +132,23 @@ ValenceMaps compute_valence_maps(const EnergyStack& od, ImageView<const std::uin
                                  const std::vector<ReferenceSpectrum>& references,
                                  const ValenceMapOptions& options, const ProgressSink& progress = {});
 
+/// Where compute_valence_maps spends its time (for `xanesmap bench`), in seconds of wall time.
+/// The per-pixel pass runs its stages row by row, one after the other; its wall time is split
+/// between them in proportion to the thread time each took (a few clock reads per row).
+struct ValenceMapProfile {
+  double total_s = 0.0;          // the whole call, set-up and summaries included
+  double pixel_pass_s = 0.0;     // the per-pixel pass
+  double normalization_s = 0.0;  // gathering the spectra, normalization and the Mn mask
+  double lcf_s = 0.0;            // the constrained linear-combination fit
+  double edge_s = 0.0;           // edge energy, its calibrated valence and sigma
+  double uncertainty_s = 0.0;    // LCF noise propagation, statuses, the chosen maps
+  std::size_t masked_pixels = 0; // pixels that passed the Mn mask (LCF and edge run on these)
+};
+
+/// The same, and fills `profile`.
+ValenceMaps compute_valence_maps(const EnergyStack& od, ImageView<const std::uint8_t> od_flags,
+                                 const std::vector<ReferenceSpectrum>& references,
+                                 const ValenceMapOptions& options, const ProgressSink& progress,
+                                 ValenceMapProfile& profile);
+
 }  // namespace xanesmap

@@ -283,6 +283,41 @@ std::vector<double> default_energy_grid() {
   return grid;
 }
 
+std::vector<double> energy_grid_of_size(std::size_t count) {
+  if (count < 16)
+    throw InputError("an energy grid of " + std::to_string(count) + " points is too short: at least 16 are needed");
+  const auto share = [count](double part) {
+    return std::max<std::size_t>(4, static_cast<std::size_t>(std::lround(static_cast<double>(count) * part / 110.0)));
+  };
+  const std::size_t pre = share(17.0), post = share(13.0), edge = count - pre - post;
+  std::vector<double> grid;
+  grid.reserve(count);
+  for (std::size_t i = 0; i < pre; ++i)
+    grid.push_back(6450.0 + 80.0 * static_cast<double>(i) / static_cast<double>(pre - 1));
+  for (std::size_t i = 1; i <= edge; ++i)
+    grid.push_back(6530.0 + 40.0 * static_cast<double>(i) / static_cast<double>(edge));
+  for (std::size_t i = 0; i < post; ++i)
+    grid.push_back(6580.0 + 120.0 * static_cast<double>(i) / static_cast<double>(post - 1));
+  return grid;
+}
+
+RawStack to_raw_stack(SimulatedScan&& scan) {
+  const std::size_t n = scan.energies_ev.size(), h = scan.height, w = scan.width, frame = h * w;
+  std::vector<float> counts(scan.sample_counts.begin(), scan.sample_counts.end());
+  std::vector<std::uint16_t>().swap(scan.sample_counts);
+  auto slice = [&](const std::vector<std::uint16_t>& v, std::size_t i) {
+    const auto first = v.begin() + static_cast<std::ptrdiff_t>(i * frame);
+    return Image<float>(h, w, std::vector<float>(first, first + static_cast<std::ptrdiff_t>(frame)));
+  };
+  std::vector<Image<float>> flats, darks;
+  flats.reserve(n);
+  for (std::size_t e = 0; e < n; ++e) flats.push_back(slice(scan.flat_counts, e));
+  std::vector<std::uint16_t>().swap(scan.flat_counts);
+  for (std::size_t d = 0; d < scan.dark_frame_count; ++d) darks.push_back(slice(scan.dark_counts, d));
+  Image<float> dark = darks.empty() ? Image<float>() : average_frames(darks, std::nullopt);
+  return RawStack(EnergyStack(scan.energies_ev, h, w, std::move(counts)), std::move(flats), std::move(dark), 65535.0);
+}
+
 Simulation simulate(const SimulationOptions& options,
                     const std::vector<SimulationReference>& references,
                     const ProgressSink& progress) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/energy_stack.hpp"
+#include "core/raw_stack.hpp"
 #include "core/image.hpp"
 #include "core/progress.hpp"
 #include "core/simulation/drift.hpp"
@@ -97,11 +98,24 @@ struct Simulation {
 /// 10 eV (110 energies): coarse pre-edge, fine through the Mn K edge, coarse post-edge.
 std::vector<double> default_energy_grid();
 
+/// `count` energies (16 or more, InputError otherwise; 12 leave too few points through the edge
+/// for the reference calibration) laid out like the default grid: the same
+/// three segments (6450-6530, 6530-6570 exclusive of 6530, 6580-6700 eV), evenly spaced within
+/// each, with the default's shares of the points (17, 80 and 13 of 110; at least 4 in the
+/// pre- and post-edge segments, so that their windows can be fitted). For benchmarks that vary
+/// the number of energies.
+std::vector<double> energy_grid_of_size(std::size_t count);
+
 /// Throws OptionError for bad options; InputError when fewer than two references with distinct
 /// valences are given, a reference does not cover the grid, or a preset's valence lies outside
 /// the references' valence range.
 Simulation simulate(const SimulationOptions& options,
                     const std::vector<SimulationReference>& references,
                     const ProgressSink& progress = {});
+
+/// The scan as an in-memory RawStack, as a reader would build it from the files: float counts,
+/// one flat per energy, the dark frames averaged, saturation at 65535. Each uint16 array of the
+/// scan is released as soon as it is converted, so the peak is the float stack plus one array.
+RawStack to_raw_stack(SimulatedScan&& scan);
 
 }  // namespace xanesmap::sim

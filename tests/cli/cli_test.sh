@@ -465,6 +465,23 @@ CASES
     expect_exit 0 "$exe" compare --config "$work/cmp/config.toml" --out "$work/cmp2" -q --force
     cmp -s "$work/cmp/comparison.csv" "$work/cmp2/comparison.csv" || fail "reproduced comparison differs"
     ;;
+  bench)
+    # A tiny benchmark: every stage is timed and the JSON has the figures (no timing checked).
+    expect_exit 0 "$exe" bench --size 128 --energies 20 -q --refs "$arg/mn-k/references.toml" \
+      --json "$work/bench.json" --work-dir "$work"
+    expect_in out "triad"
+    expect_in out "registration"
+    expect_in out "peak resident memory"
+    for key in '"total_s"' '"stages"' '"od"' '"registration"' '"shift_apply"' '"normalization"' \
+      '"edge_energy"' '"lcf"' '"segmentation"' '"statistics"' '"writing"' '"peak_rss_bytes"' '"triad_gb_s"'; do
+      grep -q -- "$key" "$work/bench.json" || fail "bench.json lacks $key"
+    done
+    ls "$work" | grep -q xanesmap-bench && fail "the writing stage left its folder"
+    expect_exit 0 "$exe" --threads 1 bench --size 64 --energies 20 -q --refs "$arg/mn-k/references.toml"
+    expect_in out "1 threads"
+    expect_exit 1 "$exe" bench --size 64 --energies 15 -q
+    expect_in err "at least 16"
+    ;;
   *) fail "unknown case";;
 esac
 echo "ok [$case_name]"

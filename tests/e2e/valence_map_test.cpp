@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/pipeline.hpp"
+#include "core/spectrum_normalizer.hpp"
 #include "support/simulation_support.hpp"
 
 using namespace xanesmap;
@@ -269,4 +270,68 @@ TEST_CASE("Reference alignment (align-refs) recovers a global energy offset", "[
     }
   }
   CHECK_THAT(sum / 4.0, Catch::WithinAbs(-1.5, 0.15));
+}
+
+// Guards the batched per-pixel pass (fits of whole rows read from the stack in place): every
+// valid pixel's edge jump is exactly what the one-spectrum normalizer gives its spectrum, and
+// the mask follows from it as the method states.
+TEST_CASE("The per-pixel pass normalizes each spectrum as the one-spectrum normalizer", "[map][e2e][reference]") {
+  sim::SimulationOptions o;
+  o.height = o.width = 64;
+  o.drift_px = 0.0;
+  const auto s = sim::simulate(o, test::simulation_references());
+  const OpticalDensityResult od = compute_optical_density(test::raw_from(s.scan));
+  ValenceMapOptions options;
+  const ValenceMaps maps = compute_valence_maps(od.od, od.flags.view(), test::map_references(), options);
+  const auto& e = od.od.energies_ev();
+  std::vector<double> grid;
+  std::size_t first = e.size();
+  for (std::size_t i = 0; i < e.size(); ++i)
+    if (e[i] >= maps.pre_edge_used_ev.from_ev && e[i] <= maps.post_edge_used_ev.to_ev) {
+      if (first == e.size()) first = i;
+      grid.push_back(e[i]);
+    }
+  const SpectrumNormalizer normalizer(grid, maps.e0_ev, options.normalization);
+  std::size_t checked = 0, masked = 0;
+  std::vector<double> mu(grid.size()), norm(grid.size());
+  for (std::size_t r = 0; r < o.height; ++r)
+    for (std::size_t c = 0; c < o.width; ++c) {
+      if (od.flags(r, c)) continue;
+      for (std::size_t i = 0; i < grid.size(); ++i) mu[i] = od.od.frame(first + i)(r, c);
+      const auto res = normalizer(mu, norm);
+      REQUIRE(maps.edge_jump_od(r, c) == static_cast<float>(res.edge_step));
+      const bool in_mask = res.edge_step > 0.0 && res.edge_step >= options.min_edge_jump_od &&
+                           res.edge_step >= options.min_jump_to_noise * res.edge_step_sigma;
+      REQUIRE(maps.mask(r, c) == (in_mask ? 1 : 0));
+      ++checked, masked += in_mask;
+    }
+  CHECK(checked > 4000);
+  CHECK(masked > 100);
+}
+
+// Guards the consuming pipeline (OD over the counts, shifts in place): the same maps, bit for
+// bit, as the pipeline that keeps the raw stack.
+TEST_CASE("The pipeline gives the same maps when it may consume the raw stack", "[map][e2e][reference]") {
+  sim::SimulationOptions o;
+  o.height = o.width = 64;
+  o.drift_px = 3.0;
+  const auto s = sim::simulate(o, test::simulation_references());
+  const RawStack raw = test::raw_from(s.scan);
+  const MapPipelineOptions options;
+  const MapPipelineResult kept = run_map_pipeline(raw, test::map_references(), options);
+  const MapPipelineResult consumed = run_map_pipeline(RawStack(raw), test::map_references(), options);
+  CHECK(kept.registration.dy_px == consumed.registration.dy_px);
+  CHECK(kept.registration.dx_px == consumed.registration.dx_px);
+  CHECK(kept.optical_density.invalid_pixels == consumed.optical_density.invalid_pixels);
+  const auto same = [](const Image<float>& a, const Image<float>& b) {
+    for (std::size_t p = 0; p < a.size(); ++p) {
+      const float x = a.data()[p], y = b.data()[p];
+      if (!(std::isnan(x) ? std::isnan(y) : x == y)) return false;
+    }
+    return true;
+  };
+  CHECK(same(kept.maps.valence, consumed.maps.valence));
+  CHECK(same(kept.maps.edge_jump_od, consumed.maps.edge_jump_od));
+  CHECK(same(kept.maps.valence_sigma, consumed.maps.valence_sigma));
+  CHECK(kept.maps.status_counts == consumed.maps.status_counts);
 }

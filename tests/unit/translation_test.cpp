@@ -469,3 +469,71 @@ TEST_CASE("Translation weighting comparison (report)", "[.][translation-report]"
                 rms(with_weighting(CorrelationWeighting::partial)), rms(lowpass), rms(mean));
   }
 }
+
+// Guards the fast refinement (Newton steps, then a climb on the 1/upsample grid): the same
+// shift, bit for bit, as evaluating the whole ceil(1.5 upsample)^2 grid, for every weighting,
+// with and without noise, a window and the low-pass. (Both evaluate the same grid points with
+// the same sums, so the values are identical, and the peak has a single maximum in the window.)
+TEST_CASE("Fast refinement finds the exhaustive grid maximum", "[translation][reference]") {
+  const std::vector<Shift> shifts{{0.37, -1.73}, {-4.21, 2.06}, {6.5, 6.5}, {-0.004, 0.996}};
+  for (const auto weighting : {CorrelationWeighting::plain, CorrelationWeighting::gradient, CorrelationWeighting::partial}) {
+    for (const double noise : {0.0, 0.05}) {
+      TranslationOptions fast;
+      fast.weighting = weighting;
+      fast.lowpass_sigma_px = noise > 0.0 ? 1.0 : 0.0;
+      TranslationOptions exhaustive = fast;
+      exhaustive.exhaustive_refinement = true;
+      std::uint64_t seed = 1;
+      for (const Shift& s : shifts) {
+        const Image<float> reference = render(0.0, 0.0, 1.0, noise, seed++);
+        const Image<float> moving = render(s.dy, s.dx, 1.0, noise, seed++);
+        const TranslationEstimate a = estimate_translation(reference.view(), moving.view(), fast);
+        const TranslationEstimate b = estimate_translation(reference.view(), moving.view(), exhaustive);
+        INFO("weighting " << static_cast<int>(weighting) << " noise " << noise << " shift " << s.dy << ", " << s.dx);
+        CHECK(a.dy_px == b.dy_px);
+        CHECK(a.dx_px == b.dx_px);
+        CHECK(a.sharpness == b.sharpness);
+        CHECK(a.peak == b.peak);
+        CHECK(a.ok == b.ok);
+      }
+    }
+  }
+}
+
+// Guards the coarse path for large frames: with the integer peak found on the surface at 4 px
+// spacing, the refined shift is the full-resolution grid maximum, the same as without binning
+// to the grid step (0.01 px), and the true shift is found as well as without it.
+TEST_CASE("Coarse peaks at 4 px spacing give the full-resolution shift", "[translation][reference]") {
+  TranslationOptions full;
+  full.lowpass_sigma_px = 1.0;
+  TranslationOptions coarse = full;
+  coarse.coarse_binning = 4;
+  std::uint64_t seed = 100;
+  for (const Shift& s : std::vector<Shift>{{0.37, -1.73}, {-4.21, 2.06}, {7.3, -6.9}}) {
+    const Image<float> reference = render(0.0, 0.0, 1.0, 0.02, seed++);
+    const Image<float> moving = render(s.dy, s.dx, 1.0, 0.02, seed++);
+    const TranslationEstimate a = estimate_translation(reference.view(), moving.view(), full);
+    const TranslationEstimate b = estimate_translation(reference.view(), moving.view(), coarse);
+    INFO("shift " << s.dy << ", " << s.dx << ": full " << a.dy_px << ", " << a.dx_px << " coarse " << b.dy_px << ", " << b.dx_px);
+    REQUIRE(b.ok);
+    // One grid step: the same maximum, up to a tie within rounding between neighbouring points.
+    CHECK(std::abs(a.dy_px - b.dy_px) <= 0.0100001);
+    CHECK(std::abs(a.dx_px - b.dx_px) <= 0.0100001);
+    CHECK(b.peak > 0.9);
+  }
+}
+
+// With upsample 1 the coarse path still returns whole pixels, those of the full-resolution path.
+TEST_CASE("Coarse peaks with upsample 1 give whole-pixel shifts", "[translation]") {
+  TranslationOptions full;
+  full.upsample = 1;
+  TranslationOptions coarse = full;
+  coarse.coarse_binning = 4;
+  const Image<float> reference = render(0.0, 0.0), moving = render(3.2, -5.7);
+  const TranslationEstimate a = estimate_translation(reference.view(), moving.view(), full);
+  const TranslationEstimate b = estimate_translation(reference.view(), moving.view(), coarse);
+  CHECK(b.dy_px == a.dy_px);
+  CHECK(b.dx_px == a.dx_px);
+  CHECK(b.dy_px == 3.0);
+  CHECK(b.dx_px == -6.0);
+}

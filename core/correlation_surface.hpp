@@ -1,0 +1,89 @@
+// The correlation surface of two prepared images, computed from their half spectra: internal
+// to core/translation.cpp (which states the conventions), in a file of its own for size.
+// Evaluation by matrix-multiply DFT (M. Guizar-Sicairos, S. T. Thurman & J. R. Fienup, Opt. Lett.
+// 33, 156 (2008)), Newton steps towards its maximum, the search on the 1/upsample grid, and the
+// coarse peak on a surface from the lowest frequencies.
+#pragma once
+
+#include <complex>
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "core/fft.hpp"
+#include "core/translation.hpp"
+
+namespace xanesmap::correlation {
+
+// A half spectrum (core/fft.hpp): rows x (cols/2 + 1) complex values of a rows x cols real image.
+struct HalfSpectrum {
+  const std::complex<double>* data = nullptr;
+  int rows = 0, cols = 0;
+  int half() const { return fft::half_columns(cols); }
+  const std::complex<double>* row(int r) const {
+    return data + static_cast<std::size_t>(r) * static_cast<std::size_t>(half());
+  }
+};
+
+// Signed shift (or frequency) of index i on a circular axis of n points.
+inline int signed_index(int i, int n) { return i < (n + 1) / 2 ? i : i - n; }
+
+// Evaluates c(y, x) = Re (1/N) sum_k R(k) exp(2 pi i (ky y / rows + kx x / cols)) at every
+// (ys[j], xs[l]) (row-major result, ys.size() x xs.size()), for a Hermitian R given by its half
+// spectrum: the trigonometric interpolant of the surface, with signed frequencies and the
+// Nyquist row/column split evenly between +-N/2 (a cosine). Matrix-multiply DFT of
+// Guizar-Sicairos et al.: the columns kx in [0, cols/2] are used, the others being their
+// complex conjugates (weight 2, except kx = 0 and the Nyquist column).
+std::vector<double> evaluate_surface(const HalfSpectrum& R, std::span<const double> ys,
+                                     std::span<const double> xs);
+
+// The plain cross-correlation c(y, x) of two prepared images at one point: the same sum as
+// evaluate_surface over F_m conj(F_r), without storing the product.
+double correlation_at(const HalfSpectrum& m, const HalfSpectrum& r, double y, double x);
+
+// The weighted cross-power spectrum (see core/translation.hpp) into `out` (rows x half columns):
+// F_m conj(F_r), whitened (phase, partial) or times |2 pi f|^2 (gradient), then low-passed.
+// Per term the same operations, in the same order, as the full-spectrum code had.
+void cross_power(const HalfSpectrum& m, const HalfSpectrum& r, const TranslationOptions& o,
+                 std::complex<double>* out);
+
+// The refinement grid around an integer peak (y0, x0): point j along an axis sits at
+// y0 + j / upsample. Written once so that every search evaluates the same coordinates.
+inline double grid_coordinate(double origin, int j, int upsample) {
+  return origin + static_cast<double>(j) / upsample;
+}
+
+// Newton steps towards the continuous maximum of c(s) = Re (1/N) sum_k R(k) exp(2 pi i k.s / N)
+// from (y, x): the gradient and Hessian are sums over the half spectrum, like the surface itself
+// (the Nyquist terms are taken as plain frequencies here: only the starting point of the exact
+// grid search depends on them). Each step is at most 0.5 px per axis; stops after `iterations`,
+// when a step is below `tolerance` px (a quarter of the grid step is enough: the climb then
+// starts next to the grid maximum), or returns false when the Hessian is not negative definite.
+bool newton_peak(const HalfSpectrum& R, double& y, double& x, int iterations, double tolerance);
+
+struct GridPeak {
+  double dy = 0.0, dx = 0.0, value = 0.0;
+};
+
+// The maximum of c on the grid y0 + jy / up, x0 + jx / up with j in [lo, hi] per axis: the whole
+// grid (exhaustive), or a hill climb from (jy, jx) through 3 x 3 neighbourhoods (see
+// core/translation.hpp).
+GridPeak grid_peak(const HalfSpectrum& R, double y0, double x0, int up, int lo, int hi,
+                   bool exhaustive, int start_jy, int start_jx);
+
+// The lowest crop_rows x crop_cols frequencies of a half spectrum, as a half spectrum of that
+// size (signed row frequencies kept in place).
+void crop_spectrum(const HalfSpectrum& R, int crop_rows, int crop_cols, std::complex<double>* out);
+
+struct CoarsePeak {
+  int pr = 0, pc = 0;  // on the surface's grid
+  double best = 0.0;
+  bool ok = false;
+  double rms = 0.0;  // away from the peak (sharpness)
+};
+
+// Largest value within the bound (in surface cells), the local-maximum check, and the RMS
+// farther than 2 cells (circular Chebyshev distance) from the peak (see core/translation.hpp).
+CoarsePeak coarse_peak(const double* surface, int rows, int cols, bool bounded, double bound_cells);
+
+}  // namespace xanesmap::correlation

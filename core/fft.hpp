@@ -1,0 +1,41 @@
+// Two-dimensional real-to-complex FFTs (FFTW 3, double precision) with plans made once per size.
+//
+// Conventions (the same as cv::dft, which registration used before): for a real image f of
+// rows x cols (row-major), forward gives the half spectrum
+//   F(ky, kx) = sum_{y,x} f(y, x) exp(-2 pi i (ky y / rows + kx x / cols)),  kx = 0 .. cols/2,
+// stored row-major as rows x (cols/2 + 1) complex values (the other half is the complex
+// conjugate, F(-k) = conj F(k)); inverse gives the unnormalized sum with exp(+2 pi i ...) of a
+// Hermitian half spectrum (divide by rows x cols to invert forward).
+//
+// Plans are made on first use of a size and kept for the process (FFTW plans are not cheap to
+// make; executing one is thread-safe). From 512 x 512 up, FFTW_MEASURE picks the fastest
+// algorithm by timing (about 0.6 s once at 2048 x 2048; the choice can change the last bits of
+// the results between runs); below, FFTW_ESTIMATE (deterministic, instant).
+// M. Frigo & S. G. Johnson, "The design and implementation of FFTW3", Proc. IEEE 93, 216 (2005).
+#pragma once
+
+#include <complex>
+#include <cstddef>
+#include <memory>
+
+namespace xanesmap::fft {
+
+struct FreeBuffer {
+  void operator()(void* p) const;
+};
+/// Buffers aligned as FFTW wants them (every array passed to the functions below must be one).
+using RealBuffer = std::unique_ptr<double[], FreeBuffer>;
+using ComplexBuffer = std::unique_ptr<std::complex<double>[], FreeBuffer>;
+RealBuffer real_buffer(std::size_t count);
+ComplexBuffer complex_buffer(std::size_t count);
+
+/// Half-spectrum columns of a row of `cols` real values.
+inline int half_columns(int cols) { return cols / 2 + 1; }
+
+/// out (rows x half_columns(cols)) = the spectrum of in (rows x cols); `in` is left unchanged.
+void forward(int rows, int cols, const double* in, std::complex<double>* out);
+/// out (rows x cols) = the unnormalized inverse of the Hermitian half spectrum `in`, which is
+/// overwritten (FFTW's complex-to-real transforms use it as scratch).
+void inverse(int rows, int cols, std::complex<double>* in, double* out);
+
+}  // namespace xanesmap::fft
