@@ -54,8 +54,10 @@ void ParticleAnalysisOptions::validate() const {
   mixture.validate();
 }
 
-ParticleAnalysis analyze_particles(const ValenceMaps& maps, double pixel_size_nm,
-                                   const ParticleAnalysisOptions& options) {
+namespace {
+
+// Options that make sense for this pixel size (OptionError otherwise).
+void check_options(double pixel_size_nm, const ParticleAnalysisOptions& options) {
   if (!(pixel_size_nm > 0.0) || !std::isfinite(pixel_size_nm))
     throw OptionError("pixel-size-nm", "must be a positive size in nm");
   options.validate();
@@ -64,6 +66,13 @@ ParticleAnalysis analyze_particles(const ValenceMaps& maps, double pixel_size_nm
   if (options.depth_bin_nm < pixel_size_nm / 10.0)
     throw OptionError("depth-bin-nm", "must be at least a tenth of the pixel size (" +
                                           std::to_string(pixel_size_nm / 10.0) + " nm)");
+}
+
+}  // namespace
+
+ParticleAnalysis analyze_particles(const ValenceMaps& maps, double pixel_size_nm,
+                                   const ParticleAnalysisOptions& options) {
+  check_options(pixel_size_nm, options);  // before the segmentation's work
   SegmentationOptions seg_options = options.segmentation;
   seg_options.pixel_size_nm = pixel_size_nm;
   return measure_particles(maps, segment_particles(maps.edge_jump_od.view(), seg_options), pixel_size_nm, options);
@@ -71,12 +80,7 @@ ParticleAnalysis analyze_particles(const ValenceMaps& maps, double pixel_size_nm
 
 ParticleAnalysis measure_particles(const ValenceMaps& maps, Segmentation segmentation, double pixel_size_nm,
                                    const ParticleAnalysisOptions& options) {
-  if (!(pixel_size_nm > 0.0) || !std::isfinite(pixel_size_nm))
-    throw OptionError("pixel-size-nm", "must be a positive size in nm");
-  options.validate();
-  if (options.depth_bin_nm < pixel_size_nm / 10.0)
-    throw OptionError("depth-bin-nm", "must be at least a tenth of the pixel size (" +
-                                          std::to_string(pixel_size_nm / 10.0) + " nm)");
+  check_options(pixel_size_nm, options);
   if (segmentation.labels.height() != maps.valence.height() || segmentation.labels.width() != maps.valence.width())
     throw InputError("the particle labels do not match the valence map in size");
   ParticleAnalysis a;
