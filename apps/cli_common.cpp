@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -85,6 +86,18 @@ void add_stack_options(CLI::App& sub, StackArgs& args) {
       ->capture_default_str();
   sub.add_option("--energies-dataset", args.datasets.energies, "HDF5 path of the energies")
       ->capture_default_str();
+}
+
+HistogramBins bins_option(const std::vector<double>& values, const char* option) {
+  if (values.size() != 3 || !(values[2] >= 1.0) || values[2] != std::floor(values[2]) || values[2] > 1e6)
+    throw OptionError(option, "give FROM TO COUNT (COUNT a whole number of bins, 1 to 1000000)");
+  HistogramBins b{values[0], values[1], static_cast<std::size_t>(values[2])};
+  try {
+    b.validate();
+  } catch (const OptionError& e) {
+    throw OptionError(option, e.detail());
+  }
+  return b;
 }
 
 StackSource to_stack_source(const StackArgs& args) {

@@ -37,6 +37,7 @@ void register_bench(CLI::App& app, const GlobalOptions& global, Action& action);
 
 }  // namespace xanesmap::cli
 
+#include "core/distribution.hpp"
 #include "core/registration.hpp"
 #include "io/stack_reader.hpp"
 
@@ -53,6 +54,10 @@ struct StackArgs {
 void add_stack_options(CLI::App& sub, StackArgs& args);
 /// Throws OptionError for unknown unit or flat-mode words.
 StackSource to_stack_source(const StackArgs& args);
+
+/// FROM TO COUNT of a histogram option (--valence-bins, --edge-bins), as HistogramBins;
+/// OptionError naming `option` for anything else.
+HistogramBins bins_option(const std::vector<double>& values, const char* option);
 
 /// --reference, --max-shift, --outlier-px, --upsample (shared by map and align).
 void add_registration_options(CLI::App& sub, RegistrationOptions& options);

@@ -51,16 +51,8 @@ int run_compare(CompareArgs a, const GlobalOptions& global) {
     throw OptionError("--labels", "give one label per folder (" + std::to_string(a.folders.size()) + "), got " +
                                       std::to_string(a.labels.size()));
   ComparisonOptions options;
-  if (!a.bins.empty()) {
-    if (a.bins.size() != 3 || !(a.bins[2] >= 1.0) || a.bins[2] != std::floor(a.bins[2]) || a.bins[2] > 1e6)
-      throw OptionError("--valence-bins", "give FROM TO COUNT (COUNT a whole number of bins, 1 to 1000000)");
-    options.bins = {a.bins[0], a.bins[1], static_cast<std::size_t>(a.bins[2])};
-  }
-  try {
-    options.validate();
-  } catch (const OptionError& e) {
-    throw OptionError("--valence-bins", e.detail());
-  }
+  if (!a.bins.empty()) options.bins = bins_option(a.bins, "--valence-bins");
+  options.validate();
   ComparisonRunInfo info;
   if (!a.scale.empty()) {
     if (a.scale.size() != 2 || !std::isfinite(a.scale[0]) || !std::isfinite(a.scale[1]) || !(a.scale[1] > a.scale[0]))

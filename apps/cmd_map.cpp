@@ -70,19 +70,6 @@ void apply_shift_table(const std::vector<ShiftRow>& rows, const std::vector<doub
   }
 }
 
-// FROM TO COUNT of a histogram option.
-HistogramBins bins_option(const std::vector<double>& values, const char* name) {
-  if (values.size() != 3 || !(values[2] >= 1.0) || values[2] != std::floor(values[2]) || values[2] > 1e6)
-    throw OptionError(name, "give FROM TO COUNT (COUNT a whole number of bins, 1 to 1000000)");
-  HistogramBins b{values[0], values[1], static_cast<std::size_t>(values[2])};
-  try {
-    b.validate();
-  } catch (const OptionError& e) {
-    throw OptionError(name, e.detail());
-  }
-  return b;
-}
-
 std::vector<InputFile> stack_files(const StackSource& source, const StackDescription& d) {
   std::vector<InputFile> files;
   for (const auto& f : d.image_files) files.push_back(describe_input_file(f));

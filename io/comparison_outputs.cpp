@@ -14,8 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-
 // A CSV cell for a free-text label: quoted when it holds a comma, a quote or a line break.
 std::string csv_text(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
@@ -144,7 +142,7 @@ nlohmann::json comparison_summary(const SampleComparison& c, const ComparisonRun
                        {"folder", info.runs[i].folder.string()},
                        {"run_version", info.runs[i].summary.value("program", nlohmann::json::object()).value("version", "?")},
                        {"figures", sets},
-                       {"surface_minus_core", number(f.surface_minus_core)},
+                       {"surface_minus_core", json_number(f.surface_minus_core)},
                        {"populations", f.populations.populations}});
   }
   j["samples"] = samples;
@@ -153,8 +151,8 @@ nlohmann::json comparison_summary(const SampleComparison& c, const ComparisonRun
     tests.push_back({{"a", c.samples[t.a].label},
                      {"b", c.samples[t.b].label},
                      {"set", set_name(t.set)},
-                     {"ks_statistic", number(t.ks.statistic)},
-                     {"p_value", number(t.ks.p_value)}});
+                     {"ks_statistic", json_number(t.ks.statistic)},
+                     {"p_value", json_number(t.ks.p_value)}});
   j["ks_tests"] = tests;
   return j;
 }

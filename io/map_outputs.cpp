@@ -27,9 +27,7 @@ InputFile describe_input_file(const fs::path& file) {
 
 namespace {
 
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-
-nlohmann::json window(const EnergyWindow& w) { return {number(w.from_ev), number(w.to_ev)}; }
+nlohmann::json window(const EnergyWindow& w) { return {json_number(w.from_ev), json_number(w.to_ev)}; }
 
 nlohmann::json file_json(const InputFile& f) {
   return {{"path", f.path.string()}, {"bytes", f.bytes}, {"sha256", f.sha256}};
@@ -67,7 +65,7 @@ nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& resu
   j["method"] = to_string(o.method);
   j["edge_definition"] = to_string(o.edge_definition);
   j["lcf_constraint"] = to_string(o.constraint);
-  j["e0_ev"] = number(m.e0_ev);
+  j["e0_ev"] = json_number(m.e0_ev);
   j["windows"] = {{"pre_edge_ev", window(m.pre_edge_used_ev)},
                   {"post_edge_ev", window(m.post_edge_used_ev)},
                   {"post_edge_order", o.normalization.post_edge_order},
@@ -108,9 +106,9 @@ nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& resu
                          {"max_shift_px", info.options.registration.max_shift_px},
                          {"outlier_px", info.options.registration.outlier_px}};
   }
-  j["valence"] = {{"mean", number(m.statistics.mean)},
-                  {"median", number(m.statistics.median)},
-                  {"std", number(m.statistics.std)},
+  j["valence"] = {{"mean", json_number(m.statistics.mean)},
+                  {"median", json_number(m.statistics.median)},
+                  {"std", json_number(m.statistics.std)},
                   {"pixels", m.statistics.pixels}};
   nlohmann::json counts;
   for (std::size_t s = 0; s < kAllPixelStatuses.size(); ++s)
@@ -129,18 +127,18 @@ nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& resu
   j["optical_density"] = {{"invalid_pixels", result.optical_density.invalid_pixels}, {"pixels_by_flag", od_flags}};
   nlohmann::json fractions;
   for (std::size_t k = 0; k < m.reference_names.size(); ++k)
-    fractions[m.reference_names[k]] = number(m.mean_spectrum.fractions[k]);
+    fractions[m.reference_names[k]] = json_number(m.mean_spectrum.fractions[k]);
   j["mean_spectrum"] = {{"pixels", m.mean_spectrum.pixels},
-                        {"valence", number(m.mean_spectrum.valence)},
-                        {"rfactor", number(m.mean_spectrum.rfactor)},
-                        {"edge_ev", number(m.mean_spectrum.edge_ev)},
+                        {"valence", json_number(m.mean_spectrum.valence)},
+                        {"rfactor", json_number(m.mean_spectrum.rfactor)},
+                        {"edge_ev", json_number(m.mean_spectrum.edge_ev)},
                         {"fractions", fractions}};
   nlohmann::json calibration = nlohmann::json::array();
   for (const auto& row : m.calibration) {
     nlohmann::json r{{"name", row.name}, {"valence", row.valence}};
     for (std::size_t d = 0; d < 3; ++d) {
-      r["stack_grid"][definition_column(d)] = number(row.stack_grid_ev[d]);
-      r["native_grid"][definition_column(d)] = number(row.native_grid_ev[d]);
+      r["stack_grid"][definition_column(d)] = json_number(row.stack_grid_ev[d]);
+      r["native_grid"][definition_column(d)] = json_number(row.native_grid_ev[d]);
     }
     calibration.push_back(r);
   }

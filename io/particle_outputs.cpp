@@ -16,8 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-
 std::string status_columns_header() {
   std::string s;
   for (const auto status : kAllPixelStatuses) s += std::string(",pixels_") + status_name(status);
@@ -27,16 +25,16 @@ std::string status_columns_header() {
 nlohmann::json region_json(const RegionFigures& r) {
   return {{"pixels", r.pixels},
           {"pixels_with_value", r.valence.n},
-          {"mean_valence", number(r.valence.mean)},
-          {"median_valence", number(r.valence.median)},
-          {"std_valence", number(r.valence.std)},
+          {"mean_valence", json_number(r.valence.mean)},
+          {"median_valence", json_number(r.valence.median)},
+          {"std_valence", json_number(r.valence.std)},
           {"valence", figures_json(r.valence)},
           {"edge_energy_ev", figures_json(r.edge_energy_ev)}};
 }
 
 nlohmann::json components_json(const std::vector<GaussianComponent>& parts) {
   nlohmann::json a = nlohmann::json::array();
-  for (const auto& c : parts) a.push_back({{"weight", number(c.weight)}, {"mean", number(c.mean)}, {"sigma", number(c.sigma)}});
+  for (const auto& c : parts) a.push_back({{"weight", json_number(c.weight)}, {"mean", json_number(c.mean)}, {"sigma", json_number(c.sigma)}});
   return a;
 }
 
@@ -47,9 +45,9 @@ std::vector<double> density_or_empty(const Histogram& h) {
 }  // namespace
 
 nlohmann::json figures_json(const DistributionFigures& f) {
-  return {{"n", f.n},           {"mean", number(f.mean)}, {"median", number(f.median)},
-          {"std", number(f.std)}, {"q25", number(f.q25)},  {"q75", number(f.q75)},
-          {"iqr", number(f.iqr)}, {"skewness", number(f.skewness)}};
+  return {{"n", f.n},           {"mean", json_number(f.mean)}, {"median", json_number(f.median)},
+          {"std", json_number(f.std)}, {"q25", json_number(f.q25)},  {"q75", json_number(f.q75)},
+          {"iqr", json_number(f.iqr)}, {"skewness", json_number(f.skewness)}};
 }
 
 std::string particles_csv(const ParticleAnalysis& a) {
@@ -110,7 +108,7 @@ nlohmann::json particle_summary(const ParticleAnalysis& a, const ParticleAnalysi
   for (const auto& p : a.particles) touching += p.info.touches_border ? 1 : 0;
   j["particles"] = {{"count", a.particles.size()},
                     {"touching_border", touching},
-                    {"threshold_od", number(a.segmentation.threshold_od)},
+                    {"threshold_od", json_number(a.segmentation.threshold_od)},
                     {"threshold", o.segmentation.threshold_od > 0.0 ? "given" : "automatic"},
                     {"min_area_um2", o.segmentation.min_area_um2},
                     {"split_touching", o.segmentation.split_touching},
@@ -120,13 +118,13 @@ nlohmann::json particle_summary(const ParticleAnalysis& a, const ParticleAnalysi
                   {"surface", region_json(a.surface)},
                   {"core", region_json(a.core)},
                   {"all", region_json(a.all)},
-                  {"surface_minus_core", number(a.surface_minus_core)}};
+                  {"surface_minus_core", json_number(a.surface_minus_core)}};
   j["distribution"] = figures_json(a.all.valence);
   nlohmann::json fits = nlohmann::json::array();
   for (const auto& f : a.populations.fits)
     fits.push_back({{"components", f.components},
-                    {"bic", number(f.bic)},
-                    {"log_likelihood", number(f.log_likelihood)},
+                    {"bic", json_number(f.bic)},
+                    {"log_likelihood", json_number(f.log_likelihood)},
                     {"converged", f.converged},
                     {"parts", components_json(f.parts)}});
   j["populations"] = {{"count", a.populations.populations},

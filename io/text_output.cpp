@@ -24,4 +24,8 @@ std::string csv_number(double value) {
   return std::string(buffer.data(), ec == std::errc() ? end : buffer.data());
 }
 
+nlohmann::json json_number(double value) {
+  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
 }  // namespace xanesmap

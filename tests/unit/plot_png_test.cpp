@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "support/picture.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace xanesmap;
@@ -30,25 +31,15 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-struct Rgb {
-  int r, g, b;
-};
+using test::Rgb;
+using test::near;
+using test::rgb_at;
 // Okabe & Ito colours, the first three entries of the series palette.
 constexpr Rgb kBlue{0, 114, 178};
 constexpr Rgb kBluishGreen{0, 158, 115};
 constexpr Rgb kVermillion{213, 94, 0};
 constexpr Rgb kInk{34, 34, 34};
 constexpr Rgb kWhite{255, 255, 255};
-
-Rgb rgb_at(const cv::Mat& picture, int row, int col) {
-  const cv::Vec3b p = picture.at<cv::Vec3b>(row, col);
-  return {p[2], p[1], p[0]};
-}
-
-bool near(const Rgb& a, const Rgb& b, int tolerance) {
-  return std::abs(a.r - b.r) <= tolerance && std::abs(a.g - b.g) <= tolerance &&
-         std::abs(a.b - b.b) <= tolerance;
-}
 
 cv::Mat read_png(const fs::path& file) {
   cv::Mat picture = cv::imread(file.string(), cv::IMREAD_COLOR);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "support/picture.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace xanesmap;
@@ -32,28 +33,14 @@ namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-struct Rgb {
-  int r, g, b;
-};
+using test::Rgb;
+using test::near;
+using test::rgb_at;
 constexpr Rgb kViridisStart{68, 1, 84};   // #440154, dark purple
 constexpr Rgb kViridisEnd{253, 231, 37};  // #FDE725, yellow
 constexpr Rgb kNoValueGrey{80, 80, 80};
 
-/// The picture's pixel at (row, col) as RGB (OpenCV stores BGR).
-Rgb rgb_at(const cv::Mat& picture, int row, int col) {
-  const cv::Vec3b p = picture.at<cv::Vec3b>(row, col);
-  return {p[2], p[1], p[0]};
-}
-
-bool near(const Rgb& a, const Rgb& b, int tolerance) {
-  return std::abs(a.r - b.r) <= tolerance && std::abs(a.g - b.g) <= tolerance &&
-         std::abs(a.b - b.b) <= tolerance;
-}
-
-std::string text(const Rgb& c) {
-  return "RGB(" + std::to_string(c.r) + ", " + std::to_string(c.g) + ", " + std::to_string(c.b) +
-         ")";
-}
+using test::text;
 
 /// Picture pixel at the centre of value pixel (r, c)'s block.
 Rgb block_centre(const cv::Mat& picture, const MapPreviewGeometry& g, int r, int c) {
