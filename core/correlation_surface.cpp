@@ -2,68 +2,114 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numbers>
 
 namespace xanesmap::correlation {
 
 namespace {
+
 constexpr double two_pi = 2.0 * std::numbers::pi;
+
+// Sums over a row of a half spectrum, vectorized. A row of n complex values is read as 2n
+// doubles (re, im, re, im, ...); a "table" holds one real value per frequency, duplicated
+// (t[2k] = t[2k + 1]). For each table t the element-wise products q[i] t[i] are summed in
+// the lanes of two-double vectors: lane 0 holds sum_k re(q_k) t_k (`even`), lane 1
+// sum_k im(q_k) t_k (`odd`). Complex products then follow from real sums: for e = er + i ei,
+//   sum q e = (even(er) - odd(ei)) + i (even(ei) + odd(er)).
+// G tables share one read of the row. Two-double vectors (SSE2, every x86-64) and two
+// accumulators per table, so that the additions of one chain do not wait on each other.
+using Lanes = double __attribute__((vector_size(16)));
+
+inline Lanes load_lanes(const double* p) {
+  Lanes v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <int G>
+void row_sums(const double* q, std::size_t n2, const double* const* tables, double* even, double* odd) {
+  Lanes acc0[G] = {}, acc1[G] = {};
+  std::size_t i = 0;
+  for (; i + 4 <= n2; i += 4) {
+    const Lanes v0 = load_lanes(q + i), v1 = load_lanes(q + i + 2);
+    for (int g = 0; g < G; ++g) {
+      acc0[g] += v0 * load_lanes(tables[g] + i);
+      acc1[g] += v1 * load_lanes(tables[g] + i + 2);
+    }
+  }
+  for (int g = 0; g < G; ++g) {
+    Lanes sum = acc0[g] + acc1[g];
+    if (i < n2) sum += load_lanes(q + i) * load_lanes(tables[g] + i);  // n2 is even: one complex left
+    even[g] = sum[0];
+    odd[g] = sum[1];
+  }
+}
+
+// The x factors of the surface at xs: per x, the tables weight cos(2 pi kx x / cols) and
+// weight sin(...), duplicated (see row_sums); weight 2 for the columns standing for a conjugate
+// pair, 1 for kx = 0, and the Nyquist column of an even width a cosine of pi x (split evenly
+// between +-cols/2). Table 2l is x_l's cosine, 2l + 1 its sine.
+std::vector<double> x_tables(int cols, std::span<const double> xs) {
+  const int nh = fft::half_columns(cols);
+  const auto n2 = 2 * static_cast<std::size_t>(nh);
+  std::vector<double> t(2 * xs.size() * n2);
+  for (std::size_t l = 0; l < xs.size(); ++l) {
+    double* c = t.data() + 2 * l * n2;
+    double* s = c + n2;
+    for (int k = 0; k < nh; ++k) {
+      double vc = 0.0, vs = 0.0;
+      if (cols % 2 == 0 && k == cols / 2) {
+        vc = std::cos(std::numbers::pi * xs[l]);
+      } else {
+        const double weight = k == 0 ? 1.0 : 2.0, f = two_pi * k / cols;
+        vc = weight * std::cos(f * xs[l]), vs = weight * std::sin(f * xs[l]);
+      }
+      const auto i = 2 * static_cast<std::size_t>(k);
+      c[i] = c[i + 1] = vc;
+      s[i] = s[i + 1] = vs;
+    }
+  }
+  return t;
+}
+
+// The y factor exp(2 pi i ky y / rows) of row r (a cosine of pi y on the Nyquist row).
+inline void y_factor(int r, int rows, double y, double& re, double& im) {
+  if (rows % 2 == 0 && r == rows / 2) {
+    re = std::cos(std::numbers::pi * y), im = 0.0;
+  } else {
+    const double f = two_pi * signed_index(r, rows) / rows;
+    re = std::cos(f * y), im = std::sin(f * y);
+  }
+}
+
 }  // namespace
 
 std::vector<double> evaluate_surface(const HalfSpectrum& R, std::span<const double> ys,
                                      std::span<const double> xs) {
-  const int rows = R.rows, cols = R.cols, nh = R.half();
-  const std::size_t nj = ys.size(), nl = xs.size(), nhs = static_cast<std::size_t>(nh);
-  const bool nyquist_row = rows % 2 == 0, nyquist_col = cols % 2 == 0;
-  // M(j, kx) = sum_ky Ey(j, ky) R(ky, kx), Ey = exp(2 pi i ky y_j / rows).
-  std::vector<double> ey_re(nj), ey_im(nj), row_re(nhs), row_im(nhs);
-  std::vector<double> m_re(nj * nhs, 0.0), m_im(nj * nhs, 0.0);
-  for (int r = 0; r < rows; ++r) {
-    const int ky = signed_index(r, rows);
-    if (nyquist_row && r == rows / 2) {
-      for (std::size_t j = 0; j < nj; ++j)
-        ey_re[j] = std::cos(std::numbers::pi * ys[j]), ey_im[j] = 0.0;
-    } else {
-      const double f = two_pi * ky / rows;
-      for (std::size_t j = 0; j < nj; ++j)
-        ey_re[j] = std::cos(f * ys[j]), ey_im[j] = std::sin(f * ys[j]);
-    }
-    const std::complex<double>* row = R.row(r);
-    for (std::size_t k = 0; k < nhs; ++k) row_re[k] = row[k].real(), row_im[k] = row[k].imag();
-    const double* a = row_re.data();
-    const double* b = row_im.data();
-    for (std::size_t j = 0; j < nj; ++j) {
-      const double er = ey_re[j], ei = ey_im[j];
-      double* mr = m_re.data() + j * nhs;
-      double* mi = m_im.data() + j * nhs;
-      for (std::size_t k = 0; k < nhs; ++k) {
-        mr[k] += er * a[k] - ei * b[k];
-        mi[k] += er * b[k] + ei * a[k];
-      }
-    }
-  }
-  // c(j, l) = (1/N) sum_kx weight(kx) Re(M(j, kx) Ex(kx, l)), Ex = exp(2 pi i kx x_l / cols).
-  std::vector<double> ex_re(nhs * nl), ex_im(nhs * nl);
-  for (int k = 0; k < nh; ++k) {
-    double* er = ex_re.data() + static_cast<std::size_t>(k) * nl;
-    double* ei = ex_im.data() + static_cast<std::size_t>(k) * nl;
-    if (nyquist_col && k == cols / 2) {
-      for (std::size_t l = 0; l < nl; ++l) er[l] = std::cos(std::numbers::pi * xs[l]), ei[l] = 0.0;
-    } else {
-      const double weight = k == 0 ? 1.0 : 2.0, f = two_pi * k / cols;
-      for (std::size_t l = 0; l < nl; ++l)
-        er[l] = weight * std::cos(f * xs[l]), ei[l] = weight * std::sin(f * xs[l]);
-    }
-  }
+  const int rows = R.rows, cols = R.cols;
+  const std::size_t nj = ys.size(), nl = xs.size();
+  const auto n2 = 2 * static_cast<std::size_t>(R.half());
+  // Per row r and x_l: S(r, l) = sum_kx weight R(r, kx) exp(2 pi i kx x_l / cols); then
+  // c(j, l) = (1/N) sum_r Re(exp(2 pi i ky y_j / rows) S(r, l)). Tables in groups of 6 (one
+  // read of the row each), the last group padded with zero tables.
+  constexpr int G = 6;
+  std::vector<double> tables = x_tables(cols, xs);
+  const std::size_t n_tables = 2 * nl, groups = (n_tables + G - 1) / G;
+  tables.resize(groups * G * n2, 0.0);
+  std::vector<const double*> table_ptr(groups * G);
+  for (std::size_t t = 0; t < table_ptr.size(); ++t) table_ptr[t] = tables.data() + t * n2;
+  std::vector<double> even(groups * G), odd(groups * G), ey_re(nj), ey_im(nj);
   std::vector<double> out(nj * nl, 0.0);
-  for (std::size_t j = 0; j < nj; ++j) {
-    double* o = out.data() + j * nl;
-    for (std::size_t k = 0; k < nhs; ++k) {
-      const double mr = m_re[j * nhs + k], mi = m_im[j * nhs + k];
-      const double* er = ex_re.data() + k * nl;
-      const double* ei = ex_im.data() + k * nl;
-      for (std::size_t l = 0; l < nl; ++l) o[l] += mr * er[l] - mi * ei[l];
+  for (int r = 0; r < rows; ++r) {
+    const auto* q = reinterpret_cast<const double*>(R.row(r));
+    for (std::size_t g = 0; g < groups; ++g)
+      row_sums<G>(q, n2, table_ptr.data() + g * G, even.data() + g * G, odd.data() + g * G);
+    for (std::size_t j = 0; j < nj; ++j) y_factor(r, rows, ys[j], ey_re[j], ey_im[j]);
+    for (std::size_t l = 0; l < nl; ++l) {
+      const double s_re = even[2 * l] - odd[2 * l + 1], s_im = even[2 * l + 1] + odd[2 * l];
+      for (std::size_t j = 0; j < nj; ++j) out[j * nl + l] += ey_re[j] * s_re - ey_im[j] * s_im;
     }
   }
   const double scale = 1.0 / (static_cast<double>(rows) * cols);
@@ -73,36 +119,26 @@ std::vector<double> evaluate_surface(const HalfSpectrum& R, std::span<const doub
 
 double correlation_at(const HalfSpectrum& m, const HalfSpectrum& r, double y, double x) {
   const int rows = m.rows, cols = m.cols, nh = m.half();
-  const bool nyquist_row = rows % 2 == 0, nyquist_col = cols % 2 == 0;
-  std::vector<std::complex<double>> ex(static_cast<std::size_t>(nh));
-  for (int k = 0; k < nh; ++k) {
-    if (nyquist_col && k == cols / 2) {
-      ex[static_cast<std::size_t>(k)] = std::cos(std::numbers::pi * x);
-    } else {
-      const double weight = k == 0 ? 1.0 : 2.0, f = two_pi * k / cols;
-      ex[static_cast<std::size_t>(k)] = {weight * std::cos(f * x), weight * std::sin(f * x)};
-    }
-  }
+  const auto n2 = 2 * static_cast<std::size_t>(nh);
+  const double xs[1] = {x};
+  const std::vector<double> tables = x_tables(cols, xs);
+  const double* table_ptr[2] = {tables.data(), tables.data() + n2};
+  std::vector<double> product(n2);
   double total = 0.0;
   for (int row = 0; row < rows; ++row) {
-    const std::complex<double>* a = m.row(row);
-    const std::complex<double>* b = r.row(row);
-    double sr = 0.0, si = 0.0;
-    for (int k = 0; k < nh; ++k) {
-      // (a conj(b)) ex, written out (std::complex's operator* checks for NaN and infinities).
-      const double pr = a[k].real() * b[k].real() + a[k].imag() * b[k].imag();
-      const double pi = a[k].imag() * b[k].real() - a[k].real() * b[k].imag();
-      const std::complex<double> e = ex[static_cast<std::size_t>(k)];
-      sr += pr * e.real() - pi * e.imag();
-      si += pr * e.imag() + pi * e.real();
+    const auto* a = reinterpret_cast<const double*>(m.row(row));
+    const auto* b = reinterpret_cast<const double*>(r.row(row));
+    // a conj(b), element by element (the row stays in cache for the sums below).
+    for (std::size_t i = 0; i < n2; i += 2) {
+      product[i] = a[i] * b[i] + a[i + 1] * b[i + 1];
+      product[i + 1] = a[i + 1] * b[i] - a[i] * b[i + 1];
     }
-    const double ey_re = (nyquist_row && row == rows / 2)
-                             ? std::cos(std::numbers::pi * y)
-                             : std::cos(two_pi * signed_index(row, rows) / rows * y);
-    const double ey_im = (nyquist_row && row == rows / 2)
-                             ? 0.0
-                             : std::sin(two_pi * signed_index(row, rows) / rows * y);
-    total += ey_re * sr - ey_im * si;
+    double even[2], odd[2];
+    row_sums<2>(product.data(), n2, table_ptr, even, odd);
+    const double s_re = even[0] - odd[1], s_im = even[1] + odd[0];
+    double ey_re = 0.0, ey_im = 0.0;
+    y_factor(row, rows, y, ey_re, ey_im);
+    total += ey_re * s_re - ey_im * s_im;
   }
   return total / (static_cast<double>(rows) * cols);
 }
@@ -162,42 +198,35 @@ void cross_power(const HalfSpectrum& m, const HalfSpectrum& r, const Translation
 
 bool newton_peak(const HalfSpectrum& R, double& y, double& x, int iterations, double tolerance) {
   const int rows = R.rows, cols = R.cols, nh = R.half();
-  const auto nhs = static_cast<std::size_t>(nh);
-  std::vector<double> ex_re(nhs), ex_im(nhs), kx(nhs);
+  const auto n2 = 2 * static_cast<std::size_t>(nh);
+  // Tables (see row_sums): Ex, Ex wx, Ex wx^2 (cosine and sine each), wx = 2 pi kx / cols; the
+  // Nyquist column is taken as a plain frequency here (weight 1).
+  std::vector<double> tables(6 * n2);
+  const double* table_ptr[6];
+  for (int t = 0; t < 6; ++t) table_ptr[t] = tables.data() + static_cast<std::size_t>(t) * n2;
   for (int it = 0; it < iterations; ++it) {
     for (int k = 0; k < nh; ++k) {
       const double weight = (k == 0 || (cols % 2 == 0 && k == cols / 2)) ? 1.0 : 2.0;
-      const double f = two_pi * k / cols;
-      ex_re[static_cast<std::size_t>(k)] = weight * std::cos(f * x);
-      ex_im[static_cast<std::size_t>(k)] = weight * std::sin(f * x);
-      kx[static_cast<std::size_t>(k)] = f;
+      const double w = two_pi * k / cols;
+      const double c = weight * std::cos(w * x), s = weight * std::sin(w * x);
+      const double values[6] = {c, s, c * w, s * w, c * w * w, s * w * w};
+      const auto i = 2 * static_cast<std::size_t>(k);
+      for (int t = 0; t < 6; ++t) tables[static_cast<std::size_t>(t) * n2 + i] = tables[static_cast<std::size_t>(t) * n2 + i + 1] = values[t];
     }
     double gy = 0, gx = 0, hyy = 0, hxx = 0, hxy = 0;
     for (int r = 0; r < rows; ++r) {
       const double wy = two_pi * signed_index(r, rows) / rows;
-      const std::complex<double>* q = R.row(r);
+      double even[6], odd[6];
+      row_sums<6>(reinterpret_cast<const double*>(R.row(r)), n2, table_ptr, even, odd);
       // A_p = sum_kx R(r, kx) Ex(kx) wx^p, p = 0, 1, 2.
-      // Two interleaved sets of sums: twice the independent additions in flight (only the
-      // starting point of the exact grid search depends on their rounding).
-      double acc[2][6] = {{0, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0}};
-      for (std::size_t k = 0; k < nhs; ++k) {
-        double* a = acc[k & 1];
-        const double qr = q[k].real(), qi = q[k].imag();
-        const double tr = qr * ex_re[k] - qi * ex_im[k];
-        const double ti = qr * ex_im[k] + qi * ex_re[k];
-        const double w = kx[k];
-        a[0] += tr, a[1] += ti;
-        a[2] += w * tr, a[3] += w * ti;
-        a[4] += w * w * tr, a[5] += w * w * ti;
-      }
-      const double a0r = acc[0][0] + acc[1][0], a0i = acc[0][1] + acc[1][1];
-      const double a1r = acc[0][2] + acc[1][2], a1i = acc[0][3] + acc[1][3];
-      const double a2r = acc[0][4] + acc[1][4], a2i = acc[0][5] + acc[1][5];
+      const double a0r = even[0] - odd[1], a0i = even[1] + odd[0];
+      const double a1r = even[2] - odd[3], a1i = even[3] + odd[2];
+      const double a2r = even[4] - odd[5];
       const double ey_re = std::cos(wy * y), ey_im = std::sin(wy * y);
       // c = Re(Ey A0); each derivative d/dy brings a factor i wy, d/dx a factor i wx.
       const double b0r = ey_re * a0r - ey_im * a0i, b0i = ey_re * a0i + ey_im * a0r;
       const double b1r = ey_re * a1r - ey_im * a1i, b1i = ey_re * a1i + ey_im * a1r;
-      const double b2r = ey_re * a2r - ey_im * a2i;
+      const double b2r = ey_re * a2r - ey_im * (even[5] + odd[4]);
       gy += -wy * b0i;
       gx += -b1i;
       hyy += -wy * wy * b0r;

@@ -110,8 +110,8 @@ double* scratch_real(std::size_t count) {
   return buffer.get();
 }
 std::complex<double>* scratch_complex(std::size_t count, int which) {
-  thread_local fft::ComplexBuffer buffers[2];
-  thread_local std::size_t capacity[2] = {0, 0};
+  thread_local fft::ComplexBuffer buffers[3];
+  thread_local std::size_t capacity[3] = {0, 0, 0};
   const auto i = static_cast<std::size_t>(which);
   if (capacity[i] < count) buffers[i] = fft::complex_buffer(count), capacity[i] = count;
   return buffers[i].get();
@@ -251,6 +251,105 @@ Background robust_background(ImageView<const float> image, BackgroundModel model
 }
 
 
+// The robust constant background without a window, in one pass over the image (the fast path
+// of `prepare`, used by core/registration). The median and MAD of the residuals from any
+// constant a are those of the pixel values shifted by a, so robust_background's band
+// (3 x 1.4826 MAD around the median residual) is [median - hw, median + hw] in pixel values from
+// its first iteration on, and its refits select the same pixels: the result is the mean of the
+// finite pixels in that band (the mean of all finite pixels when the band holds fewer than half
+// of them), as robust_background gives it up to rounding at the band's edges. The same pass
+// copies the image into the padded FFT input; without non-finite pixels or padding, the
+// constant is taken off the transform's zero-frequency term alone (the transform is linear, and
+// the image minus a constant differs from the image only there). Returns false when the frame
+// needs the general path (sampled pixels all non-finite).
+bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared& out) {
+  const std::size_t h = image.height(), w = image.width(), n_pixels = h * w;
+  const std::size_t step = std::max<std::size_t>(1, n_pixels / 65536);
+  std::vector<double> sample;
+  sample.reserve(n_pixels / step + 1);
+  for (std::size_t index = 0; index < n_pixels; index += step) {
+    const float v = image(index / w, index % w);
+    if (std::isfinite(v)) sample.push_back(v);
+  }
+  if (sample.empty()) return false;
+  const auto middle = sample.begin() + static_cast<std::ptrdiff_t>(sample.size() / 2);
+  std::nth_element(sample.begin(), middle, sample.end());
+  const double median = *middle;
+  for (double& v : sample) v = std::abs(v - median);
+  std::nth_element(sample.begin(), middle, sample.end());
+  const double half_width = 3.0 * 1.4826 * *middle;
+  const double lo = median - half_width, hi = median + half_width;
+
+  const auto ucols = static_cast<std::size_t>(cols);
+  double* padded = scratch_real(static_cast<std::size_t>(rows) * ucols);
+  // Eight interleaved lanes per sum: independent additions, so that the loop is not bound by
+  // the latency of one chain and can use vector registers.
+  constexpr std::size_t L = 8;
+  double n_all = 0, s_all = 0, s2_all = 0, n_band = 0, s_band = 0, vmax = 0;
+  for (std::size_t r = 0; r < h; ++r) {
+    const float* p = image.row(r);
+    double* q = padded + r * ucols;
+    double cn[L] = {}, cs[L] = {}, cs2[L] = {}, bn[L] = {}, bs[L] = {}, mx[L] = {};
+    auto add = [&](std::size_t lane, std::size_t c) {
+      const double v = p[c];
+      const bool finite = v - v == 0.0;  // false for NaN and +-Inf
+      const double x = finite ? v : 0.0;
+      const bool band = finite & (v >= lo) & (v <= hi);
+      cn[lane] += finite ? 1.0 : 0.0;
+      cs[lane] += x;
+      cs2[lane] += x * x;
+      bn[lane] += band ? 1.0 : 0.0;
+      bs[lane] += band ? v : 0.0;
+      mx[lane] = std::max(mx[lane], std::abs(x));
+      q[c] = x;
+    };
+    std::size_t c = 0;
+    for (; c + L <= w; c += L)
+      for (std::size_t lane = 0; lane < L; ++lane) add(lane, c + lane);
+    for (; c < w; ++c) add(c % L, c);
+    for (std::size_t lane = 0; lane < L; ++lane) {
+      n_all += cn[lane], s_all += cs[lane], s2_all += cs2[lane];
+      n_band += bn[lane], s_band += bs[lane], vmax = std::max(vmax, mx[lane]);
+    }
+    std::fill(q + w, q + ucols, 0.0);
+  }
+  std::fill(padded + h * ucols, padded + static_cast<std::size_t>(rows) * ucols, 0.0);
+  if (n_all == 0) return true;  // out.ok stays false: no finite pixel
+  const double a = n_band > 0 && n_band >= 0.5 * n_all ? s_band / n_band : s_all / n_all;
+  const bool whole = n_all == static_cast<double>(n_pixels) && static_cast<std::size_t>(rows) == h && ucols == w;
+  double rss = 0.0;
+  if (whole) {
+    rss = s2_all - 2.0 * a * s_all + n_all * a * a;  // sum of (v - a)^2
+  } else {
+    // Non-finite pixels become the background (0 after the subtraction): subtract in place.
+    for (std::size_t r = 0; r < h; ++r) {
+      const float* p = image.row(r);
+      double* q = padded + r * ucols;
+      double part[L] = {};
+      std::size_t c = 0;
+      auto sub = [&](std::size_t lane, std::size_t col) {
+        const double v = p[col];
+        const double residual = v - v == 0.0 ? v - a : 0.0;
+        part[lane] += residual * residual;
+        q[col] = residual;
+      };
+      for (; c + L <= w; c += L)
+        for (std::size_t lane = 0; lane < L; ++lane) sub(lane, c + lane);
+      for (; c < w; ++c) sub(c % L, c);
+      for (std::size_t lane = 0; lane < L; ++lane) rss += part[lane];
+    }
+  }
+  // No variation: an RMS residual below 1e-6 of the largest magnitude is float rounding.
+  const double floor = 1e-6 * vmax;
+  if (!(rss > floor * floor * n_all)) return true;
+  out.spectrum = spectrum_pool().get(static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols)));
+  fft::forward(rows, cols, padded, out.spectrum.get());
+  if (whole) out.spectrum[0] -= a * static_cast<double>(n_pixels);
+  out.energy = rss;
+  out.ok = true;
+  return true;
+}
+
 // Background subtraction, window, zero padding, FFT (see the header). The padded image is
 // scratch of the calling thread (kept between calls: no page faults per frame).
 Prepared prepare(ImageView<const float> image, const std::vector<double>& window_y,
@@ -258,6 +357,9 @@ Prepared prepare(ImageView<const float> image, const std::vector<double>& window
   const std::size_t h = image.height(), w = image.width();
   const double yc = 0.5 * (static_cast<double>(h) - 1.0), xc = 0.5 * (static_cast<double>(w) - 1.0);
   Prepared out;
+  const bool unwindowed_frame = std::all_of(window_y.begin(), window_y.end(), [](double v) { return v == 1.0; }) &&
+                                std::all_of(window_x.begin(), window_x.end(), [](double v) { return v == 1.0; });
+  if (model == BackgroundModel::constant && unwindowed_frame && prepare_constant(image, rows, cols, out)) return out;
   bool any_finite = false;
   const Background bg = model == BackgroundModel::mean
                             ? [&] {
@@ -483,6 +585,20 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
     double ny = ys[at / xs.size()] * spacing_y, nx = xs[at % xs.size()] * spacing_x;
     {  // at full resolution, on the 1/upsample grid (the integer grid for upsample 1)
       const double y0 = std::round(ny), x0 = std::round(nx);
+      if (!exhaustive && rows / 2 >= 16 && cols / 2 >= 16) {
+        // Newton steps on the lowest half of the frequencies per axis first (a quarter of the
+        // spectrum, the surface at 2 px spacing): they bring the start within a few thousandths
+        // of a pixel of the full-resolution maximum for a quarter of the cost, and only the
+        // starting point of the steps below depends on them.
+        const int hr = rows / 2, hc = cols / 2;
+        std::complex<double>* half_data =
+            scratch_complex(static_cast<std::size_t>(hr) * static_cast<std::size_t>(fft::half_columns(hc)), 2);
+        crop_spectrum(weighted, hr, hc, half_data);
+        const double ry = static_cast<double>(rows) / hr, rx = static_cast<double>(cols) / hc;
+        double cy = ny / ry, cx = nx / rx;
+        if (newton_peak({half_data, hr, hc}, cy, cx, 6, 0.25 / o.upsample / std::max(ry, rx)))
+          ny = cy * ry, nx = cx * rx;
+      }
       const bool converged = !exhaustive && newton_peak(weighted, ny, nx, 6, 0.25 / o.upsample);
       // Exhaustive, or Newton failed: the 1.5 px window around the nearest integer shift.
       const int n = static_cast<int>(std::ceil(1.5 * o.upsample)), centre = n / 2;
