@@ -15,12 +15,14 @@
 
 namespace xanesmap::correlation {
 
-// A half spectrum (core/fft.hpp): rows x (cols/2 + 1) complex values of a rows x cols real image.
+// A half spectrum (core/fft.hpp): rows x (cols/2 + 1) complex values of a rows x cols real image,
+// stored in single precision (the frames are float32; every sum over a spectrum is accumulated in
+// double).
 struct HalfSpectrum {
-  const std::complex<double>* data = nullptr;
+  const std::complex<float>* data = nullptr;
   int rows = 0, cols = 0;
   int half() const { return fft::half_columns(cols); }
-  const std::complex<double>* row(int r) const {
+  const std::complex<float>* row(int r) const {
     return data + static_cast<std::size_t>(r) * static_cast<std::size_t>(half());
   }
 };
@@ -45,7 +47,7 @@ double correlation_at(const HalfSpectrum& m, const HalfSpectrum& r, double y, do
 // F_m conj(F_r), whitened (phase, partial) or times |2 pi f|^2 (gradient), then low-passed.
 // Per term the same operations, in the same order, as the full-spectrum code had.
 void cross_power(const HalfSpectrum& m, const HalfSpectrum& r, const TranslationOptions& o,
-                 std::complex<double>* out);
+                 std::complex<float>* out);
 
 // The refinement grid around an integer peak (y0, x0): point j along an axis sits at
 // y0 + j / upsample. Written once so that every search evaluates the same coordinates.
@@ -73,7 +75,7 @@ GridPeak grid_peak(const HalfSpectrum& R, double y0, double x0, int up, int lo, 
 
 // The lowest crop_rows x crop_cols frequencies of a half spectrum, as a half spectrum of that
 // size (signed row frequencies kept in place).
-void crop_spectrum(const HalfSpectrum& R, int crop_rows, int crop_cols, std::complex<double>* out);
+void crop_spectrum(const HalfSpectrum& R, int crop_rows, int crop_cols, std::complex<float>* out);
 
 struct CoarsePeak {
   int pr = 0, pc = 0;  // on the surface's grid

@@ -1,4 +1,7 @@
-// Two-dimensional real-to-complex FFTs (FFTW 3, double precision) with plans made once per size.
+// Two-dimensional real-to-complex FFTs (FFTW 3, double and single precision) with plans made
+// once per size. Registration transforms its frames in single precision (the frames are float32:
+// a double transform of float data holds nothing more of the image, and the single one takes
+// half the memory traffic); the small inverse transforms of correlation surfaces are double.
 //
 // Conventions (the same as cv::dft, which registration used before): for a real image f of
 // rows x cols (row-major), forward gives the half spectrum
@@ -26,14 +29,23 @@ struct FreeBuffer {
 /// Buffers aligned as FFTW wants them (every array passed to the functions below must be one).
 using RealBuffer = std::unique_ptr<double[], FreeBuffer>;
 using ComplexBuffer = std::unique_ptr<std::complex<double>[], FreeBuffer>;
+struct FreeFloatBuffer {
+  void operator()(void* p) const;
+};
+using FloatBuffer = std::unique_ptr<float[], FreeFloatBuffer>;
+using ComplexFloatBuffer = std::unique_ptr<std::complex<float>[], FreeFloatBuffer>;
 RealBuffer real_buffer(std::size_t count);
 ComplexBuffer complex_buffer(std::size_t count);
+FloatBuffer float_buffer(std::size_t count);
+ComplexFloatBuffer complex_float_buffer(std::size_t count);
 
 /// Half-spectrum columns of a row of `cols` real values.
 inline int half_columns(int cols) { return cols / 2 + 1; }
 
 /// out (rows x half_columns(cols)) = the spectrum of in (rows x cols); `in` is left unchanged.
 void forward(int rows, int cols, const double* in, std::complex<double>* out);
+/// The same in single precision.
+void forward(int rows, int cols, const float* in, std::complex<float>* out);
 /// out (rows x cols) = the unnormalized inverse of the Hermitian half spectrum `in`, which is
 /// overwritten (FFTW's complex-to-real transforms use it as scratch).
 void inverse(int rows, int cols, std::complex<double>* in, double* out);

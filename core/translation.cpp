@@ -60,14 +60,14 @@ std::vector<double> tukey_window(std::size_t n, double fraction) {
 }
 
 
-// Spectrum buffers are recycled: a 2048 x 2048 frame's half spectrum is 34 MB, which the C
+// Spectrum buffers are recycled: a 2048 x 2048 frame's half spectrum is 17 MB, which the C
 // library maps fresh (and the kernel faults in page by page) on every allocation otherwise.
 // At most kPooled buffers wait for reuse.
 class SpectrumPool {
  public:
   static constexpr std::size_t kPooled = 8;
-  std::shared_ptr<std::complex<double>[]> get(std::size_t count) {
-    fft::ComplexBuffer buffer;
+  std::shared_ptr<std::complex<float>[]> get(std::size_t count) {
+    fft::ComplexFloatBuffer buffer;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
       for (auto it = free_.begin(); it != free_.end(); ++it)
@@ -77,17 +77,17 @@ class SpectrumPool {
           break;
         }
     }
-    if (!buffer) buffer = fft::complex_buffer(count);
-    return {buffer.release(), [this, count](std::complex<double>* p) { put(count, fft::ComplexBuffer(p)); }};
+    if (!buffer) buffer = fft::complex_float_buffer(count);
+    return {buffer.release(), [this, count](std::complex<float>* p) { put(count, fft::ComplexFloatBuffer(p)); }};
   }
 
  private:
-  void put(std::size_t count, fft::ComplexBuffer buffer) {
+  void put(std::size_t count, fft::ComplexFloatBuffer buffer) {
     const std::lock_guard<std::mutex> lock(mutex_);
     if (free_.size() < kPooled) free_.emplace_back(count, std::move(buffer));
   }
   std::mutex mutex_;
-  std::vector<std::pair<std::size_t, fft::ComplexBuffer>> free_;
+  std::vector<std::pair<std::size_t, fft::ComplexFloatBuffer>> free_;
 };
 
 SpectrumPool& spectrum_pool() {
@@ -96,7 +96,7 @@ SpectrumPool& spectrum_pool() {
 }
 
 struct Prepared {
-  std::shared_ptr<std::complex<double>[]> spectrum;  // half spectrum, padded rows x (padded columns / 2 + 1)
+  std::shared_ptr<std::complex<float>[]> spectrum;  // half spectrum, padded rows x (padded columns / 2 + 1)
   double energy = 0.0;          // sum of the squared pixels that entered the FFT
   bool ok = false;              // false: no finite pixel or no variation
 };
@@ -109,11 +109,24 @@ double* scratch_real(std::size_t count) {
   if (capacity < count) buffer = fft::real_buffer(count), capacity = count;
   return buffer.get();
 }
-std::complex<double>* scratch_complex(std::size_t count, int which) {
-  thread_local fft::ComplexBuffer buffers[3];
-  thread_local std::size_t capacity[3] = {0, 0, 0};
+float* scratch_float(std::size_t count) {
+  thread_local fft::FloatBuffer buffer;
+  thread_local std::size_t capacity = 0;
+  if (capacity < count) buffer = fft::float_buffer(count), capacity = count;
+  return buffer.get();
+}
+std::complex<double>* scratch_complex(std::size_t count) {
+  thread_local fft::ComplexBuffer buffer;
+  thread_local std::size_t capacity = 0;
+  if (capacity < count) buffer = fft::complex_buffer(count), capacity = count;
+  return buffer.get();
+}
+// 0: the weighted cross-power spectrum, 1: its half-frequency crop.
+std::complex<float>* scratch_complex_float(std::size_t count, int which) {
+  thread_local fft::ComplexFloatBuffer buffers[2];
+  thread_local std::size_t capacity[2] = {0, 0};
   const auto i = static_cast<std::size_t>(which);
-  if (capacity[i] < count) buffers[i] = fft::complex_buffer(count), capacity[i] = count;
+  if (capacity[i] < count) buffers[i] = fft::complex_float_buffer(count), capacity[i] = count;
   return buffers[i].get();
 }
 
@@ -258,10 +271,10 @@ Background robust_background(ImageView<const float> image, BackgroundModel model
 // its first iteration on, and its refits select the same pixels: the result is the mean of the
 // finite pixels in that band (the mean of all finite pixels when the band holds fewer than half
 // of them), as robust_background gives it up to rounding at the band's edges. The same pass
-// copies the image into the padded FFT input; without non-finite pixels or padding, the
-// constant is taken off the transform's zero-frequency term alone (the transform is linear, and
-// the image minus a constant differs from the image only there). Returns false when the frame
-// needs the general path (sampled pixels all non-finite).
+// writes the image minus the sample median into the padded FFT input; without non-finite pixels
+// or padding, the small difference d between the median and the robust constant is then taken
+// off the zero-frequency term alone (the transform is linear, and subtracting a constant changes
+// only that term). Returns false when the frame needs the general path (no finite pixel sampled).
 bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared& out) {
   const std::size_t h = image.height(), w = image.width(), n_pixels = h * w;
   const std::size_t step = std::max<std::size_t>(1, n_pixels / 65536);
@@ -281,27 +294,28 @@ bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared
   const double lo = median - half_width, hi = median + half_width;
 
   const auto ucols = static_cast<std::size_t>(cols);
-  double* padded = scratch_real(static_cast<std::size_t>(rows) * ucols);
-  // Eight interleaved lanes per sum: independent additions, so that the loop is not bound by
-  // the latency of one chain and can use vector registers.
+  float* padded = scratch_float(static_cast<std::size_t>(rows) * ucols);
+  // Sums of x = v - median over the finite pixels (all, and those in the band) and of x^2, in
+  // eight interleaved lanes: independent additions, so that the loop is not bound by the latency
+  // of one chain and can use vector registers.
   constexpr std::size_t L = 8;
   double n_all = 0, s_all = 0, s2_all = 0, n_band = 0, s_band = 0, vmax = 0;
   for (std::size_t r = 0; r < h; ++r) {
     const float* p = image.row(r);
-    double* q = padded + r * ucols;
+    float* q = padded + r * ucols;
     double cn[L] = {}, cs[L] = {}, cs2[L] = {}, bn[L] = {}, bs[L] = {}, mx[L] = {};
     auto add = [&](std::size_t lane, std::size_t c) {
       const double v = p[c];
       const bool finite = v - v == 0.0;  // false for NaN and +-Inf
-      const double x = finite ? v : 0.0;
+      const double x = finite ? v - median : 0.0;
       const bool band = finite & (v >= lo) & (v <= hi);
       cn[lane] += finite ? 1.0 : 0.0;
       cs[lane] += x;
       cs2[lane] += x * x;
       bn[lane] += band ? 1.0 : 0.0;
-      bs[lane] += band ? v : 0.0;
-      mx[lane] = std::max(mx[lane], std::abs(x));
-      q[c] = x;
+      bs[lane] += band ? x : 0.0;
+      mx[lane] = std::max(mx[lane], finite ? std::abs(v) : 0.0);
+      q[c] = static_cast<float>(x);
     };
     std::size_t c = 0;
     for (; c + L <= w; c += L)
@@ -311,28 +325,30 @@ bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared
       n_all += cn[lane], s_all += cs[lane], s2_all += cs2[lane];
       n_band += bn[lane], s_band += bs[lane], vmax = std::max(vmax, mx[lane]);
     }
-    std::fill(q + w, q + ucols, 0.0);
+    std::fill(q + w, q + ucols, 0.0f);
   }
-  std::fill(padded + h * ucols, padded + static_cast<std::size_t>(rows) * ucols, 0.0);
+  std::fill(padded + h * ucols, padded + static_cast<std::size_t>(rows) * ucols, 0.0f);
   if (n_all == 0) return true;  // out.ok stays false: no finite pixel
-  const double a = n_band > 0 && n_band >= 0.5 * n_all ? s_band / n_band : s_all / n_all;
+  // The robust constant relative to the median.
+  const double d = n_band > 0 && n_band >= 0.5 * n_all ? s_band / n_band : s_all / n_all;
   const bool whole = n_all == static_cast<double>(n_pixels) && static_cast<std::size_t>(rows) == h && ucols == w;
   double rss = 0.0;
   if (whole) {
-    rss = s2_all - 2.0 * a * s_all + n_all * a * a;  // sum of (v - a)^2
+    rss = s2_all - 2.0 * d * s_all + n_all * d * d;  // sum of (x - d)^2 = sum of (v - a)^2
   } else {
     // Non-finite pixels become the background (0 after the subtraction): subtract in place.
+    const double a = median + d;
     for (std::size_t r = 0; r < h; ++r) {
       const float* p = image.row(r);
-      double* q = padded + r * ucols;
+      float* q = padded + r * ucols;
       double part[L] = {};
-      std::size_t c = 0;
       auto sub = [&](std::size_t lane, std::size_t col) {
         const double v = p[col];
         const double residual = v - v == 0.0 ? v - a : 0.0;
         part[lane] += residual * residual;
-        q[col] = residual;
+        q[col] = static_cast<float>(residual);
       };
+      std::size_t c = 0;
       for (; c + L <= w; c += L)
         for (std::size_t lane = 0; lane < L; ++lane) sub(lane, c + lane);
       for (; c < w; ++c) sub(c % L, c);
@@ -344,7 +360,7 @@ bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared
   if (!(rss > floor * floor * n_all)) return true;
   out.spectrum = spectrum_pool().get(static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols)));
   fft::forward(rows, cols, padded, out.spectrum.get());
-  if (whole) out.spectrum[0] -= a * static_cast<double>(n_pixels);
+  if (whole) out.spectrum[0] -= static_cast<float>(d * static_cast<double>(n_pixels));
   out.energy = rss;
   out.ok = true;
   return true;
@@ -372,23 +388,23 @@ Prepared prepare(ImageView<const float> image, const std::vector<double>& window
   const double a = bg.a, by = bg.by, bx = bg.bx;
   double vmax = 0.0, n = 0.0;
   const auto ucols = static_cast<std::size_t>(cols);
-  double* padded = scratch_real(static_cast<std::size_t>(rows) * ucols);
+  float* padded = scratch_float(static_cast<std::size_t>(rows) * ucols);
   const bool unwindowed = std::all_of(window_y.begin(), window_y.end(), [](double v) { return v == 1.0; }) &&
                           std::all_of(window_x.begin(), window_x.end(), [](double v) { return v == 1.0; });
   const bool constant = by == 0.0 && bx == 0.0;
   if (unwindowed && constant) {
     // The fast path below writes every pixel of the image: zero only the padding.
-    for (std::size_t r = 0; r < h; ++r) std::fill(padded + r * ucols + w, padded + (r + 1) * ucols, 0.0);
-    std::fill(padded + h * ucols, padded + static_cast<std::size_t>(rows) * ucols, 0.0);
+    for (std::size_t r = 0; r < h; ++r) std::fill(padded + r * ucols + w, padded + (r + 1) * ucols, 0.0f);
+    std::fill(padded + h * ucols, padded + static_cast<std::size_t>(rows) * ucols, 0.0f);
   } else {
-    std::fill(padded, padded + static_cast<std::size_t>(rows) * ucols, 0.0);
+    std::fill(padded, padded + static_cast<std::size_t>(rows) * ucols, 0.0f);
   }
   double rss = 0.0, energy = 0.0;
   for (std::size_t r = 0; unwindowed && constant && r < h; ++r) {
     // The common case (a constant background, no window), with four partial sums per row so
     // that the loop is not bound by the latency of single chains of additions.
     const float* p = image.row(r);
-    double* q = padded + r * ucols;
+    float* q = padded + r * ucols;
     double part_n[4] = {0, 0, 0, 0}, part_rss[4] = {0, 0, 0, 0}, part_max[4] = {0, 0, 0, 0};
     auto add = [&](std::size_t lane, std::size_t c) {
       const double v = p[c];
@@ -397,7 +413,7 @@ Prepared prepare(ImageView<const float> image, const std::vector<double>& window
       part_max[lane] = std::max(part_max[lane], finite ? std::abs(v) : 0.0);
       part_n[lane] += finite ? 1.0 : 0.0;
       part_rss[lane] += residual * residual;
-      q[c] = residual;
+      q[c] = static_cast<float>(residual);
     };
     std::size_t c = 0;
     for (; c + 4 <= w; c += 4)
@@ -410,7 +426,7 @@ Prepared prepare(ImageView<const float> image, const std::vector<double>& window
   if (unwindowed && constant) energy = rss;  // the windowed values are the residuals
   for (std::size_t r = 0; !(unwindowed && constant) && r < h; ++r) {
     const float* p = image.row(r);
-    double* q = padded + r * ucols;
+    float* q = padded + r * ucols;
     const double y = static_cast<double>(r) - yc;
     const double row_background = a + by * y;
     for (std::size_t c = 0; c < w; ++c) {
@@ -423,7 +439,7 @@ Prepared prepare(ImageView<const float> image, const std::vector<double>& window
       // Without a window (all weights 1) the products are skipped: the same values.
       const double windowed = unwindowed ? residual : residual * window_y[r] * window_x[c];
       energy += windowed * windowed;
-      q[c] = windowed;
+      q[c] = static_cast<float>(windowed);
     }
   }
   // No variation: an RMS residual below 1e-6 of the largest magnitude is float rounding (a
@@ -444,9 +460,9 @@ int to_int_size(std::size_t n, const char* what) {
 }
 
 // The real surface of a half spectrum (rows x cols), scaled by 1/(rows cols), into `out`.
-void surface_of(const std::complex<double>* spectrum, int rows, int cols, double* out) {
+void surface_of(const std::complex<float>* spectrum, int rows, int cols, double* out) {
   const std::size_t half = static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols));
-  std::complex<double>* copy = scratch_complex(half, 1);  // the inverse overwrites its input
+  std::complex<double>* copy = scratch_complex(half);  // the inverse overwrites its input
   std::copy(spectrum, spectrum + half, copy);
   fft::inverse(rows, cols, copy, out);
   const double scale = 1.0 / (static_cast<double>(rows) * cols);
@@ -506,8 +522,8 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
   const int rows = s.rows, cols = s.cols;
 
   // Weighted cross-power spectrum from F_m conj(F_r): the surface peaks at +(dy, dx).
-  std::complex<double>* weighted_data =
-      scratch_complex(static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols)), 0);
+  std::complex<float>* weighted_data =
+      scratch_complex_float(static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols)), 0);
   cross_power(mov, ref, o, weighted_data);
   const HalfSpectrum weighted{weighted_data, rows, cols};
   const bool is_plain = o.weighting == CorrelationWeighting::plain;
@@ -558,8 +574,8 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
     // Coarse: the surface at b-px spacing from the lowest frequencies.
     const int crop_rows = rows / b, crop_cols = cols / b;
     const double spacing_y = static_cast<double>(rows) / crop_rows, spacing_x = static_cast<double>(cols) / crop_cols;
-    std::vector<std::complex<double>> cropped(static_cast<std::size_t>(crop_rows) *
-                                              static_cast<std::size_t>(fft::half_columns(crop_cols)));
+    std::vector<std::complex<float>> cropped(static_cast<std::size_t>(crop_rows) *
+                                             static_cast<std::size_t>(fft::half_columns(crop_cols)));
     crop_spectrum(weighted, crop_rows, crop_cols, cropped.data());
     const HalfSpectrum coarse{cropped.data(), crop_rows, crop_cols};
     std::vector<double> surface(static_cast<std::size_t>(crop_rows) * static_cast<std::size_t>(crop_cols));
@@ -591,8 +607,8 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
         // of a pixel of the full-resolution maximum for a quarter of the cost, and only the
         // starting point of the steps below depends on them.
         const int hr = rows / 2, hc = cols / 2;
-        std::complex<double>* half_data =
-            scratch_complex(static_cast<std::size_t>(hr) * static_cast<std::size_t>(fft::half_columns(hc)), 2);
+        std::complex<float>* half_data =
+            scratch_complex_float(static_cast<std::size_t>(hr) * static_cast<std::size_t>(fft::half_columns(hc)), 1);
         crop_spectrum(weighted, hr, hc, half_data);
         const double ry = static_cast<double>(rows) / hr, rx = static_cast<double>(cols) / hc;
         double cy = ny / ry, cx = nx / rx;
