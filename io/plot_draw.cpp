@@ -441,7 +441,7 @@ void Axes::draw_legend(cv::Mat& picture) const {
 void write_png(const fs::path& file, const cv::Mat& picture, const std::string& what) {
   std::vector<unsigned char> bytes;
   try {
-    if (!cv::imencode(".png", picture, bytes, {cv::IMWRITE_PNG_COMPRESSION, 6}))
+    if (!cv::imencode(".png", picture, bytes, {cv::IMWRITE_PNG_COMPRESSION, 1}))
       throw OutputError(quoted(file) + ": OpenCV could not encode the " + what);
   } catch (const cv::Exception& e) {
     throw OutputError(quoted(file) + ": OpenCV could not encode the " + what + " (" + e.what() +
