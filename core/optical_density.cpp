@@ -81,6 +81,35 @@ struct OdInputs {
   float saturation;
 };
 
+// The two element-wise row loops of od_frame, in a plain x86-64 and an AVX2 version chosen at
+// run time (the build targets plain x86-64); the same operations per element, in the same order
+// (no fused multiply-add), so the values are identical.
+#define XANESMAP_OD_KERNELS(SUFFIX, ATTRIBUTE)                                                          \
+  ATTRIBUTE unsigned ratio_row_##SUFFIX(const float* s, const float* f, const float* dk, std::size_t w, \
+                                       float saturation, float* q, std::uint8_t* sl) {                  \
+    constexpr float kMax = std::numeric_limits<float>::max(), kMin = std::numeric_limits<float>::min(); \
+    unsigned any_slow = 0;                                                                              \
+    for (std::size_t c = 0; c < w; ++c) {                                                               \
+      const float d = dk[c], num = s[c] - d, den = f[c] - d, x = num / den;                             \
+      /* Every condition of classify() and a normal ratio; NaN fails each comparison. */                \
+      const bool fast = (std::abs(s[c]) <= kMax) & (std::abs(f[c]) <= kMax) & (std::abs(d) <= kMax) &   \
+                        (s[c] < saturation) & (f[c] < saturation) & (num > 0.0f) & (den > 0.0f) &       \
+                        (x >= kMin) & (x <= kMax);                                                      \
+      q[c] = fast ? x : 1.0f;                                                                           \
+      sl[c] = fast ? 0 : 1;                                                                             \
+      any_slow |= fast ? 0u : 1u;                                                                       \
+    }                                                                                                   \
+    return any_slow;                                                                                    \
+  }                                                                                                     \
+  ATTRIBUTE void log_row_##SUFFIX(const float* q, float* o, std::size_t w) {                            \
+    for (std::size_t c = 0; c < w; ++c) o[c] = minus_log_inline(q[c]);                                  \
+  }
+XANESMAP_OD_KERNELS(generic, )
+XANESMAP_OD_KERNELS(avx2, __attribute__((target("avx2"))))
+#undef XANESMAP_OD_KERNELS
+
+const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+
 // OD of frame e: sample (counts) -> out, which may be the same memory. Returns the NaN count.
 // A vectorizable pass computes every value that is valid and whose ratio is a normal float; the
 // few others (invalid: flagged and NaN; a ratio outside the normal floats: std::log) follow.
@@ -95,7 +124,6 @@ std::size_t od_frame(const OdInputs& in, std::size_t e, const float* sample, flo
       [&, dark, flat, sample, out, saturation, w](const tbb::blocked_range<std::size_t>& rows, std::size_t invalid) {
         std::vector<float> ratio(w), fixed(w), zeros(dark ? 0 : w, 0.0f);
         std::vector<std::uint8_t> slow(w);
-        constexpr float kMax = std::numeric_limits<float>::max(), kMin = std::numeric_limits<float>::min();
         for (std::size_t r = rows.begin(); r != rows.end(); ++r) {
           const std::size_t row = r * w;
           const float* s = sample + row;
@@ -103,17 +131,7 @@ std::size_t od_frame(const OdInputs& in, std::size_t e, const float* sample, flo
           const float* dk = dark ? dark + row : zeros.data();
           float* q = ratio.data();
           std::uint8_t* sl = slow.data();
-          unsigned any_slow = 0;
-          for (std::size_t c = 0; c < w; ++c) {
-            const float d = dk[c], num = s[c] - d, den = f[c] - d, x = num / den;
-            // Every condition of classify() and a normal ratio; NaN fails each comparison.
-            const bool fast = (std::abs(s[c]) <= kMax) & (std::abs(f[c]) <= kMax) & (std::abs(d) <= kMax) &
-                              (s[c] < saturation) & (f[c] < saturation) & (num > 0.0f) & (den > 0.0f) &
-                              (x >= kMin) & (x <= kMax);
-            q[c] = fast ? x : 1.0f;
-            sl[c] = fast ? 0 : 1;
-            any_slow |= fast ? 0u : 1u;
-          }
+          const unsigned any_slow = (kHasAvx2 ? ratio_row_avx2 : ratio_row_generic)(s, f, dk, w, saturation, q, sl);
           // The few others first: `out` may be `sample` itself (in place).
           if (any_slow)
             for (std::size_t c = 0; c < w; ++c) {
@@ -129,7 +147,7 @@ std::size_t od_frame(const OdInputs& in, std::size_t e, const float* sample, flo
               }
             }
           float* o = out + row;
-          for (std::size_t c = 0; c < w; ++c) o[c] = minus_log_inline(q[c]);
+          (kHasAvx2 ? log_row_avx2 : log_row_generic)(q, o, w);
           if (any_slow)
             for (std::size_t c = 0; c < w; ++c)
               if (sl[c]) o[c] = fixed[c];
