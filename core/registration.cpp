@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <Eigen/Dense>
+#include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
@@ -173,15 +174,20 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
       const TranslationEstimate& est = to_anchor_estimates[k];
       if (!est.ok) continue;
       const ShiftedFrame aligned = shift_frame(od.frame(i), est.dy_px, est.dx_px);
-      for (std::size_t p = 0; p < sum.size(); ++p) {
-        const float v = aligned.image.data()[p];
-        if (std::isfinite(v)) sum.data()[p] += v, ++count.data()[p];
-      }
+      // Each pixel's sum in the frames' order; pixels in parallel.
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, sum.size(), std::size_t{1} << 16), [&](const auto& range) {
+        for (std::size_t p = range.begin(); p != range.end(); ++p) {
+          const float v = aligned.image.data()[p];
+          if (std::isfinite(v)) sum.data()[p] += v, ++count.data()[p];
+        }
+      });
       ++used;
     }
     template_image = Image<float>(od.height(), od.width(), std::numeric_limits<float>::quiet_NaN());
-    for (std::size_t p = 0; p < sum.size(); ++p)
-      if (count.data()[p]) template_image.data()[p] = static_cast<float>(sum.data()[p] / count.data()[p]);
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, sum.size(), std::size_t{1} << 16), [&](const auto& range) {
+      for (std::size_t p = range.begin(); p != range.end(); ++p)
+        if (count.data()[p]) template_image.data()[p] = static_cast<float>(sum.data()[p] / count.data()[p]);
+    });
     std::ostringstream d;
     d << "mean of " << used << " post-edge frames aligned to frame " << anchor << " (" << e[anchor] << " eV)";
     result.reference_description = d.str();
