@@ -145,11 +145,14 @@ inline void y_factor(int r, int rows, double y, double& re, double& im) {
 
 }  // namespace
 
-std::vector<double> evaluate_surface(const HalfSpectrum& R, std::span<const double> ys,
-                                     std::span<const double> xs) {
-  const int rows = R.rows, cols = R.cols;
+namespace {
+
+// evaluate_surface over rows given by get_row(r) (2 half-columns floats each, in row order).
+template <class GetRow>
+std::vector<double> evaluate_rows(int rows, int cols, GetRow get_row, std::span<const double> ys,
+                                  std::span<const double> xs) {
   const std::size_t nj = ys.size(), nl = xs.size();
-  const auto n2 = 2 * static_cast<std::size_t>(R.half());
+  const auto n2 = 2 * static_cast<std::size_t>(fft::half_columns(cols));
   // Per row r and x_l: S(r, l) = sum_kx weight R(r, kx) exp(2 pi i kx x_l / cols); then
   // c(j, l) = (1/N) sum_r Re(exp(2 pi i ky y_j / rows) S(r, l)). Tables in groups of 6 (one
   // read of the row each), the last group padded with zero tables.
@@ -162,7 +165,7 @@ std::vector<double> evaluate_surface(const HalfSpectrum& R, std::span<const doub
   std::vector<double> even(groups * G), odd(groups * G), ey_re(nj), ey_im(nj);
   std::vector<double> out(nj * nl, 0.0);
   for (int r = 0; r < rows; ++r) {
-    const auto* q = reinterpret_cast<const float*>(R.row(r));
+    const float* q = get_row(r);
     for (std::size_t g = 0; g < groups; ++g)
       row_sums<G>(q, n2, table_ptr.data() + g * G, even.data() + g * G, odd.data() + g * G);
     for (std::size_t j = 0; j < nj; ++j) y_factor(r, rows, ys[j], ey_re[j], ey_im[j]);
@@ -176,43 +179,106 @@ std::vector<double> evaluate_surface(const HalfSpectrum& R, std::span<const doub
   return out;
 }
 
+// correlation_at's sums, one row at a time (rows must come in order 0, 1, ...).
+class PlainCorrelation {
+ public:
+  PlainCorrelation(int rows, int cols, double y, double x)
+      : rows_(rows), cols_(cols), y_(y), x_(x), tables_(x_tables(cols, std::span<const double>(&x_, 1))) {}
+  void add_row(int row, const double* product) {
+    const auto n2 = 2 * static_cast<std::size_t>(fft::half_columns(cols_));
+    const double* table_ptr[2] = {tables_.data(), tables_.data() + n2};
+    double even[2], odd[2];
+    row_sums<2>(product, n2, table_ptr, even, odd);
+    const double s_re = even[0] - odd[1], s_im = even[1] + odd[0];
+    double ey_re = 0.0, ey_im = 0.0;
+    y_factor(row, rows_, y_, ey_re, ey_im);
+    total_ += ey_re * s_re - ey_im * s_im;
+  }
+  double value() const { return total_ / (static_cast<double>(rows_) * cols_); }
+
+ private:
+  int rows_, cols_;
+  double y_, x_;
+  std::vector<double> tables_;
+  double total_ = 0.0;
+};
+
+}  // namespace
+
+std::vector<double> evaluate_surface(const HalfSpectrum& R, std::span<const double> ys,
+                                     std::span<const double> xs) {
+  return evaluate_rows(R.rows, R.cols, [&](int r) { return reinterpret_cast<const float*>(R.row(r)); }, ys, xs);
+}
+
 double correlation_at(const HalfSpectrum& m, const HalfSpectrum& r, double y, double x) {
-  const int rows = m.rows, cols = m.cols, nh = m.half();
+  const int rows = m.rows, nh = m.half();
   const auto n2 = 2 * static_cast<std::size_t>(nh);
-  const double xs[1] = {x};
-  const std::vector<double> tables = x_tables(cols, xs);
-  const double* table_ptr[2] = {tables.data(), tables.data() + n2};
+  PlainCorrelation plain(rows, m.cols, y, x);
   std::vector<double> product(n2);
-  double total = 0.0;
   for (int row = 0; row < rows; ++row) {
     const auto* a = reinterpret_cast<const float*>(m.row(row));
     const auto* b = reinterpret_cast<const float*>(r.row(row));
-    // a conj(b) in double, element by element (the row stays in cache for the sums below).
+    // a conj(b) in double, element by element (the row stays in cache for the sums).
     for (std::size_t i = 0; i < n2; i += 2) {
       const double ar = a[i], ai = a[i + 1], br = b[i], bi = b[i + 1];
       product[i] = ar * br + ai * bi;
       product[i + 1] = ai * br - ar * bi;
     }
-    double even[2], odd[2];
-    row_sums<2>(product.data(), n2, table_ptr, even, odd);
-    const double s_re = even[0] - odd[1], s_im = even[1] + odd[0];
-    double ey_re = 0.0, ey_im = 0.0;
-    y_factor(row, rows, y, ey_re, ey_im);
-    total += ey_re * s_re - ey_im * s_im;
+    plain.add_row(row, product.data());
   }
-  return total / (static_cast<double>(rows) * cols);
+  return plain.value();
+}
+
+WeightedRows::WeightedRows(const HalfSpectrum& m, const HalfSpectrum& r, const TranslationOptions& o)
+    : m_(m), r_(r), gradient_(o.weighting == CorrelationWeighting::gradient), lowpass_(o.lowpass_sigma_px > 0.0) {
+  k_low_ = -4.0 * std::numbers::pi * std::numbers::pi * o.lowpass_sigma_px * o.lowpass_sigma_px;
+  k_grad_ = 4.0 * std::numbers::pi * std::numbers::pi;
+  const auto nhs = static_cast<std::size_t>(m.half());
+  gx_.resize(nhs), fx2_.resize(nhs);
+  for (std::size_t c = 0; c < nhs; ++c) {
+    const double f = static_cast<double>(signed_index(static_cast<int>(c), m.cols)) / m.cols;
+    gx_[c] = lowpass_ ? std::exp(k_low_ * f * f) : 1.0;
+    fx2_[c] = f * f;
+  }
+}
+
+bool WeightedRows::supports(const TranslationOptions& o) {
+  return o.weighting == CorrelationWeighting::plain || o.weighting == CorrelationWeighting::gradient;
+}
+
+void WeightedRows::row(int row, int count, double* product, std::complex<float>* out) const {
+  const double fy = static_cast<double>(signed_index(row, m_.rows)) / m_.rows;
+  const double gy = lowpass_ ? std::exp(k_low_ * fy * fy) : 1.0;
+  const auto* a = reinterpret_cast<const float*>(m_.row(row));
+  const auto* b = reinterpret_cast<const float*>(r_.row(row));
+  auto* o = reinterpret_cast<float*>(out);
+  const auto n = static_cast<std::size_t>(count);
+  for (std::size_t c = 0; c < n; ++c) {
+    // (a.re + i a.im)(b.re - i b.im) in double from the float spectra.
+    const double ar = a[2 * c], ai = a[2 * c + 1], br = b[2 * c], bi = b[2 * c + 1];
+    double re = ar * br + ai * bi, im = ai * br - ar * bi;
+    if (product) product[2 * c] = re, product[2 * c + 1] = im;
+    if (gradient_) {
+      const double g = k_grad_ * (fy * fy + fx2_[c]);
+      re *= g, im *= g;
+    }
+    const double g = gy * gx_[c];
+    o[2 * c] = static_cast<float>(re * g);
+    o[2 * c + 1] = static_cast<float>(im * g);
+  }
 }
 
 void cross_power(const HalfSpectrum& m, const HalfSpectrum& r, const TranslationOptions& o,
                  std::complex<float>* out) {
   const int rows = m.rows, cols = m.cols, nh = m.half();
   const auto nhs = static_cast<std::size_t>(nh);
-  const bool whiten =
-      o.weighting == CorrelationWeighting::phase || o.weighting == CorrelationWeighting::partial;
-  const bool gradient = o.weighting == CorrelationWeighting::gradient;
+  if (WeightedRows::supports(o)) {  // a weight fixed per frequency: one pass
+    const WeightedRows weighted(m, r, o);
+    for (int row = 0; row < rows; ++row) weighted.row(row, nh, nullptr, out + static_cast<std::size_t>(row) * nhs);
+    return;
+  }
+  // Whitened (phase, partial): the largest |R|^2 first (the floor), then the weights.
   const double p = o.weighting == CorrelationWeighting::phase ? 1.0 : o.partial_exponent;
-  // Products in double from the float spectra (a.re + i a.im)(b.re - i b.im); the whitened
-  // weightings need the largest |R|^2 first (their floor), the others take one pass.
   auto product = [&](int row, std::size_t k, double& re, double& im) {
     const std::complex<float> a = m.row(row)[k], b = r.row(row)[k];
     const double ar = a.real(), ai = a.imag(), br = b.real(), bi = b.imag();
@@ -220,51 +286,30 @@ void cross_power(const HalfSpectrum& m, const HalfSpectrum& r, const Translation
     im = ai * br - ar * bi;
   };
   double max2 = 0.0;
-  if (whiten) {
-    for (int row = 0; row < rows; ++row)
-      for (std::size_t k = 0; k < nhs; ++k) {
-        double re, im;
-        product(row, k, re, im);
-        max2 = std::max(max2, re * re + im * im);
-      }
-  }
+  for (int row = 0; row < rows; ++row)
+    for (std::size_t k = 0; k < nhs; ++k) {
+      double re, im;
+      product(row, k, re, im);
+      max2 = std::max(max2, re * re + im * im);
+    }
   const double k_low =
       -4.0 * std::numbers::pi * std::numbers::pi * o.lowpass_sigma_px * o.lowpass_sigma_px;
-  const double k_grad = 4.0 * std::numbers::pi * std::numbers::pi;
-  std::vector<double> gx(nhs), fx2(nhs);
+  std::vector<double> gx(nhs);
   for (std::size_t c = 0; c < nhs; ++c) {
     const double f = static_cast<double>(signed_index(static_cast<int>(c), cols)) / cols;
     gx[c] = o.lowpass_sigma_px > 0.0 ? std::exp(k_low * f * f) : 1.0;
-    fx2[c] = f * f;
   }
   const double floor2 = 1e-26 * max2;
   for (int row = 0; row < rows; ++row) {
     const double fy = static_cast<double>(signed_index(row, rows)) / rows,
                  gy = o.lowpass_sigma_px > 0.0 ? std::exp(k_low * fy * fy) : 1.0;
     std::complex<float>* q = out + static_cast<std::size_t>(row) * nhs;
-    if (!whiten && !gradient) {  // plain: the product times the low-pass
-      const auto* a = reinterpret_cast<const float*>(m.row(row));
-      const auto* b = reinterpret_cast<const float*>(r.row(row));
-      auto* o2 = reinterpret_cast<float*>(q);
-      for (std::size_t c = 0; c < nhs; ++c) {
-        const double ar = a[2 * c], ai = a[2 * c + 1], br = b[2 * c], bi = b[2 * c + 1];
-        const double g = gy * gx[c];
-        o2[2 * c] = static_cast<float>((ar * br + ai * bi) * g);
-        o2[2 * c + 1] = static_cast<float>((ai * br - ar * bi) * g);
-      }
-      continue;
-    }
     for (std::size_t c = 0; c < nhs; ++c) {
       double re, im;
       product(row, c, re, im);
-      if (whiten) {
-        const double m2 = re * re + im * im;
-        const double s = (m2 > floor2 && m2 > 0.0) ? std::pow(m2, -0.5 * p) : 0.0;
-        re *= s, im *= s;
-      } else {
-        const double g = k_grad * (fy * fy + fx2[c]);
-        re *= g, im *= g;
-      }
+      const double m2 = re * re + im * im;
+      const double s = (m2 > floor2 && m2 > 0.0) ? std::pow(m2, -0.5 * p) : 0.0;
+      re *= s, im *= s;
       const double g = gy * gx[c];
       q[c] = {static_cast<float>(re * g), static_cast<float>(im * g)};
     }
@@ -318,20 +363,13 @@ bool newton_peak(const HalfSpectrum& R, double& y, double& x, int iterations, do
   return std::isfinite(y) && std::isfinite(x);
 }
 
-GridPeak grid_peak(const HalfSpectrum& R, double y0, double x0, int up, int lo, int hi,
-                   bool exhaustive, int start_jy, int start_jx) {
-  if (exhaustive) {
-    const auto n = static_cast<std::size_t>(hi - lo + 1);
-    std::vector<double> ys(n), xs(n);
-    for (int j = lo; j <= hi; ++j) {
-      ys[static_cast<std::size_t>(j - lo)] = grid_coordinate(y0, j, up);
-      xs[static_cast<std::size_t>(j - lo)] = grid_coordinate(x0, j, up);
-    }
-    const std::vector<double> fine = evaluate_surface(R, ys, xs);
-    const auto at =
-        static_cast<std::size_t>(std::max_element(fine.begin(), fine.end()) - fine.begin());
-    return {ys[at / n], xs[at % n], fine[at]};
-  }
+namespace {
+
+// The climb of grid_peak: evaluate(ys, xs, jy, jx) gives the surface on the neighbourhood of
+// (jy, jx). Returns false when no maximum was reached within the bound.
+template <class Evaluate>
+bool climb(Evaluate evaluate, double y0, double x0, int up, int lo, int hi, int start_jy, int start_jx,
+           GridPeak& peak) {
   int jy = std::clamp(start_jy, lo, hi), jx = std::clamp(start_jx, lo, hi);
   // Each move goes to a strictly larger value, so the climb ends; the bound is a safeguard.
   for (int step = 0; step < 4 * (hi - lo + 1); ++step) {
@@ -343,14 +381,89 @@ GridPeak grid_peak(const HalfSpectrum& R, double y0, double x0, int up, int lo, 
       if (jx + d >= lo && jx + d <= hi)
         xs.push_back(grid_coordinate(x0, jx + d, up)), jxs.push_back(jx + d);
     }
-    const std::vector<double> v = evaluate_surface(R, ys, xs);
+    const std::vector<double> v = evaluate(ys, xs, jy, jx);
     // The first largest in row-major order, as the exhaustive search takes it.
     const auto at = static_cast<std::size_t>(std::max_element(v.begin(), v.end()) - v.begin());
     const int by = jys[at / xs.size()], bx = jxs[at % xs.size()];
-    if (by == jy && bx == jx) return {ys[at / xs.size()], xs[at % xs.size()], v[at]};
+    if (by == jy && bx == jx) {
+      peak = {ys[at / xs.size()], xs[at % xs.size()], v[at]};
+      return true;
+    }
     jy = by, jx = bx;
   }
-  return grid_peak(R, y0, x0, up, lo, hi, true, 0, 0);  // no maximum reached: search it all
+  return false;
+}
+
+template <class Evaluate>
+GridPeak exhaustive_grid(Evaluate evaluate, double y0, double x0, int up, int lo, int hi) {
+  const auto n = static_cast<std::size_t>(hi - lo + 1);
+  std::vector<double> ys(n), xs(n);
+  for (int j = lo; j <= hi; ++j) {
+    ys[static_cast<std::size_t>(j - lo)] = grid_coordinate(y0, j, up);
+    xs[static_cast<std::size_t>(j - lo)] = grid_coordinate(x0, j, up);
+  }
+  const std::vector<double> fine = evaluate(ys, xs);
+  const auto at = static_cast<std::size_t>(std::max_element(fine.begin(), fine.end()) - fine.begin());
+  return {ys[at / n], xs[at % n], fine[at]};
+}
+
+}  // namespace
+
+GridPeak grid_peak(const HalfSpectrum& R, double y0, double x0, int up, int lo, int hi,
+                   bool exhaustive, int start_jy, int start_jx) {
+  auto whole = [&](std::span<const double> ys, std::span<const double> xs) { return evaluate_surface(R, ys, xs); };
+  GridPeak peak;
+  if (!exhaustive &&
+      climb([&](std::span<const double> ys, std::span<const double> xs, int, int) { return whole(ys, xs); }, y0,
+            x0, up, lo, hi, start_jy, start_jx, peak))
+    return peak;
+  return exhaustive_grid(whole, y0, x0, up, lo, hi);  // exhaustive, or no maximum reached
+}
+
+GridPeak grid_peak(const WeightedRows& W, double y0, double x0, int up, int lo, int hi, int start_jy,
+                   int start_jx, double& plain) {
+  const int rows = W.rows(), cols = W.cols(), nh = fft::half_columns(cols);
+  std::vector<double> product(2 * static_cast<std::size_t>(nh));
+  std::vector<std::complex<float>> weighted(static_cast<std::size_t>(nh));
+  // One pass: per row the weighted values for the surface and the plain products for the
+  // correlation at the neighbourhood's centre (the peak, when the climb stops there).
+  auto fused = [&](std::span<const double> ys, std::span<const double> xs, int jy, int jx) {
+    PlainCorrelation centre(rows, cols, grid_coordinate(y0, jy, up), grid_coordinate(x0, jx, up));
+    std::vector<double> v = evaluate_rows(
+        rows, cols,
+        [&](int r) {
+          W.row(r, nh, product.data(), weighted.data());
+          centre.add_row(r, product.data());
+          return reinterpret_cast<const float*>(weighted.data());
+        },
+        ys, xs);
+    plain = centre.value();
+    return v;
+  };
+  GridPeak peak;
+  if (climb(fused, y0, x0, up, lo, hi, start_jy, start_jx, peak)) return peak;
+  // No maximum within the bound: the whole grid, then the correlation at its maximum.
+  peak = exhaustive_grid(
+      [&](std::span<const double> ys, std::span<const double> xs) {
+        return evaluate_rows(
+            rows, cols,
+            [&](int r) {
+              W.row(r, nh, nullptr, weighted.data());
+              return reinterpret_cast<const float*>(weighted.data());
+            },
+            ys, xs);
+      },
+      y0, x0, up, lo, hi);
+  plain = correlation_at(W.moving(), W.reference(), peak.dy, peak.dx);
+  return peak;
+}
+
+void crop_spectrum(const WeightedRows& W, int crop_rows, int crop_cols, std::complex<float>* out) {
+  const int nh = fft::half_columns(crop_cols);
+  for (int r = 0; r < crop_rows; ++r) {
+    const int ky = signed_index(r, crop_rows);
+    W.row(ky < 0 ? ky + W.rows() : ky, nh, nullptr, out + static_cast<std::size_t>(r) * static_cast<std::size_t>(nh));
+  }
 }
 
 void crop_spectrum(const HalfSpectrum& R, int crop_rows, int crop_cols, std::complex<float>* out) {

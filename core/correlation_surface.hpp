@@ -43,6 +43,31 @@ std::vector<double> evaluate_surface(const HalfSpectrum& R, std::span<const doub
 // evaluate_surface over F_m conj(F_r), without storing the product.
 double correlation_at(const HalfSpectrum& m, const HalfSpectrum& r, double y, double x);
 
+// Rows of the weighted cross-power spectrum made on demand from the two spectra, for the
+// weightings whose weight is fixed per frequency (plain and gradient, with or without the
+// low-pass): the values are those cross_power writes, bit for bit (cross_power uses it). The
+// full-resolution passes over large frames then read the two spectra instead of a stored
+// product that would first have to be written.
+class WeightedRows {
+ public:
+  WeightedRows(const HalfSpectrum& m, const HalfSpectrum& r, const TranslationOptions& o);
+  static bool supports(const TranslationOptions& o);  // plain or gradient
+  int rows() const { return m_.rows; }
+  int cols() const { return m_.cols; }
+  const HalfSpectrum& moving() const { return m_; }
+  const HalfSpectrum& reference() const { return r_; }
+  // Row `row`, columns [0, count): the weighted values into `out` and, when `product` is not
+  // null, the plain products a conj(b) in double (2 count values, re and im) as correlation_at
+  // computes them.
+  void row(int row, int count, double* product, std::complex<float>* out) const;
+
+ private:
+  HalfSpectrum m_, r_;
+  bool gradient_ = false, lowpass_ = false;
+  double k_low_ = 0.0, k_grad_ = 0.0;
+  std::vector<double> gx_, fx2_;
+};
+
 // The weighted cross-power spectrum (see core/translation.hpp) into `out` (rows x half columns):
 // F_m conj(F_r), whitened (phase, partial) or times |2 pi f|^2 (gradient), then low-passed.
 // Per term the same operations, in the same order, as the full-spectrum code had.
@@ -74,8 +99,16 @@ GridPeak grid_peak(const HalfSpectrum& R, double y0, double x0, int up, int lo, 
                    bool exhaustive, int start_jy, int start_jx);
 
 // The lowest crop_rows x crop_cols frequencies of a half spectrum, as a half spectrum of that
-// size (signed row frequencies kept in place).
+// size (signed row frequencies kept in place); from WeightedRows: the same values, computed.
 void crop_spectrum(const HalfSpectrum& R, int crop_rows, int crop_cols, std::complex<float>* out);
+void crop_spectrum(const WeightedRows& W, int crop_rows, int crop_cols, std::complex<float>* out);
+
+// grid_peak's climb (exhaustive = false) over the weighted spectrum of W, each step one pass over
+// the two spectra; `plain` receives correlation_at(W.moving(), W.reference(), peak), computed in
+// the last step's pass. The same shift and values, bit for bit, as grid_peak over cross_power's
+// output followed by correlation_at.
+GridPeak grid_peak(const WeightedRows& W, double y0, double x0, int up, int lo, int hi, int start_jy,
+                   int start_jx, double& plain);
 
 struct CoarsePeak {
   int pr = 0, pc = 0;  // on the surface's grid

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <cstring>
 #include <limits>
 #include <mutex>
 #include <numbers>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -264,6 +266,61 @@ Background robust_background(ImageView<const float> image, BackgroundModel model
 }
 
 
+// One row of prepare_constant's pass: over the finite pixels v (NaN and +-Inf excluded), with
+// x = v - median written to q (0 for the others): their count, sum x, sum x^2, the count and sum
+// x of those with v in [lo, hi], and max |v|. In vector lanes (two doubles, or four with AVX2,
+// chosen at run time), summed in a fixed order at the end of the row.
+struct ConstantRowSums {
+  double n = 0, s = 0, s2 = 0, n_band = 0, s_band = 0, max_abs = 0;
+};
+#define XANESMAP_CONSTANT_ROW(SUFFIX, ATTRIBUTE, WIDTH)                                                      \
+  ATTRIBUTE ConstantRowSums constant_row_##SUFFIX(const float* p, std::size_t w, double median, double lo,   \
+                                                 double hi, float* q) {                                     \
+    using D = double __attribute__((vector_size(8 * WIDTH)));                                                \
+    using F = float __attribute__((vector_size(4 * WIDTH)));                                                 \
+    const D zero = {}, one = zero + 1.0, med = zero + median, low = zero + lo, high = zero + hi;              \
+    D n = zero, s = zero, s2 = zero, bn = zero, bs = zero, mx = zero;                                        \
+    std::size_t c = 0;                                                                                       \
+    for (; c + WIDTH <= w; c += WIDTH) {                                                                     \
+      F vf;                                                                                                  \
+      std::memcpy(&vf, p + c, sizeof vf);                                                                    \
+      const D v = __builtin_convertvector(vf, D);                                                            \
+      const auto finite = (v - v) == zero; /* false for NaN and +-Inf */                                     \
+      const D x = finite ? v - med : zero;                                                                   \
+      const auto band = finite & (v >= low) & (v <= high);                                                  \
+      n += finite ? one : zero;                                                                              \
+      s += x;                                                                                                \
+      s2 += x * x;                                                                                           \
+      bn += band ? one : zero;                                                                               \
+      bs += band ? x : zero;                                                                                 \
+      const D a = finite ? (v < zero ? -v : v) : zero;                                                       \
+      mx = mx < a ? a : mx;                                                                                  \
+      const F xf = __builtin_convertvector(x, F);                                                            \
+      std::memcpy(q + c, &xf, sizeof xf);                                                                    \
+    }                                                                                                        \
+    ConstantRowSums t;                                                                                       \
+    for (int lane = 0; lane < WIDTH; ++lane) {                                                               \
+      t.n += n[lane], t.s += s[lane], t.s2 += s2[lane], t.n_band += bn[lane], t.s_band += bs[lane];          \
+      t.max_abs = std::max(t.max_abs, mx[lane]);                                                             \
+    }                                                                                                        \
+    for (; c < w; ++c) {                                                                                     \
+      const double v = p[c];                                                                                 \
+      const bool finite = v - v == 0.0;                                                                      \
+      const double x = finite ? v - median : 0.0;                                                            \
+      const bool in_band = finite && v >= lo && v <= hi;                                                     \
+      t.n += finite ? 1.0 : 0.0, t.s += x, t.s2 += x * x;                                                    \
+      t.n_band += in_band ? 1.0 : 0.0, t.s_band += in_band ? x : 0.0;                                        \
+      t.max_abs = std::max(t.max_abs, finite ? std::abs(v) : 0.0);                                           \
+      q[c] = static_cast<float>(x);                                                                          \
+    }                                                                                                        \
+    return t;                                                                                                \
+  }
+XANESMAP_CONSTANT_ROW(generic, , 2)
+XANESMAP_CONSTANT_ROW(avx2, __attribute__((target("avx2"))), 4)
+#undef XANESMAP_CONSTANT_ROW
+
+const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+
 // The robust constant background without a window, in one pass over the image (the fast path
 // of `prepare`, used by core/registration). The median and MAD of the residuals from any
 // constant a are those of the pixel values shifted by a, so robust_background's band
@@ -295,36 +352,13 @@ bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared
 
   const auto ucols = static_cast<std::size_t>(cols);
   float* padded = scratch_float(static_cast<std::size_t>(rows) * ucols);
-  // Sums of x = v - median over the finite pixels (all, and those in the band) and of x^2, in
-  // eight interleaved lanes: independent additions, so that the loop is not bound by the latency
-  // of one chain and can use vector registers.
-  constexpr std::size_t L = 8;
   double n_all = 0, s_all = 0, s2_all = 0, n_band = 0, s_band = 0, vmax = 0;
+  const auto row_sums = kHasAvx2 ? constant_row_avx2 : constant_row_generic;
   for (std::size_t r = 0; r < h; ++r) {
-    const float* p = image.row(r);
     float* q = padded + r * ucols;
-    double cn[L] = {}, cs[L] = {}, cs2[L] = {}, bn[L] = {}, bs[L] = {}, mx[L] = {};
-    auto add = [&](std::size_t lane, std::size_t c) {
-      const double v = p[c];
-      const bool finite = v - v == 0.0;  // false for NaN and +-Inf
-      const double x = finite ? v - median : 0.0;
-      const bool band = finite & (v >= lo) & (v <= hi);
-      cn[lane] += finite ? 1.0 : 0.0;
-      cs[lane] += x;
-      cs2[lane] += x * x;
-      bn[lane] += band ? 1.0 : 0.0;
-      bs[lane] += band ? x : 0.0;
-      mx[lane] = std::max(mx[lane], finite ? std::abs(v) : 0.0);
-      q[c] = static_cast<float>(x);
-    };
-    std::size_t c = 0;
-    for (; c + L <= w; c += L)
-      for (std::size_t lane = 0; lane < L; ++lane) add(lane, c + lane);
-    for (; c < w; ++c) add(c % L, c);
-    for (std::size_t lane = 0; lane < L; ++lane) {
-      n_all += cn[lane], s_all += cs[lane], s2_all += cs2[lane];
-      n_band += bn[lane], s_band += bs[lane], vmax = std::max(vmax, mx[lane]);
-    }
+    const ConstantRowSums t = row_sums(image.row(r), w, median, lo, hi, q);
+    n_all += t.n, s_all += t.s, s2_all += t.s2, n_band += t.n_band, s_band += t.s_band;
+    vmax = std::max(vmax, t.max_abs);
     std::fill(q + w, q + ucols, 0.0f);
   }
   std::fill(padded + h * ucols, padded + static_cast<std::size_t>(rows) * ucols, 0.0f);
@@ -337,6 +371,7 @@ bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared
     rss = s2_all - 2.0 * d * s_all + n_all * d * d;  // sum of (x - d)^2 = sum of (v - a)^2
   } else {
     // Non-finite pixels become the background (0 after the subtraction): subtract in place.
+    constexpr std::size_t L = 8;
     const double a = median + d;
     for (std::size_t r = 0; r < h; ++r) {
       const float* p = image.row(r);
@@ -521,13 +556,7 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
   const HalfSpectrum ref = s.spectrum(), mov = moving_image.state_->spectrum();
   const int rows = s.rows, cols = s.cols;
 
-  // Weighted cross-power spectrum from F_m conj(F_r): the surface peaks at +(dy, dx).
-  std::complex<float>* weighted_data =
-      scratch_complex_float(static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols)), 0);
-  cross_power(mov, ref, o, weighted_data);
-  const HalfSpectrum weighted{weighted_data, rows, cols};
   const bool is_plain = o.weighting == CorrelationWeighting::plain;
-
   const bool bounded = o.max_shift_px > 0.0;
   const double bound2 = o.max_shift_px * o.max_shift_px;
   // A coarse grid needs a few cells per axis; tiny images keep full resolution.
@@ -535,11 +564,33 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
   const bool one_axis = rows <= 1 || cols <= 1;
   const bool exhaustive = o.exhaustive_refinement || one_axis;
 
+  // Weighted cross-power spectrum from F_m conj(F_r): the surface peaks at +(dy, dx). Large
+  // frames with a weight fixed per frequency (the fast coarse path) make its rows on demand
+  // from the two spectra (WeightedRows: the same values): the crops read only the lowest
+  // frequencies, and each full-resolution climb step is one pass over the two spectra that also
+  // gives the normalized correlation. Otherwise (or when the half-frequency Newton steps fail)
+  // it is stored first.
+  const bool on_demand = b > 1 && !exhaustive && WeightedRows::supports(o);
+  std::optional<WeightedRows> weighted_rows;
+  if (on_demand) weighted_rows.emplace(mov, ref, o);
+  HalfSpectrum weighted{nullptr, rows, cols};
+  auto stored = [&]() -> const HalfSpectrum& {
+    if (!weighted.data) {
+      std::complex<float>* data =
+          scratch_complex_float(static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols)), 0);
+      cross_power(mov, ref, o, data);
+      weighted.data = data;
+    }
+    return weighted;
+  };
+  if (!on_demand) stored();
+  std::optional<double> plain_at_peak;  // correlation_at(mov, ref, dy, dx) when already computed
+
   double dy = 0.0, dx = 0.0, peak_value = 0.0, rms = 0.0;
   bool ok = true;
   if (b == 1) {
     double* surface = scratch_real(static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols));
-    surface_of(weighted_data, rows, cols, surface);
+    surface_of(weighted.data, rows, cols, surface);
     const CoarsePeak p = coarse_peak(surface, rows, cols, bounded, o.max_shift_px);
     ok = p.ok;
     rms = p.rms;
@@ -576,7 +627,10 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
     const double spacing_y = static_cast<double>(rows) / crop_rows, spacing_x = static_cast<double>(cols) / crop_cols;
     std::vector<std::complex<float>> cropped(static_cast<std::size_t>(crop_rows) *
                                              static_cast<std::size_t>(fft::half_columns(crop_cols)));
-    crop_spectrum(weighted, crop_rows, crop_cols, cropped.data());
+    if (on_demand)
+      crop_spectrum(*weighted_rows, crop_rows, crop_cols, cropped.data());
+    else
+      crop_spectrum(weighted, crop_rows, crop_cols, cropped.data());
     const HalfSpectrum coarse{cropped.data(), crop_rows, crop_cols};
     std::vector<double> surface(static_cast<std::size_t>(crop_rows) * static_cast<std::size_t>(crop_cols));
     {
@@ -610,7 +664,10 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
         const int hr = rows / 2, hc = cols / 2;
         std::complex<float>* half_data =
             scratch_complex_float(static_cast<std::size_t>(hr) * static_cast<std::size_t>(fft::half_columns(hc)), 1);
-        crop_spectrum(weighted, hr, hc, half_data);
+        if (on_demand)
+          crop_spectrum(*weighted_rows, hr, hc, half_data);
+        else
+          crop_spectrum(weighted, hr, hc, half_data);
         const double ry = static_cast<double>(rows) / hr, rx = static_cast<double>(cols) / hc;
         double cy = ny / ry, cx = nx / rx;
         if (newton_peak({half_data, hr, hc}, cy, cx, 6, 0.25 / o.upsample / std::max(ry, rx)))
@@ -619,14 +676,20 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
       // The climb below starts at the grid point nearest to the half-frequency maximum: within a
       // few thousandths of a pixel of the full-resolution one (a grid step is 0.01 px), so it
       // mostly ends where it starts; full-resolution Newton steps only when those failed.
-      const bool converged = !exhaustive && (half_converged || newton_peak(weighted, ny, nx, 6, 0.25 / o.upsample));
+      const bool converged = !exhaustive && (half_converged || newton_peak(stored(), ny, nx, 6, 0.25 / o.upsample));
       // Exhaustive, or Newton failed: the 1.5 px window around the nearest integer shift.
       const int n = static_cast<int>(std::ceil(1.5 * o.upsample)), centre = n / 2;
       const int reach = converged ? 3 * o.upsample : centre;
       const int jy = converged ? static_cast<int>(std::lround((ny - y0) * o.upsample)) : 0;
       const int jx = converged ? static_cast<int>(std::lround((nx - x0) * o.upsample)) : 0;
-      const GridPeak g = grid_peak(weighted, y0, x0, o.upsample, -reach, converged ? reach : n - 1 - centre,
-                                   !converged, jy, jx);
+      GridPeak g;
+      if (on_demand && converged) {
+        double plain = 0.0;
+        g = grid_peak(*weighted_rows, y0, x0, o.upsample, -reach, reach, jy, jx, plain);
+        plain_at_peak = plain;
+      } else {
+        g = grid_peak(stored(), y0, x0, o.upsample, -reach, converged ? reach : n - 1 - centre, !converged, jy, jx);
+      }
       dy = g.dy, dx = g.dx;
     }
   }
@@ -634,7 +697,10 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
 
   // Normalized (plain) cross-correlation at the refined shift.
   double correlation = peak_value;
-  if (!is_plain || o.lowpass_sigma_px > 0.0 || b > 1) correlation = correlation_at(mov, ref, dy, dx);
+  if (plain_at_peak)
+    correlation = *plain_at_peak;
+  else if (!is_plain || o.lowpass_sigma_px > 0.0 || b > 1)
+    correlation = correlation_at(mov, ref, dy, dx);
   const double ncc = std::clamp(correlation / std::sqrt(s.image.energy * moving_image.state_->image.energy), -1.0, 1.0);
   if (!(ncc > 0.0)) ok = false;
 
