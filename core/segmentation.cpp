@@ -31,6 +31,31 @@ struct AutomaticThreshold {
   double background_sigma = 0.0;
   double background_level = 0.0;  // the background class's median
 };
+// The value std::nth_element puts at x.size() / 2 (x not empty), without sorting all of x: a
+// histogram of 4096 bins finds the bin that holds that rank (bins are monotonic in the value, so
+// every value of a lower bin is at most every value of a higher one), then a selection within
+// that bin. The same value, in a few linear passes instead of a selection over millions.
+double middle_element(const std::vector<double>& x) {
+  const std::size_t k = x.size() / 2;
+  const auto [min_it, max_it] = std::minmax_element(x.begin(), x.end());
+  const double lo = *min_it, hi = *max_it;
+  if (!(hi > lo)) return lo;
+  constexpr std::size_t kBins = 4096;
+  const double width = (hi - lo) / double(kBins);
+  auto bin = [&](double v) { return std::min(kBins - 1, static_cast<std::size_t>((v - lo) / width)); };
+  std::vector<std::size_t> count(kBins, 0);
+  for (const double v : x) ++count[bin(v)];
+  std::size_t b = 0, before = 0;
+  while (before + count[b] <= k) before += count[b++];
+  std::vector<double> in_bin;
+  in_bin.reserve(count[b]);
+  for (const double v : x)
+    if (bin(v) == b) in_bin.push_back(v);
+  const auto mid = in_bin.begin() + static_cast<std::ptrdiff_t>(k - before);
+  std::nth_element(in_bin.begin(), mid, in_bin.end());
+  return *mid;
+}
+
 AutomaticThreshold automatic_threshold(ImageView<const float> v) {
   constexpr std::size_t kBins = 1024;
   std::vector<double> values;
@@ -63,11 +88,7 @@ AutomaticThreshold automatic_threshold(ImageView<const float> v) {
   std::vector<double> background;
   for (const double x : values)
     if (x < otsu) background.push_back(x);
-  const auto median = [](std::vector<double>& x) {
-    const auto mid = x.begin() + static_cast<std::ptrdiff_t>(x.size() / 2);
-    std::nth_element(x.begin(), mid, x.end());
-    return *mid;
-  };
+  const auto median = [](std::vector<double>& x) { return middle_element(x); };
   const double level = median(background);
   for (double& x : background) x = std::abs(x - level);
   const double sigma = 1.4826 * median(background);
