@@ -3,6 +3,9 @@
 // Exit codes: 0 success; 1 bad input, options or outputs (xanesmap::Error and command-line
 // errors); 2 internal error (anything unexpected, including running out of memory).
 #include <iostream>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <memory>
 #include <new>
 #include <string>
@@ -16,6 +19,13 @@
 
 int main(int argc, char** argv) {
   using namespace xanesmap;
+#if defined(__GLIBC__)
+  // Blocks of 4 MiB and more (frames, flats, maps, spectra) come straight from the kernel and go
+  // back to it when freed. glibc otherwise raises this threshold as large blocks are freed (up
+  // to 32 MiB), and freed frames then stay resident in one thread's heap while other threads map
+  // new memory: the freed flats of a 2048 px stack (1.7 GB) would count in the peak until exit.
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+#endif
   CLI::App app{"xanesmap " XANESMAP_VERSION
                ": Mn valence maps from TXM-XANES energy stacks (transmission X-ray microscopy)",
                "xanesmap"};  // the name in usage lines, whatever path the binary is run by

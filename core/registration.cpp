@@ -139,6 +139,13 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
   const auto& e = od.energies_ev();
 
   RegistrationResult result;
+  // Frames prepared for the template (the post-edge frames) are kept for the direct and chain
+  // estimates below and released round by round: a prepared frame (its half spectrum) takes about
+  // as much memory as the frame itself, so the cache is at most the post-edge share of the stack,
+  // held while the raw input (twice the stack and more) is already gone. During a round the
+  // cache is only read (PreparedImage copies share their immutable data).
+  std::vector<std::optional<PreparedImage>> prepared(n);
+  auto take_prepared = [&](std::size_t i) { return prepared[i] ? *prepared[i] : PreparedImage(od.frame(i), t); };
   const std::size_t single = parse_reference(options.reference, od);
   Image<float> template_image;
   if (single != static_cast<std::size_t>(-1)) {
@@ -158,7 +165,8 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
     }
     const std::size_t anchor = post[post.size() / 2];
     result.reference_index = anchor;
-    const PreparedImage to_anchor(od.frame(anchor), t);
+    prepared[anchor].emplace(od.frame(anchor), t);
+    const PreparedImage to_anchor = *prepared[anchor];
     Image<double> sum(od.height(), od.width(), 0.0);
     Image<std::uint32_t> count(od.height(), od.width(), 0);
     std::size_t used = 0;
@@ -166,8 +174,12 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
     std::vector<TranslationEstimate> to_anchor_estimates(post.size());
     tbb::parallel_for(std::size_t{0}, post.size(), [&](std::size_t k) {
       const std::size_t i = post[k];
-      to_anchor_estimates[k] = i == anchor ? TranslationEstimate{0, 0, 1, 1, true}
-                                           : estimate_translation(to_anchor, PreparedImage(od.frame(i), t));
+      if (i == anchor) {
+        to_anchor_estimates[k] = TranslationEstimate{0, 0, 1, 1, true};
+        return;
+      }
+      prepared[i].emplace(od.frame(i), t);
+      to_anchor_estimates[k] = estimate_translation(to_anchor, *prepared[i]);
     });
     for (std::size_t k = 0; k < post.size(); ++k) {
       const std::size_t i = post[k];
@@ -205,15 +217,16 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
     const std::size_t round_end = std::min(n, round + block * workers);
     tbb::parallel_for(round, round_end, block, [&](std::size_t start) {
       const std::size_t stop = std::min(round_end, start + block);
-      std::optional<PreparedImage> current(std::in_place, od.frame(start), t);
+      std::optional<PreparedImage> current(take_prepared(start));
       for (std::size_t i = start; i < stop; ++i) {
         direct[i] = measurement(estimate_translation(to_template, *current));
         if (i + 1 >= n) break;
-        PreparedImage next(od.frame(i + 1), t);
+        PreparedImage next = take_prepared(i + 1);
         chain[i] = measurement(estimate_translation(*current, next));
         current = std::move(next);
       }
     });
+    for (std::size_t i = round; i < round_end; ++i) prepared[i].reset();
     report(progress, "registration", n + round_end, 2 * n);
   }
 
