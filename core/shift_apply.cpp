@@ -142,14 +142,14 @@ const bool kHasAvx2 = __builtin_cpu_supports("avx2");
 /// kernel evaluated per pixel, so the values are identical), kept in a small ring while the
 /// output rows that need it pass, then combined along y. Rows are processed in parallel blocks.
 void shift_into(ImageView<const float> frame, double dy_px, double dx_px, ImageView<float> out,
-                ImageView<std::uint8_t> outside) {
+                ImageView<std::uint8_t> outside, bool accumulate_outside = false) {
   const std::size_t h = frame.height(), w = frame.width();
   if (h == 0 || w == 0) return;
   if (dy_px == 0.0 && dx_px == 0.0) {  // bit-exact copy (keeps NaN payloads and -0.0)
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, h), [&](const auto& range) {
       for (std::size_t r = range.begin(); r != range.end(); ++r) {
         std::copy(frame.row(r), frame.row(r) + w, out.row(r));
-        std::fill(outside.row(r), outside.row(r) + w, std::uint8_t{0});
+        if (!accumulate_outside) std::fill(outside.row(r), outside.row(r) + w, std::uint8_t{0});
       }
     });
     return;
@@ -236,7 +236,8 @@ void shift_into(ImageView<const float> frame, double dy_px, double dx_px, ImageV
       (kHasAvx2 ? clamp_run_avx2 : clamp_run_generic)(value.data(), near0, near1, near_begin, near_end,
                                                       near_offset - near_begin, second,
                                                       ty.nearest_count > 1, out_row);
-      if (near_begin < near_end) std::fill(outside_row + near_begin, outside_row + near_end, std::uint8_t{0});
+      if (near_begin < near_end && !accumulate_outside)
+        std::fill(outside_row + near_begin, outside_row + near_end, std::uint8_t{0});
       for (std::size_t c = 0; c < w; ++c) {
         if (c == near_begin) c = near_end;
         if (c >= w) break;
@@ -246,7 +247,7 @@ void shift_into(ImageView<const float> frame, double dy_px, double dx_px, ImageV
           outside_row[c] = 1;
           continue;
         }
-        outside_row[c] = 0;
+        if (!accumulate_outside) outside_row[c] = 0;
         const double v = value[c];
         if (std::isnan(v)) {
           out_row[c] = kNaN;
@@ -303,13 +304,12 @@ AlignedStack apply_shifts(EnergyStack&& stack, std::span<const double> dy_px, st
   const std::size_t h = stack.height(), w = stack.width(), pixels = h * w;
   AlignedStack result{std::move(stack), Image<std::uint8_t>(h, w, 0)};
   Image<float> shifted(h, w);
-  Image<std::uint8_t> outside(h, w);
   for (std::size_t e = 0; e < n; ++e) {
     ImageView<float> frame = result.stack.frame(e);
-    shift_into(frame, dy_px[e], dx_px[e], shifted.view(), outside.view());
+    // The outside flags are ORed straight into outside_any (writing 1 where a pixel is outside).
+    shift_into(frame, dy_px[e], dx_px[e], shifted.view(), result.outside_any.view(), true);
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, pixels, std::size_t{1} << 16), [&](const auto& range) {
       std::copy(shifted.data() + range.begin(), shifted.data() + range.end(), frame.data() + range.begin());
-      for (std::size_t p = range.begin(); p != range.end(); ++p) result.outside_any.data()[p] |= outside.data()[p];
     });
     report(progress, "apply shifts", e + 1, n);
   }

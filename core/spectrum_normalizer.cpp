@@ -133,6 +133,38 @@ SpectrumNormalizer::Fit SpectrumNormalizer::fit(std::span<const double> mu) cons
   return f;
 }
 
+namespace {
+
+// fit_columns' row loops, in a plain x86-64 and an AVX2 version chosen at run time (the build
+// targets plain x86-64): the same operations per element in the same order (no fused
+// multiply-add), so the fits are identical.
+#define XANESMAP_NORMALIZER_KERNELS(SUFFIX, ATTRIBUTE)                                                   \
+  ATTRIBUTE void pre_row_##SUFFIX(const float* row, double w0, double w1, double* p0, double* p1,       \
+                                 std::size_t count) {                                                  \
+    for (std::size_t c = 0; c < count; ++c) {                                                          \
+      const double v = row[c];                                                                         \
+      p0[c] += w0 * v;                                                                                 \
+      p1[c] += w1 * v;                                                                                 \
+    }                                                                                                  \
+  }                                                                                                    \
+  ATTRIBUTE void post_row_##SUFFIX(const float* row, double wk, double* acc, std::size_t count) {       \
+    for (std::size_t c = 0; c < count; ++c) acc[c] += wk * static_cast<double>(row[c]);                \
+  }                                                                                                    \
+  ATTRIBUTE void rss_row_##SUFFIX(const float* row, double x, const double* p0, const double* p1,       \
+                                 double* rss, std::size_t count) {                                     \
+    for (std::size_t c = 0; c < count; ++c) {                                                          \
+      const double r = row[c] - (p0[c] + p1[c] * x);                                                   \
+      rss[c] += r * r;                                                                                 \
+    }                                                                                                  \
+  }
+XANESMAP_NORMALIZER_KERNELS(generic, )
+XANESMAP_NORMALIZER_KERNELS(avx2, __attribute__((target("avx2"))))
+#undef XANESMAP_NORMALIZER_KERNELS
+
+const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+
+}  // namespace
+
 void SpectrumNormalizer::fit_columns(const float* values, std::size_t stride, std::span<Fit> fits) const {
   const std::size_t n_pre = pre_points(), n_post = post_points(), count = fits.size();
   // Per-spectrum accumulators, filled frame by frame (j outer, spectrum inner): for each
@@ -140,31 +172,19 @@ void SpectrumNormalizer::fit_columns(const float* values, std::size_t stride, st
   std::vector<double> p0(count, 0.0), p1(count, 0.0), rss(count, 0.0);
   std::array<std::vector<double>, 3> q;
   for (int k = 0; k <= post_order_; ++k) q[static_cast<std::size_t>(k)].assign(count, 0.0);
-  for (std::size_t j = 0; j < n_pre; ++j) {
-    const float* row = values + (pre_begin_ + j) * stride;
-    const double w0 = pre_pinv_[j], w1 = pre_pinv_[n_pre + j];
-    for (std::size_t c = 0; c < count; ++c) {
-      const double v = row[c];
-      p0[c] += w0 * v;
-      p1[c] += w1 * v;
-    }
+  for (std::size_t j = 0; j < n_pre; ++j)
+    (kHasAvx2 ? pre_row_avx2 : pre_row_generic)(values + (pre_begin_ + j) * stride, pre_pinv_[j],
+                                                pre_pinv_[n_pre + j], p0.data(), p1.data(), count);
+  // Every post-edge coefficient from one read of each frame row (each accumulator still takes
+  // its terms in frame order).
+  for (std::size_t j = 0; j < n_post; ++j) {
+    const float* row = values + (post_begin_ + j) * stride;
+    for (int k = 0; k <= post_order_; ++k)
+      (kHasAvx2 ? post_row_avx2 : post_row_generic)(row, post_pinv_[static_cast<std::size_t>(k) * n_post + j],
+                                                    q[static_cast<std::size_t>(k)].data(), count);
   }
-  for (int k = 0; k <= post_order_; ++k) {
-    double* acc = q[static_cast<std::size_t>(k)].data();
-    for (std::size_t j = 0; j < n_post; ++j) {
-      const float* row = values + (post_begin_ + j) * stride;
-      const double wk = post_pinv_[static_cast<std::size_t>(k) * n_post + j];
-      for (std::size_t c = 0; c < count; ++c) acc[c] += wk * static_cast<double>(row[c]);
-    }
-  }
-  for (std::size_t j = pre_begin_; j < pre_end_; ++j) {
-    const float* row = values + j * stride;
-    const double x = x_[j];
-    for (std::size_t c = 0; c < count; ++c) {
-      const double r = row[c] - (p0[c] + p1[c] * x);
-      rss[c] += r * r;
-    }
-  }
+  for (std::size_t j = pre_begin_; j < pre_end_; ++j)
+    (kHasAvx2 ? rss_row_avx2 : rss_row_generic)(values + j * stride, x_[j], p0.data(), p1.data(), rss.data(), count);
   const double dof = static_cast<double>(n_pre - 2);
   for (std::size_t c = 0; c < count; ++c) {
     Fit& f = fits[c];
