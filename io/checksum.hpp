@@ -1,9 +1,8 @@
 // SHA-256 checksums of buffers and files, for provenance records of inputs and outputs.
 //
-// Written from the Secure Hash Standard, FIPS PUB 180-4 (NIST, August 2015): section 5.1.1
-// (padding), 5.2.1 (512-bit blocks), 5.3.3 (initial hash value), 4.1.2 and 4.2.2 (functions and
-// constants), 6.2.2 (hash computation). Checked against the standard's examples ("abc" and the
-// 448-bit message) and the classic one million 'a' test vector.
+// SHA-256 of the Secure Hash Standard, FIPS PUB 180-4 (NIST, August 2015), computed by OpenSSL's
+// libcrypto (Debian: libssl-dev), which uses the processor's SHA extensions. Checked against the
+// standard's examples ("abc" and the 448-bit message) and the one million 'a' test vector.
 #pragma once
 
 #include <cstdint>

@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
-  libeigen3-dev libtbb-dev libhdf5-dev libtiff-dev libfftw3-dev
+  libeigen3-dev libtbb-dev libhdf5-dev libtiff-dev libfftw3-dev libssl-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   catch2
