@@ -1,5 +1,7 @@
 #include "core/correlation_surface.hpp"
 
+#include "core/cpu_features.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -99,8 +101,7 @@ __attribute__((target("avx2"))) void row_sums_avx2(const T* q, std::size_t n2, c
 
 template <int G, class T>
 void row_sums(const T* q, std::size_t n2, const double* const* tables, double* even, double* odd) {
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2)
+  if (has_avx2())
     row_sums_avx2<G>(q, n2, tables, even, odd);
   else
     row_sums_sse2<G>(q, n2, tables, even, odd);

@@ -8,6 +8,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_reduce.h>
 
+#include "core/cpu_features.hpp"
 #include "core/error.hpp"
 
 namespace xanesmap {
@@ -108,8 +109,6 @@ XANESMAP_OD_KERNELS(generic, )
 XANESMAP_OD_KERNELS(avx2, __attribute__((target("avx2"))))
 #undef XANESMAP_OD_KERNELS
 
-const bool kHasAvx2 = __builtin_cpu_supports("avx2");
-
 // OD of frame e: sample (counts) -> out, which may be the same memory. Returns the NaN count.
 // A vectorizable pass computes every value that is valid and whose ratio is a normal float; the
 // few others (invalid: flagged and NaN; a ratio outside the normal floats: std::log) follow.
@@ -131,7 +130,7 @@ std::size_t od_frame(const OdInputs& in, std::size_t e, const float* sample, flo
           const float* dk = dark ? dark + row : zeros.data();
           float* q = ratio.data();
           std::uint8_t* sl = slow.data();
-          const unsigned any_slow = (kHasAvx2 ? ratio_row_avx2 : ratio_row_generic)(s, f, dk, w, saturation, q, sl);
+          const unsigned any_slow = (has_avx2() ? ratio_row_avx2 : ratio_row_generic)(s, f, dk, w, saturation, q, sl);
           // The few others first: `out` may be `sample` itself (in place).
           if (any_slow)
             for (std::size_t c = 0; c < w; ++c) {
@@ -147,7 +146,7 @@ std::size_t od_frame(const OdInputs& in, std::size_t e, const float* sample, flo
               }
             }
           float* o = out + row;
-          (kHasAvx2 ? log_row_avx2 : log_row_generic)(q, o, w);
+          (has_avx2() ? log_row_avx2 : log_row_generic)(q, o, w);
           if (any_slow)
             for (std::size_t c = 0; c < w; ++c)
               if (sl[c]) o[c] = fixed[c];

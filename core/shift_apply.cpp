@@ -21,6 +21,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include "core/cpu_features.hpp"
 #include "core/error.hpp"
 
 namespace xanesmap {
@@ -135,8 +136,6 @@ XANESMAP_SHIFT_KERNELS(generic, )
 XANESMAP_SHIFT_KERNELS(avx2, __attribute__((target("avx2"))))
 #undef XANESMAP_SHIFT_KERNELS
 
-const bool kHasAvx2 = __builtin_cpu_supports("avx2");
-
 /// Writes the shifted frame into `out` and its outside flags into `outside` (same size as frame).
 /// Separable: each source row is filtered along x once (in double, the same sums as a 4 x 4
 /// kernel evaluated per pixel, so the values are identical), kept in a small ring while the
@@ -190,7 +189,7 @@ void shift_into(ImageView<const float> frame, double dy_px, double dx_px, ImageV
       dst[c] = along;
     }
     const float* base = src + first0 - cubic_begin;
-    (kHasAvx2 ? filter_cubic_avx2 : filter_cubic_generic)(base, cubic_begin, cubic_end, wc.data(), dst);
+    (has_avx2() ? filter_cubic_avx2 : filter_cubic_generic)(base, cubic_begin, cubic_end, wc.data(), dst);
     for (std::size_t c = cubic_end; c < w; ++c) {
       const Taps& tx = cols[c];
       if (!tx.inside) continue;
@@ -225,7 +224,7 @@ void shift_into(ImageView<const float> frame, double dy_px, double dx_px, ImageV
       for (int i = 0; i < ty.count; ++i) {
         const double* hrow = filtered(ty.first + static_cast<std::size_t>(i));
         const double wy = ty.weight[static_cast<std::size_t>(i)];
-        (kHasAvx2 ? accumulate_avx2 : accumulate_generic)(value.data(), hrow, wy, w);
+        (has_avx2() ? accumulate_avx2 : accumulate_generic)(value.data(), hrow, wy, w);
       }
       // Clamp to the range of the nearest (at most 2x2) pixels: no ringing at edges.
       const float* near0 = frame.row(ty.nearest);
@@ -233,7 +232,7 @@ void shift_into(ImageView<const float> frame, double dy_px, double dx_px, ImageV
       // Columns whose nearest pixels are c + near_offset (and the next one when there are
       // two): the same minimum and maximum, in the same order, without per-column lookups.
       const std::size_t second = cols_near_count == 2 ? 1 : 0;
-      (kHasAvx2 ? clamp_run_avx2 : clamp_run_generic)(value.data(), near0, near1, near_begin, near_end,
+      (has_avx2() ? clamp_run_avx2 : clamp_run_generic)(value.data(), near0, near1, near_begin, near_end,
                                                       near_offset - near_begin, second,
                                                       ty.nearest_count > 1, out_row);
       if (near_begin < near_end && !accumulate_outside)

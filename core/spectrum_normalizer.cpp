@@ -7,6 +7,7 @@
 
 #include <Eigen/Dense>
 
+#include "core/cpu_features.hpp"
 #include "core/error.hpp"
 
 namespace xanesmap {
@@ -161,8 +162,6 @@ XANESMAP_NORMALIZER_KERNELS(generic, )
 XANESMAP_NORMALIZER_KERNELS(avx2, __attribute__((target("avx2"))))
 #undef XANESMAP_NORMALIZER_KERNELS
 
-const bool kHasAvx2 = __builtin_cpu_supports("avx2");
-
 }  // namespace
 
 void SpectrumNormalizer::fit_columns(const float* values, std::size_t stride, std::span<Fit> fits) const {
@@ -173,18 +172,18 @@ void SpectrumNormalizer::fit_columns(const float* values, std::size_t stride, st
   std::array<std::vector<double>, 3> q;
   for (int k = 0; k <= post_order_; ++k) q[static_cast<std::size_t>(k)].assign(count, 0.0);
   for (std::size_t j = 0; j < n_pre; ++j)
-    (kHasAvx2 ? pre_row_avx2 : pre_row_generic)(values + (pre_begin_ + j) * stride, pre_pinv_[j],
+    (has_avx2() ? pre_row_avx2 : pre_row_generic)(values + (pre_begin_ + j) * stride, pre_pinv_[j],
                                                 pre_pinv_[n_pre + j], p0.data(), p1.data(), count);
   // Every post-edge coefficient from one read of each frame row (each accumulator still takes
   // its terms in frame order).
   for (std::size_t j = 0; j < n_post; ++j) {
     const float* row = values + (post_begin_ + j) * stride;
     for (int k = 0; k <= post_order_; ++k)
-      (kHasAvx2 ? post_row_avx2 : post_row_generic)(row, post_pinv_[static_cast<std::size_t>(k) * n_post + j],
+      (has_avx2() ? post_row_avx2 : post_row_generic)(row, post_pinv_[static_cast<std::size_t>(k) * n_post + j],
                                                     q[static_cast<std::size_t>(k)].data(), count);
   }
   for (std::size_t j = pre_begin_; j < pre_end_; ++j)
-    (kHasAvx2 ? rss_row_avx2 : rss_row_generic)(values + j * stride, x_[j], p0.data(), p1.data(), rss.data(), count);
+    (has_avx2() ? rss_row_avx2 : rss_row_generic)(values + j * stride, x_[j], p0.data(), p1.data(), rss.data(), count);
   const double dof = static_cast<double>(n_pre - 2);
   for (std::size_t c = 0; c < count; ++c) {
     Fit& f = fits[c];

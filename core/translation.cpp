@@ -14,6 +14,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "core/cpu_features.hpp"
 #include "core/correlation_surface.hpp"
 #include "core/fft.hpp"
 
@@ -319,8 +320,6 @@ XANESMAP_CONSTANT_ROW(generic, , 2)
 XANESMAP_CONSTANT_ROW(avx2, __attribute__((target("avx2"))), 4)
 #undef XANESMAP_CONSTANT_ROW
 
-const bool kHasAvx2 = __builtin_cpu_supports("avx2");
-
 // The robust constant background without a window, in one pass over the image (the fast path
 // of `prepare`, used by core/registration). The median and MAD of the residuals from any
 // constant a are those of the pixel values shifted by a, so robust_background's band
@@ -353,7 +352,7 @@ bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared
   const auto ucols = static_cast<std::size_t>(cols);
   float* padded = scratch_float(static_cast<std::size_t>(rows) * ucols);
   double n_all = 0, s_all = 0, s2_all = 0, n_band = 0, s_band = 0, vmax = 0;
-  const auto row_sums = kHasAvx2 ? constant_row_avx2 : constant_row_generic;
+  const auto row_sums = has_avx2() ? constant_row_avx2 : constant_row_generic;
   for (std::size_t r = 0; r < h; ++r) {
     float* q = padded + r * ucols;
     const ConstantRowSums t = row_sums(image.row(r), w, median, lo, hi, q);

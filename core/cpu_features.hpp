@@ -1,0 +1,23 @@
+// What the processor can do beyond the build's target (plain x86-64), asked once at run time.
+// The hot row loops (optical density, shift application, normalization fits, sums over spectra,
+// the registration frames' background pass) have AVX2 versions chosen with this; each does the
+// same operations per element in the same order as its plain version (no fused multiply-add).
+#pragma once
+
+namespace xanesmap {
+
+/// True when the processor has AVX2. __builtin_cpu_init makes the answer valid even before
+/// main (static initialization), where __builtin_cpu_supports alone may not be.
+inline bool has_avx2() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool avx2 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return avx2;
+#else
+  return false;
+#endif
+}
+
+}  // namespace xanesmap
