@@ -134,6 +134,14 @@ std::vector<double> x_tables(int cols, std::span<const double> xs) {
   return t;
 }
 
+// a conj(b) in double for the k-th values of two float half-spectrum rows (re, im interleaved):
+// the one product every pass over two spectra uses, so that they all agree bit for bit.
+inline void conj_product(const float* a, const float* b, std::size_t k, double& re, double& im) {
+  const double ar = a[2 * k], ai = a[2 * k + 1], br = b[2 * k], bi = b[2 * k + 1];
+  re = ar * br + ai * bi;
+  im = ai * br - ar * bi;
+}
+
 // The y factor exp(2 pi i ky y / rows) of row r (a cosine of pi y on the Nyquist row).
 inline void y_factor(int r, int rows, double y, double& re, double& im) {
   if (rows % 2 == 0 && r == rows / 2) {
@@ -220,11 +228,7 @@ double correlation_at(const HalfSpectrum& m, const HalfSpectrum& r, double y, do
     const auto* a = reinterpret_cast<const float*>(m.row(row));
     const auto* b = reinterpret_cast<const float*>(r.row(row));
     // a conj(b) in double, element by element (the row stays in cache for the sums).
-    for (std::size_t i = 0; i < n2; i += 2) {
-      const double ar = a[i], ai = a[i + 1], br = b[i], bi = b[i + 1];
-      product[i] = ar * br + ai * bi;
-      product[i + 1] = ai * br - ar * bi;
-    }
+    for (std::size_t i = 0; i < n2; i += 2) conj_product(a, b, i / 2, product[i], product[i + 1]);
     plain.add_row(row, product.data());
   }
   return plain.value();
@@ -255,9 +259,8 @@ void WeightedRows::row(int row, int count, double* product, std::complex<float>*
   auto* o = reinterpret_cast<float*>(out);
   const auto n = static_cast<std::size_t>(count);
   for (std::size_t c = 0; c < n; ++c) {
-    // (a.re + i a.im)(b.re - i b.im) in double from the float spectra.
-    const double ar = a[2 * c], ai = a[2 * c + 1], br = b[2 * c], bi = b[2 * c + 1];
-    double re = ar * br + ai * bi, im = ai * br - ar * bi;
+    double re, im;
+    conj_product(a, b, c, re, im);
     if (product) product[2 * c] = re, product[2 * c + 1] = im;
     if (gradient_) {
       const double g = k_grad_ * (fy * fy + fx2_[c]);
@@ -281,10 +284,7 @@ void cross_power(const HalfSpectrum& m, const HalfSpectrum& r, const Translation
   // Whitened (phase, partial): the largest |R|^2 first (the floor), then the weights.
   const double p = o.weighting == CorrelationWeighting::phase ? 1.0 : o.partial_exponent;
   auto product = [&](int row, std::size_t k, double& re, double& im) {
-    const std::complex<float> a = m.row(row)[k], b = r.row(row)[k];
-    const double ar = a.real(), ai = a.imag(), br = b.real(), bi = b.imag();
-    re = ar * br + ai * bi;
-    im = ai * br - ar * bi;
+    conj_product(reinterpret_cast<const float*>(m.row(row)), reinterpret_cast<const float*>(r.row(row)), k, re, im);
   };
   double max2 = 0.0;
   for (int row = 0; row < rows; ++row)

@@ -86,10 +86,14 @@
 // the exhaustive search; the cost falls from ceil(1.5 upsample) to ~12 spectrum passes.
 // With coarse_binning b > 1 (large images), the integer peak, the checks against max_shift_px and
 // the sharpness are taken on the surface at b-px spacing; its peak, refined on that surface to
-// 1/20 of its spacing, starts the Newton steps at full resolution. The shift is then the full-
+// 1/20 of its spacing, starts Newton steps on the lowest half of the frequencies per axis (a
+// quarter of the spectrum; full-resolution Newton steps only if those fail), and the climb on
+// the full-resolution 1/upsample grid starts from their maximum. The shift is then the full-
 // resolution grid maximum near that peak (not confined to the 1.5 px window), `peak` is as above
 // and `sharpness` is that of the coarse surface (scale-free, comparable between estimates made
-// with the same b).
+// with the same b). For plain and gradient weightings the weighted cross-power spectrum is then
+// never stored: its rows are made from the two spectra as each pass needs them (the same values),
+// and the climb's last pass also gives `peak`.
 #pragma once
 
 #include <memory>

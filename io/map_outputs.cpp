@@ -334,14 +334,13 @@ void write_map_outputs(const fs::path& folder, const MapRunInfo& info, const Map
   });
 
   // Previews: valence on a fixed 2-4 scale so that runs compare by eye; others robust ranges.
-  MapPreviewOptions base;
-  base.pixel_size_um = px_um;
   auto png = [&](const char* file, const Image<float>& image, MapPreviewOptions preview) {
     tasks.run([&folder, &image, file, preview = std::move(preview)] {
       write_map_png(folder / file, image.view(), preview);
     });
   };
-  MapPreviewOptions preview = base;
+  MapPreviewOptions preview;
+  preview.pixel_size_um = px_um;
   preview.scale = {2.0, 4.0, "Mn valence"};
   preview.title = "Mn valence (" + to_string(o.method) + ")";
   preview.outlines = &particles.segmentation.labels;  // particle outlines on the valence maps
