@@ -88,10 +88,9 @@ AutomaticThreshold automatic_threshold(ImageView<const float> v) {
   std::vector<double> background;
   for (const double x : values)
     if (x < otsu) background.push_back(x);
-  const auto median = [](std::vector<double>& x) { return middle_element(x); };
-  const double level = median(background);
+  const double level = middle_element(background);
   for (double& x : background) x = std::abs(x - level);
-  const double sigma = 1.4826 * median(background);
+  const double sigma = 1.4826 * middle_element(background);
   return {std::min(otsu, level + 4.0 * sigma + bin_width), sigma, level};
 }
 
