@@ -324,12 +324,9 @@ AlignedStack apply_shifts(const EnergyStack& stack, std::span<const double> dy_p
   const std::size_t h = stack.height(), w = stack.width();
   AlignedStack result{EnergyStack(stack.energies_ev(), h, w, std::vector<float>(n * h * w)),
                       Image<std::uint8_t>(h, w, 0)};
-  Image<std::uint8_t> outside(h, w);
   for (std::size_t e = 0; e < n; ++e) {
-    shift_into(stack.frame(e), dy_px[e], dx_px[e], result.stack.frame(e), outside.view());
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, h * w, std::size_t{1} << 16), [&](const auto& range) {
-      for (std::size_t p = range.begin(); p != range.end(); ++p) result.outside_any.data()[p] |= outside.data()[p];
-    });
+    // As the in-place path: the outside flags ORed straight into outside_any.
+    shift_into(stack.frame(e), dy_px[e], dx_px[e], result.stack.frame(e), result.outside_any.view(), true);
     report(progress, "apply shifts", e + 1, n);
   }
   return result;
