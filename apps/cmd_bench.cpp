@@ -253,7 +253,7 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
   t = Clock::now();
   AlignedStack aligned =
       apply_shifts(std::move(od.od), reg.dy_px, reg.dx_px, progress);  // in place
-  flag_aligned_pixels(aligned.stack, aligned.outside_any.view(), od.flags);
+  flag_aligned_pixels(aligned, od.flags);
   run.stages.push_back(
       {"shift_apply", seconds_since(t), 2.0 * stack, px, "includes flagging", cpu_since()});
 
@@ -368,7 +368,7 @@ ThreadTimes compare_threads(const BenchArgs& a, const ReferenceManifest& manifes
       Image<std::uint8_t> flags = od.flags;
       t = Clock::now();
       AlignedStack aligned = apply_shifts(std::move(od_copy), reg.dy_px, reg.dx_px);
-      flag_aligned_pixels(aligned.stack, aligned.outside_any.view(), flags);
+      flag_aligned_pixels(aligned, flags);
       s[1] = seconds_since(t);
       ValenceMapProfile p;
       compute_valence_maps(aligned.stack, flags.view(), references, options.valence, {}, p);

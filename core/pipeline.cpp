@@ -108,8 +108,8 @@ AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& o
   AlignedOpticalDensity out{std::move(od.od), std::move(od.flags), {}, std::move(reg)};
   if (options.alignment != AlignmentMode::none) {
     AlignedStack aligned = apply_shifts(std::move(out.od), out.registration.dy_px, out.registration.dx_px, progress);
+    flag_aligned_pixels(aligned, out.flags);
     out.od = std::move(aligned.stack);
-    flag_aligned_pixels(out.od, aligned.outside_any.view(), out.flags);
   }
   out.summary = summarize_od_flags(out.flags);
   return out;
@@ -117,18 +117,11 @@ AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& o
 
 }  // namespace
 
-void flag_aligned_pixels(const EnergyStack& aligned_od, ImageView<const std::uint8_t> outside_any,
-                         Image<std::uint8_t>& flags) {
-  const std::size_t pixels = flags.size(), n = aligned_od.frame_count();
-  for (std::size_t p = 0; p < pixels; ++p)
-    if (outside_any.data()[p]) flags.data()[p] |= od_outside_view;
-  // Interpolation spreads an invalid value (saturated, hot pixel) to its neighbours, at a
-  // different place in every frame: flag every pixel whose aligned spectrum is not finite.
-  for (std::size_t e = 0; e < n; ++e) {
-    const float* frame = aligned_od.values().data() + e * pixels;
-    for (std::size_t p = 0; p < pixels; ++p)
-      if (!std::isfinite(frame[p]) && !(flags.data()[p] & od_outside_view)) flags.data()[p] |= od_not_finite;
-  }
+void flag_aligned_pixels(const AlignedStack& aligned, Image<std::uint8_t>& flags) {
+  const std::uint8_t* outside = aligned.outside_any.data();
+  const std::uint8_t* not_finite = aligned.not_finite_any.data();
+  for (std::size_t p = 0; p < flags.size(); ++p)
+    flags.data()[p] |= static_cast<std::uint8_t>(outside[p] ? od_outside_view : (not_finite[p] ? od_not_finite : 0));
 }
 
 OpticalDensitySummary summarize_od_flags(const Image<std::uint8_t>& flags) {

@@ -8,6 +8,7 @@
 #include "core/progress.hpp"
 #include "core/raw_stack.hpp"
 #include "core/registration.hpp"
+#include "core/shift_apply.hpp"
 #include "core/valence_map.hpp"
 
 namespace xanesmap {
@@ -55,10 +56,10 @@ AlignedOpticalDensity aligned_optical_density(RawStack&& raw, const MapPipelineO
                                               const ProgressSink& progress = {});
 
 /// After apply_shifts: sets od_outside_view where the pixel left the field of view in any frame
-/// (`outside_any`), and od_not_finite where an aligned value is not finite (interpolation spreads
-/// an invalid value to its neighbours). Part of aligned_optical_density; public for the bench.
-void flag_aligned_pixels(const EnergyStack& aligned_od, ImageView<const std::uint8_t> outside_any,
-                         Image<std::uint8_t>& flags);
+/// (`aligned.outside_any`), otherwise od_not_finite where an aligned value is not finite in some
+/// frame (`aligned.not_finite_any`: interpolation spreads an invalid value to its neighbours).
+/// Part of aligned_optical_density; public for the bench.
+void flag_aligned_pixels(const AlignedStack& aligned, Image<std::uint8_t>& flags);
 /// Pixels with any flag, and per flag.
 OpticalDensitySummary summarize_od_flags(const Image<std::uint8_t>& flags);
 

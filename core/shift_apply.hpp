@@ -12,6 +12,9 @@
 // shift is the same for the whole frame, the 4 weights per axis are computed once per frame.
 // Along an axis whose shift is a whole number of pixels the kernel is the single tap 1: integer
 // shifts move pixels exactly, and a zero shift copies the frame bit for bit.
+// Arithmetic is single precision (float weights and sums, as the frames are float32): each value
+// is within a few float ulps of the same sums in double (the bound is derived and tested in
+// tests/unit/shift_apply_test.cpp), far below the photon noise of any OD value.
 //
 // No overshoot: each interpolated value is clamped to the range of the 2x2 input pixels nearest
 // to its sample point (the 1 or 2 pixels per axis that bracket it), so a sharp particle edge does
@@ -57,17 +60,19 @@ ShiftedFrame shift_frame(ImageView<const float> frame, double dy_px, double dx_p
 struct AlignedStack {
   EnergyStack stack;                  ///< same energies and frame size as the input
   Image<std::uint8_t> outside_any;    ///< 1 where the pixel left the field of view in ANY frame
+  Image<std::uint8_t> not_finite_any; ///< 1 where an aligned value is NaN or infinite in ANY frame
 };
 
-/// Aligns every frame by its shift (dy_px[e], dx_px[e]). Frames are done one after the other,
-/// each with its rows in parallel; progress ("apply shifts", frames done, frame count) is reported
-/// after each frame from the calling thread. Throws InputError when the shift lists do not hold
+/// Aligns every frame by its shift (dy_px[e], dx_px[e]). Frames are shifted in parallel, one per
+/// task; progress ("apply shifts", frames done, frame count) is reported from the calling thread
+/// after each group of frames, one event per frame, in order. Throws InputError when the shift lists do not hold
 /// one value per frame or a shift is not finite. An empty (default) stack gives an empty result.
 AlignedStack apply_shifts(const EnergyStack& stack, std::span<const double> dy_px,
                           std::span<const double> dx_px, const ProgressSink& progress = {});
 
-/// The same, in place: takes the stack and returns it aligned, with one frame of scratch
-/// instead of a second stack (the pipeline's way: the unaligned stack is not needed after).
+/// The same, in place: takes the stack and returns it aligned, each frame shifted within its own
+/// memory (a ring of 4 filtered rows per thread as scratch, no second stack or frame): the
+/// pipeline's way, the unaligned stack is not needed after. The values are those of the copy.
 AlignedStack apply_shifts(EnergyStack&& stack, std::span<const double> dy_px, std::span<const double> dx_px,
                           const ProgressSink& progress = {});
 
