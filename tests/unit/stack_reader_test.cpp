@@ -68,7 +68,7 @@ TEST_CASE("FXI HDF5: keV energies, per-energy flats, averaged darks", "[reader][
   CHECK(loaded.raw.flat_count() == 3);
   CHECK(loaded.raw.saturation_counts() == 65535.0);
   CHECK(loaded.raw.counts().frame(1)(0, 0) == 1020.0f);  // 1000 + 1 * 4 * 5
-  CHECK(loaded.raw.flat_for(2)(3, 4) == 3000.0f + 59.0f);
+  CHECK(loaded.raw.flat_value(2, 3, 4) == 3000.0f + 59.0f);
   CHECK(loaded.raw.dark()(2, 2) == 100.0f);
 }
 
@@ -80,7 +80,7 @@ TEST_CASE("FXI HDF5: a different number of flats is averaged; eV energies are ke
   const auto loaded = load_raw_stack(source_for(write_fxi(dir, spec)));
   CHECK(loaded.description.energy_unit.unit == EnergyUnit::ev);
   CHECK(loaded.raw.flat_count() == 1);
-  CHECK(loaded.raw.flat_for(1)(0, 0) == 3010.0f);  // mean of 3000 and 3020
+  CHECK(loaded.raw.flat_value(1, 0, 0) == 3010.0f);  // mean of 3000 and 3020
   StackSource per_energy = source_for(dir / "scan.h5");
   per_energy.flat_mode = FlatMode::per_energy;
   CHECK_THROWS_WITH(load_raw_stack(per_energy), Catch::Contains("one flat per energy needs 3"));
