@@ -4,7 +4,8 @@
 // What is measured, per stage: wall seconds, spectra per second (pixels / s), GB/s and the ratio
 // of that rate to the memory bandwidth measured in the same run (a STREAM-like triad). The bytes
 // charged to a stage are the float32 data it must stream at the least:
-//   od                3 x stack   (counts and one flat per energy read, OD written)
+//   od                2 x stack + the flats as stored (counts and one flat per energy read, OD
+//                                 written): 2.5 x stack with the simulator's uint16 flats
 //   registration      1 x stack   (every frame read)
 //   shift_apply       2 x stack   (read and written)
 //   normalization, edge_energy, lcf
@@ -227,7 +228,8 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
   run.simulate_s = seconds_since(t);
   const std::size_t n = raw.counts().frame_count(), pixels = size * size;
   run.stack_bytes = n * pixels * sizeof(float);
-  run.raw_input_bytes = (n + raw.flat_count() + (raw.has_dark() ? 1 : 0)) * pixels * sizeof(float);
+  run.raw_input_bytes = raw.bytes();
+  const auto od_bytes = static_cast<double>(2 * run.stack_bytes + raw.flat_bytes());
   run.peak_reset = reset_peak_rss();
 
   const double stack = static_cast<double>(run.stack_bytes), px = static_cast<double>(pixels);
@@ -243,7 +245,7 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
   t = Clock::now();
   OpticalDensityResult od =
       compute_optical_density(std::move(raw), options.optical_density, progress);  // in place
-  run.stages.push_back({"od", seconds_since(t), 3.0 * stack, px, "", cpu_since()});
+  run.stages.push_back({"od", seconds_since(t), od_bytes, px, "", cpu_since()});
 
   t = Clock::now();
   RegistrationResult reg = register_stack(od.od, options.registration, progress);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <variant>
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_reduce.h>
@@ -84,17 +85,19 @@ struct OdInputs {
 
 // The two element-wise row loops of od_frame, in a plain x86-64 and an AVX2 version chosen at
 // run time (the build targets plain x86-64); the same operations per element, in the same order
-// (no fused multiply-add), so the values are identical.
+// (no fused multiply-add), so the values are identical. `Flat` is the flat's stored type (float
+// or uint16): a uint16 value is converted to float first, exactly, so both give the same values.
 #define XANESMAP_OD_KERNELS(SUFFIX, ATTRIBUTE)                                                          \
-  ATTRIBUTE unsigned ratio_row_##SUFFIX(const float* s, const float* f, const float* dk, std::size_t w, \
+  template <typename Flat>                                                                              \
+  ATTRIBUTE unsigned ratio_row_##SUFFIX(const float* s, const Flat* fl, const float* dk, std::size_t w, \
                                        float saturation, float* q, std::uint8_t* sl) {                  \
     constexpr float kMax = std::numeric_limits<float>::max(), kMin = std::numeric_limits<float>::min(); \
     unsigned any_slow = 0;                                                                              \
     for (std::size_t c = 0; c < w; ++c) {                                                               \
-      const float d = dk[c], num = s[c] - d, den = f[c] - d, x = num / den;                             \
+      const float f = static_cast<float>(fl[c]), d = dk[c], num = s[c] - d, den = f - d, x = num / den; \
       /* Every condition of classify() and a normal ratio; NaN fails each comparison. */                \
-      const bool fast = (std::abs(s[c]) <= kMax) & (std::abs(f[c]) <= kMax) & (std::abs(d) <= kMax) &   \
-                        (s[c] < saturation) & (f[c] < saturation) & (num > 0.0f) & (den > 0.0f) &       \
+      const bool fast = (std::abs(s[c]) <= kMax) & (std::abs(f) <= kMax) & (std::abs(d) <= kMax) &      \
+                        (s[c] < saturation) & (f < saturation) & (num > 0.0f) & (den > 0.0f) &          \
                         (x >= kMin) & (x <= kMax);                                                      \
       q[c] = fast ? x : 1.0f;                                                                           \
       sl[c] = fast ? 0 : 1;                                                                             \
@@ -109,14 +112,18 @@ XANESMAP_OD_KERNELS(generic, )
 XANESMAP_OD_KERNELS(avx2, __attribute__((target("avx2"))))
 #undef XANESMAP_OD_KERNELS
 
-// OD of frame e: sample (counts) -> out, which may be the same memory. Returns the NaN count.
-// A vectorizable pass computes every value that is valid and whose ratio is a normal float; the
-// few others (invalid: flagged and NaN; a ratio outside the normal floats: std::log) follow.
-std::size_t od_frame(const OdInputs& in, std::size_t e, const float* sample, float* out, Image<std::uint8_t>& flags) {
+// OD of frame e with its flat `flat` (of the flat's stored type): sample (counts) -> out, which
+// may be the same memory. Returns the NaN count. A vectorizable pass computes every value that
+// is valid and whose ratio is a normal float; the few others (invalid: flagged and NaN; a ratio
+// outside the normal floats: std::log) follow.
+template <typename Flat>
+std::size_t od_frame_typed(const OdInputs& in, const Flat* flat, const float* sample, float* out,
+                           Image<std::uint8_t>& flags) {
   const std::size_t w = flags.width();
-  const float* flat = in.raw.flat_for(e).data();
   const float* dark = in.raw.has_dark() ? in.raw.dark().data() : nullptr;
   const float saturation = in.saturation;
+  const auto ratio_row = has_avx2() ? ratio_row_avx2<Flat> : ratio_row_generic<Flat>;
+  const auto log_row = has_avx2() ? log_row_avx2 : log_row_generic;
   // Rows are independent; each row's flags are written by one task only.
   return tbb::parallel_reduce(
       tbb::blocked_range<std::size_t>(0, flags.height()), std::size_t{0},
@@ -126,27 +133,27 @@ std::size_t od_frame(const OdInputs& in, std::size_t e, const float* sample, flo
         for (std::size_t r = rows.begin(); r != rows.end(); ++r) {
           const std::size_t row = r * w;
           const float* s = sample + row;
-          const float* f = flat + row;
+          const Flat* f = flat + row;
           const float* dk = dark ? dark + row : zeros.data();
           float* q = ratio.data();
           std::uint8_t* sl = slow.data();
-          const unsigned any_slow = (has_avx2() ? ratio_row_avx2 : ratio_row_generic)(s, f, dk, w, saturation, q, sl);
+          const unsigned any_slow = ratio_row(s, f, dk, w, saturation, q, sl);
           // The few others first: `out` may be `sample` itself (in place).
           if (any_slow)
             for (std::size_t c = 0; c < w; ++c) {
               if (!sl[c]) continue;
-              const float d = dk[c], sv = s[c];
-              const std::uint8_t flag = classify(sv, f[c], d, saturation);
+              const float d = dk[c], sv = s[c], fv = static_cast<float>(f[c]);
+              const std::uint8_t flag = classify(sv, fv, d, saturation);
               if (flag) {
                 fixed[c] = std::numeric_limits<float>::quiet_NaN();
                 flags.data()[row + c] |= flag;
                 ++invalid;
               } else {
-                fixed[c] = -std::log((sv - d) / (f[c] - d));
+                fixed[c] = -std::log((sv - d) / (fv - d));
               }
             }
           float* o = out + row;
-          (has_avx2() ? log_row_avx2 : log_row_generic)(q, o, w);
+          log_row(q, o, w);
           if (any_slow)
             for (std::size_t c = 0; c < w; ++c)
               if (sl[c]) o[c] = fixed[c];
@@ -154,6 +161,13 @@ std::size_t od_frame(const OdInputs& in, std::size_t e, const float* sample, flo
         return invalid;
       },
       std::plus<>());
+}
+
+// od_frame with the flat of energy e, in whichever type the raw stack holds it.
+std::size_t od_frame(const OdInputs& in, std::size_t e, const float* sample, float* out,
+                     Image<std::uint8_t>& flags) {
+  return std::visit([&](const auto& flat) { return od_frame_typed(in, flat.data(), sample, out, flags); },
+                    in.raw.flat(e));
 }
 
 OpticalDensityResult finish(EnergyStack od, Image<std::uint8_t> flags, std::vector<std::size_t> invalid_per_energy) {

@@ -2,8 +2,9 @@
 //
 //   OD(E, p) = -ln( (I(E, p) - D(p)) / (F(E, p) - D(p)) )
 //
-// with I the sample counts, F the flat field for that energy (or the single flat), D the dark
-// field (0 when there is none). A value that cannot be computed honestly is NaN in the OD stack
+// with I the sample counts, F the flat field for that energy (or the single flat; float32 or
+// uint16 as the RawStack holds it, with the same values to the bit), D the dark field (0 when
+// there is none). A value that cannot be computed honestly is NaN in the OD stack
 // and flagged in a per-pixel status map, never clipped:
 //   - the sample is not above the dark (I - D <= 0): no transmitted signal;
 //   - the flat is not above the dark (F - D <= 0): no illumination reference;

@@ -355,6 +355,14 @@ void require_numeric(const File& file, const std::string& path, const DatasetVie
                      type_description(view.type.get()) + ")");
 }
 
+/// The uint16 readers take uint16 datasets only: HDF5 would clip other types without a word.
+void require_uint16(const File& file, const std::string& path, const DatasetView& view) {
+  require_numeric(file, path, view);
+  if (sample_type_of(view.type.get()) != SampleType::uint16)
+    throw InputError(prefix(file) + dataset_name(path) + " holds " +
+                     type_description(view.type.get()) + " values, expected 16-bit unsigned integer");
+}
+
 /// Reads the whole dataset converted by HDF5 to `mem_type` (whose C++ type is T).
 template <typename T>
 std::vector<T> read_all(const File& file, const std::string& path, const DatasetView& view,
@@ -363,6 +371,44 @@ std::vector<T> read_all(const File& file, const std::string& path, const Dataset
   if (values.empty()) return values;
   if (H5Dread(view.dataset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
     throw_corrupt(file, dataset_name(path));
+  return values;
+}
+
+void require_axis0(const File& file, const std::string& path, const DatasetView& view) {
+  if (view.dims.empty())
+    throw InputError(prefix(file) + dataset_name(path) +
+                     " has rank 0, expected at least 1 to read entries along axis 0");
+}
+
+/// `count` entries along axis 0 from `first`, converted by HDF5 to `mem_type` (C++ type T), from
+/// a dataset of rank >= 1 whose type the caller has checked.
+template <typename T>
+std::vector<T> read_slab(const File& file, const std::string& path, const DatasetView& view,
+                         std::size_t first, std::size_t count, hid_t mem_type) {
+  const std::size_t length = view.dims[0];
+  if (first > length || count > length - first)
+    throw InputError(prefix(file) + dataset_name(path) + " has " + std::to_string(length) +
+                     " entries along axis 0; cannot read " + std::to_string(count) +
+                     " from index " + std::to_string(first));
+
+  std::vector<hsize_t> start(view.dims.size(), 0);
+  std::vector<hsize_t> block = view.dims;
+  start[0] = first;
+  block[0] = count;
+  const std::size_t elements = readable_elements(file, path, view);
+  const std::size_t slab_elements = (length == 0) ? 0 : elements / length * count;
+  std::vector<T> values = allocate<T>(file, path, slab_elements);
+  if (values.empty()) return values;
+
+  const std::string what = dataset_name(path);
+  if (H5Sselect_hyperslab(view.space.get(), H5S_SELECT_SET, start.data(), nullptr, block.data(),
+                          nullptr) < 0)
+    throw_corrupt(file, what);
+  Handle memory(H5Screate_simple(static_cast<int>(block.size()), block.data(), nullptr), H5Sclose);
+  if (!memory.valid()) throw_corrupt(file, what);
+  if (H5Dread(view.dataset.get(), mem_type, memory.get(), view.space.get(), H5P_DEFAULT,
+              values.data()) < 0)
+    throw_corrupt(file, what);
   return values;
 }
 
@@ -620,38 +666,26 @@ std::vector<double> read_doubles(const File& file, const std::string& path) {
   return read_all<double>(file, path, view, H5T_NATIVE_DOUBLE);
 }
 
+std::vector<std::uint16_t> read_uint16s(const File& file, const std::string& path) {
+  const DatasetView view = view_dataset(file, path);
+  require_uint16(file, path, view);
+  return read_all<std::uint16_t>(file, path, view, H5T_NATIVE_UINT16);
+}
+
 std::vector<float> read_floats_slab(const File& file, const std::string& path, std::size_t first,
                                     std::size_t count) {
   const DatasetView view = view_dataset(file, path);
-  if (view.dims.empty())
-    throw InputError(prefix(file) + dataset_name(path) +
-                     " has rank 0, expected at least 1 to read entries along axis 0");
+  require_axis0(file, path, view);
   require_numeric(file, path, view);
-  const std::size_t length = view.dims[0];
-  if (first > length || count > length - first)
-    throw InputError(prefix(file) + dataset_name(path) + " has " + std::to_string(length) +
-                     " entries along axis 0; cannot read " + std::to_string(count) +
-                     " from index " + std::to_string(first));
+  return read_slab<float>(file, path, view, first, count, H5T_NATIVE_FLOAT);
+}
 
-  std::vector<hsize_t> start(view.dims.size(), 0);
-  std::vector<hsize_t> block = view.dims;
-  start[0] = first;
-  block[0] = count;
-  const std::size_t elements = readable_elements(file, path, view);
-  const std::size_t slab_elements = (length == 0) ? 0 : elements / length * count;
-  std::vector<float> values = allocate<float>(file, path, slab_elements);
-  if (values.empty()) return values;
-
-  const std::string what = dataset_name(path);
-  if (H5Sselect_hyperslab(view.space.get(), H5S_SELECT_SET, start.data(), nullptr, block.data(),
-                          nullptr) < 0)
-    throw_corrupt(file, what);
-  Handle memory(H5Screate_simple(static_cast<int>(block.size()), block.data(), nullptr), H5Sclose);
-  if (!memory.valid()) throw_corrupt(file, what);
-  if (H5Dread(view.dataset.get(), H5T_NATIVE_FLOAT, memory.get(), view.space.get(), H5P_DEFAULT,
-              values.data()) < 0)
-    throw_corrupt(file, what);
-  return values;
+std::vector<std::uint16_t> read_uint16_slab(const File& file, const std::string& path,
+                                            std::size_t first, std::size_t count) {
+  const DatasetView view = view_dataset(file, path);
+  require_axis0(file, path, view);
+  require_uint16(file, path, view);
+  return read_slab<std::uint16_t>(file, path, view, first, count, H5T_NATIVE_UINT16);
 }
 
 std::optional<std::string> read_string(const File& file, const std::string& path) {

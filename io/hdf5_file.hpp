@@ -14,7 +14,7 @@
 // - HDF5's automatic error printing to stderr is switched off at first use (File::open_read
 //   or File::create), so a failing call prints nothing.
 // - Numeric readers accept integer and floating-point datasets of any size and let HDF5
-//   convert to float/double. Sizes are computed in std::size_t; datasets with more than
+//   convert to float/double; the uint16 readers accept uint16 datasets only. Sizes are computed in std::size_t; datasets with more than
 //   2^40 elements, contiguous datasets larger than the file itself (corrupt metadata) and
 //   allocations that fail are reported as InputError, never as std::bad_alloc.
 // - Writers create missing intermediate groups, write contiguous, uncompressed datasets in
@@ -85,6 +85,14 @@ std::vector<double> read_doubles(const File& file, const std::string& path);
 /// (n,H,W) stack), as float. InputError if the rank is 0 or first+count exceeds axis 0.
 std::vector<float> read_floats_slab(const File& file, const std::string& path, std::size_t first,
                                     std::size_t count);
+/// The whole dataset (any rank) as uint16, in C order, without conversion: for raw detector
+/// frames kept in the type they were recorded in. InputError if the dataset is not 16-bit
+/// unsigned integer (HDF5 would clip other types silently).
+std::vector<std::uint16_t> read_uint16s(const File& file, const std::string& path);
+/// `count` entries along axis 0 from `first`, as uint16 (same rules as read_floats_slab and
+/// read_uint16s).
+std::vector<std::uint16_t> read_uint16_slab(const File& file, const std::string& path,
+                                            std::size_t first, std::size_t count);
 /// A scalar (or single-element) string dataset, fixed or variable length; nullopt if missing.
 /// InputError if the path exists but is not a single string.
 std::optional<std::string> read_string(const File& file, const std::string& path);

@@ -5,6 +5,9 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <optional>
+#include <span>
+#include <type_traits>
 
 #include "core/energy_stack.hpp"
 #include "core/error.hpp"
@@ -125,6 +128,7 @@ StackDescription describe_fxi(const StackSource& s) {
     const auto flats = h5::dataset_info(file, paths.flats);
     check_frame_shape(d, flats.shape, d.flat_source);
     d.flat_frames = frames_of(flats.shape);
+    d.flat_sample_type = flats.sample_type;
     decide_flat_use(d, s.flat_mode);
   }
   if (h5::has_dataset(file, paths.darks)) {
@@ -143,10 +147,12 @@ StackDescription describe_fxi(const StackSource& s) {
 }
 
 void describe_tiff_extra(StackDescription& d, const std::filesystem::path& file,
-                         const std::string& role, std::size_t* frames, std::string* source) {
+                         const std::string& role, std::size_t* frames, std::string* source,
+                         SampleType* type) {
   const TiffInfo info = probe_tiff(file);
   *source = role + " " + quoted(file);
   *frames = info.pages;
+  if (type) *type = info.sample_type;
   if (info.height != d.height || info.width != d.width)
     d.problems.push_back(*source + " is " + size_text(info.height, info.width) +
                          " but the stack is " + size_text(d.height, d.width));
@@ -191,10 +197,11 @@ StackDescription describe_tiff(const StackSource& s, bool folder) {
     decide_energy_unit(d, s.energy_unit);
   }
   if (!s.flat.empty()) {
-    describe_tiff_extra(d, s.flat, "flat field", &d.flat_frames, &d.flat_source);
+    describe_tiff_extra(d, s.flat, "flat field", &d.flat_frames, &d.flat_source, &d.flat_sample_type);
     if (d.flat_frames != 1) decide_flat_use(d, s.flat_mode);
   }
-  if (!s.dark.empty()) describe_tiff_extra(d, s.dark, "dark field", &d.dark_frames, &d.dark_source);
+  if (!s.dark.empty())
+    describe_tiff_extra(d, s.dark, "dark field", &d.dark_frames, &d.dark_source, nullptr);
   return d;
 }
 
@@ -209,18 +216,102 @@ std::vector<float> concatenate(std::vector<Image<float>>&& pages) {
   return out;
 }
 
+/// Refuses `pages` of `file` unless there are `expected_pages` of h x w.
+template <typename T>
+void check_pages(const std::filesystem::path& file, const std::vector<Image<T>>& pages,
+                 std::size_t expected_pages, std::size_t h, std::size_t w) {
+  if (pages.size() != expected_pages)
+    throw InputError(quoted(file) + " has " + std::to_string(pages.size()) +
+                     " pages, expected " + std::to_string(expected_pages));
+  for (std::size_t i = 0; i < pages.size(); ++i)
+    if (pages[i].height() != h || pages[i].width() != w)
+      throw InputError(quoted(file) + " page " + std::to_string(i) + " is " +
+                       size_text(pages[i].height(), pages[i].width()) +
+                       " but the stack is " + size_text(h, w));
+}
+
 std::vector<float> read_tiff_frames(const std::filesystem::path& file, std::size_t expected_pages,
                                     std::size_t h, std::size_t w) {
   TiffImages tiff = read_tiff(file);
-  if (tiff.pages.size() != expected_pages)
-    throw InputError(quoted(file) + " has " + std::to_string(tiff.pages.size()) +
-                     " pages, expected " + std::to_string(expected_pages));
-  for (std::size_t i = 0; i < tiff.pages.size(); ++i)
-    if (tiff.pages[i].height() != h || tiff.pages[i].width() != w)
-      throw InputError(quoted(file) + " page " + std::to_string(i) + " is " +
-                       size_text(tiff.pages[i].height(), tiff.pages[i].width()) +
-                       " but the stack is " + size_text(h, w));
+  check_pages(file, tiff.pages, expected_pages, h, w);
   return concatenate(std::move(tiff.pages));
+}
+
+/// The images as float, frame-major (the counts of the raw stack).
+std::vector<float> read_images(const StackSource& source, const StackDescription& d) {
+  if (d.layout == StackLayout::fxi_hdf5)
+    return h5::read_floats(h5::File::open_read(source.stack), source.datasets.images);
+  if (d.layout == StackLayout::tiff_multipage)
+    return read_tiff_frames(source.stack, d.frames, d.height, d.width);
+  std::vector<float> images;
+  images.reserve(d.frames * d.height * d.width);
+  for (const auto& f : d.image_files) {
+    const auto frame = read_tiff_frames(f, 1, d.height, d.width);
+    images.insert(images.end(), frame.begin(), frame.end());
+  }
+  return images;
+}
+
+enum class Extra { flats, darks };
+
+/// The flat or dark frames, one image each, as T: float (converted from any type) or uint16
+/// (uint16 files only, kept as they are). Read one frame at a time, so that the whole array and
+/// its per-frame copies are never in memory together.
+template <typename T>
+std::vector<Image<T>> read_extra_frames(const StackSource& source, const StackDescription& d,
+                                        Extra which) {
+  const bool flats = which == Extra::flats;
+  const std::size_t count = flats ? d.flat_frames : d.dark_frames, h = d.height, w = d.width;
+  std::vector<Image<T>> frames;
+  if (count == 0) return frames;
+  if (d.layout != StackLayout::fxi_hdf5) {
+    const std::filesystem::path& file = flats ? source.flat : source.dark;
+    if constexpr (std::is_same_v<T, float>)
+      frames = read_tiff(file).pages;
+    else
+      frames = read_tiff_uint16(file);
+    check_pages(file, frames, count, h, w);
+    return frames;
+  }
+  const h5::File file = h5::File::open_read(source.stack);
+  const std::string& path = flats ? source.datasets.flats : source.datasets.darks;
+  frames.reserve(count);
+  // A single frame may be stored as (H, W): read it whole; the (n, H, W) frames one by one.
+  for (std::size_t i = 0; i < count; ++i) {
+    std::vector<T> values;
+    if constexpr (std::is_same_v<T, float>)
+      values = count == 1 ? h5::read_floats(file, path) : h5::read_floats_slab(file, path, i, 1);
+    else
+      values = count == 1 ? h5::read_uint16s(file, path) : h5::read_uint16_slab(file, path, i, 1);
+    frames.emplace_back(h, w, std::move(values));
+  }
+  return frames;
+}
+
+// The checks of unusable_arrays, shared with load_raw_stack (which holds flat frames instead).
+template <typename T>
+bool has_positive_value(std::span<const T> values) {
+  return std::any_of(values.begin(), values.end(),
+                     [](T v) { return std::isfinite(static_cast<float>(v)) && v > T{0}; });
+}
+
+std::string no_positive_flat(const StackDescription& d) {
+  return d.flat_source + " holds no positive value (every value is zero, negative or not finite): it "
+                         "cannot be a flat field";
+}
+
+std::optional<std::string> unusable_images(const StackSource& source, const StackDescription& d,
+                                           const std::vector<float>& images) {
+  const auto saturation = integer_saturation_level(d.sample_type);
+  const bool usable = images.empty() || std::any_of(images.begin(), images.end(), [&](float v) {
+                        return std::isfinite(v) && (!saturation || static_cast<double>(v) < *saturation);
+                      });
+  if (usable) return std::nullopt;
+  return (d.layout == StackLayout::fxi_hdf5 ? quoted(source.stack) + " dataset '" + source.datasets.images + "'"
+                                            : quoted(source.stack)) +
+         " holds no usable value: every value is " +
+         (saturation ? "saturated (at or above " + std::to_string(static_cast<long long>(*saturation)) + ") or " : "") +
+         "not finite";
 }
 
 }  // namespace
@@ -245,26 +336,16 @@ RawArrays read_raw_arrays(const StackSource& source, const StackDescription& d,
                           const ProgressSink& progress) {
   RawArrays arrays;
   const std::size_t steps = 3;
+  arrays.images = read_images(source, d);
+  report(progress, "read", 1, steps);
   if (d.layout == StackLayout::fxi_hdf5) {
     const h5::File file = h5::File::open_read(source.stack);
-    arrays.images = h5::read_floats(file, source.datasets.images);
-    report(progress, "read", 1, steps);
     if (d.flat_frames) arrays.flats = h5::read_floats(file, source.datasets.flats);
     report(progress, "read", 2, steps);
     if (d.dark_frames) arrays.darks = h5::read_floats(file, source.datasets.darks);
     report(progress, "read", 3, steps);
     return arrays;
   }
-  if (d.layout == StackLayout::tiff_folder) {
-    arrays.images.reserve(d.frames * d.height * d.width);
-    for (const auto& f : d.image_files) {
-      const auto frame = read_tiff_frames(f, 1, d.height, d.width);
-      arrays.images.insert(arrays.images.end(), frame.begin(), frame.end());
-    }
-  } else {
-    arrays.images = read_tiff_frames(source.stack, d.frames, d.height, d.width);
-  }
-  report(progress, "read", 1, steps);
   if (d.flat_frames) arrays.flats = read_tiff_frames(source.flat, d.flat_frames, d.height, d.width);
   report(progress, "read", 2, steps);
   if (d.dark_frames) arrays.darks = read_tiff_frames(source.dark, d.dark_frames, d.height, d.width);
@@ -275,22 +356,9 @@ RawArrays read_raw_arrays(const StackSource& source, const StackDescription& d,
 std::vector<std::string> unusable_arrays(const StackSource& source, const StackDescription& d,
                                          const RawArrays& arrays) {
   std::vector<std::string> problems;
-  const auto none_usable = [](const std::vector<float>& values, auto usable) {
-    return !values.empty() && std::none_of(values.begin(), values.end(), usable);
-  };
-  if (none_usable(arrays.flats, [](float v) { return std::isfinite(v) && v > 0.0f; }))
-    problems.push_back(d.flat_source + " holds no positive value (every value is zero, negative or "
-                       "not finite): it cannot be a flat field");
-  const auto saturation = integer_saturation_level(d.sample_type);
-  if (none_usable(arrays.images, [&](float v) {
-        return std::isfinite(v) && (!saturation || static_cast<double>(v) < *saturation);
-      }))
-    problems.push_back(
-        (d.layout == StackLayout::fxi_hdf5 ? quoted(source.stack) + " dataset '" + source.datasets.images + "'"
-                                           : quoted(source.stack)) +
-        " holds no usable value: every value is " +
-        (saturation ? "saturated (at or above " + std::to_string(static_cast<long long>(*saturation)) + ") or " : "") +
-        "not finite");
+  if (!arrays.flats.empty() && !has_positive_value(std::span<const float>(arrays.flats)))
+    problems.push_back(no_positive_flat(d));
+  if (auto images = unusable_images(source, d, arrays.images)) problems.push_back(std::move(*images));
   return problems;
 }
 
@@ -311,30 +379,40 @@ LoadedStack load_raw_stack(const StackSource& source, const ProgressSink& progre
   } catch (const Error& e) {
     rethrow_with_context(e, d.energy_source);
   }
-  RawArrays arrays = read_raw_arrays(source, d, progress);
-  const std::size_t h = d.height, w = d.width, frame = h * w;
-  const auto saturation = integer_saturation_level(d.sample_type);
-  if (const auto unusable = unusable_arrays(source, d, arrays); !unusable.empty())
-    throw InputError(unusable.front());
+  const std::size_t steps = 3;
+  std::vector<float> images = read_images(source, d);
+  report(progress, "read", 1, steps);
+  // uint16 flats are read as they are: kept per energy (or as the single flat), or averaged.
+  const bool uint16_flats = d.flat_sample_type == SampleType::uint16;
+  std::vector<Image<std::uint16_t>> flats_u16;
+  std::vector<Image<float>> flats;
+  if (uint16_flats) flats_u16 = read_extra_frames<std::uint16_t>(source, d, Extra::flats);
+  else flats = read_extra_frames<float>(source, d, Extra::flats);
+  report(progress, "read", 2, steps);
+  std::vector<Image<float>> darks = read_extra_frames<float>(source, d, Extra::darks);
+  report(progress, "read", 3, steps);
 
-  auto split = [&](const std::vector<float>& values, std::size_t count) {
-    std::vector<Image<float>> frames;
-    for (std::size_t i = 0; i < count; ++i)
-      frames.emplace_back(h, w, std::vector<float>(values.begin() + static_cast<std::ptrdiff_t>(i * frame),
-                                                   values.begin() + static_cast<std::ptrdiff_t>((i + 1) * frame)));
-    return frames;
+  const auto any_positive = [](const auto& frames) {
+    return std::any_of(frames.begin(), frames.end(), [](const auto& f) { return has_positive_value(f.pixels()); });
   };
-  std::vector<Image<float>> flats = split(arrays.flats, d.flat_frames);
-  arrays.flats = {};
-  if (!d.flats_per_energy && flats.size() > 1) flats = {average_frames(flats, saturation)};
-  Image<float> dark;
-  if (d.dark_frames) {
-    const auto darks = split(arrays.darks, d.dark_frames);
-    dark = darks.size() == 1 ? darks[0] : average_frames(darks, std::nullopt);
+  if (!(uint16_flats ? any_positive(flats_u16) : any_positive(flats))) throw InputError(no_positive_flat(d));
+  if (auto unusable = unusable_images(source, d, images)) throw InputError(*unusable);
+
+  const auto saturation = integer_saturation_level(d.sample_type);
+  const bool averaged = !d.flats_per_energy && d.flat_frames > 1;
+  if (averaged && uint16_flats) {
+    flats = {average_frames(flats_u16, saturation)};
+    flats_u16 = {};
+  } else if (averaged) {
+    flats = {average_frames(flats, saturation)};
   }
-  EnergyStack counts(d.energies_ev, h, w, std::move(arrays.images));
-  RawStack raw(std::move(counts), std::move(flats), std::move(dark), saturation);
-  return LoadedStack{std::move(d), std::move(raw)};
+  Image<float> dark;
+  if (darks.size() == 1) dark = std::move(darks[0]);
+  else if (darks.size() > 1) dark = average_frames(darks, std::nullopt);
+  EnergyStack counts(d.energies_ev, d.height, d.width, std::move(images));
+  if (!flats_u16.empty())
+    return LoadedStack{std::move(d), RawStack(std::move(counts), std::move(flats_u16), std::move(dark), saturation)};
+  return LoadedStack{std::move(d), RawStack(std::move(counts), std::move(flats), std::move(dark), saturation)};
 }
 
 }  // namespace xanesmap

@@ -10,6 +10,10 @@
 //
 // Flats: with as many flat frames as energies they are used one per energy (FlatMode::automatic);
 // otherwise they are averaged. Darks are always averaged.
+// Memory (load_raw_stack): the images become the float32 counts. Flats and darks are read frame
+// by frame into their own images (never the whole array and a split copy at once). uint16 flats
+// used per energy, or a single uint16 flat, stay uint16 (2 bytes per value, as recorded);
+// averaged flats and every other type are float32. The dark is float32.
 // Every error is an InputError naming the file (and dataset) and what is wrong.
 #pragma once
 
@@ -61,6 +65,7 @@ struct StackDescription {
   EnergyUnitDecision energy_unit;
   std::string energy_source;             // "'/x.h5' dataset '/X_eng'" or "energy list '/e.txt'"
   std::size_t flat_frames = 0;           // 0: none found
+  SampleType flat_sample_type = SampleType::float32;  // of the flat frames, when there are some
   bool flats_per_energy = false;
   std::string flat_source;
   std::size_t dark_frames = 0;
@@ -71,7 +76,8 @@ struct StackDescription {
 
 StackDescription describe_stack(const StackSource& source);
 
-/// All raw values as float, frame-major, as described.
+/// All raw values as float, frame-major, as described (for `info`'s statistics; load_raw_stack
+/// reads flats and darks frame by frame instead).
 struct RawArrays {
   std::vector<float> images;  // frames x H x W
   std::vector<float> flats;   // flat_frames x H x W (may be empty)

@@ -305,14 +305,19 @@ float to_float(T value) {
 }
 
 /// Copies rows x cols samples of a decoded strip or tile (row length `chunk_width`) into `out`
-/// at (row0, col0).
-template <typename T>
+/// at (row0, col0): converted to float for an Image<float>, as they are when `out` has the file's
+/// own type (T = Out).
+template <typename T, typename Out>
 void copy_chunk(const std::vector<T>& chunk, std::size_t chunk_width, std::size_t rows,
-                std::size_t cols, Image<float>& out, std::size_t row0, std::size_t col0) {
+                std::size_t cols, Image<Out>& out, std::size_t row0, std::size_t col0) {
+  static_assert(std::is_same_v<Out, float> || std::is_same_v<Out, T>);
   for (std::size_t r = 0; r < rows; ++r) {
     const T* src = chunk.data() + r * chunk_width;
-    float* dst = out.row(row0 + r) + col0;
-    for (std::size_t c = 0; c < cols; ++c) dst[c] = to_float(src[c]);
+    Out* dst = out.row(row0 + r) + col0;
+    if constexpr (std::is_same_v<Out, T>)
+      std::copy(src, src + cols, dst);
+    else
+      for (std::size_t c = 0; c < cols; ++c) dst[c] = to_float(src[c]);
   }
 }
 
@@ -322,8 +327,8 @@ std::string page_damaged(std::size_t page, const char* chunk_kind, std::uint32_t
          std::to_string(index) + " of " + std::to_string(count) + " cannot be read";
 }
 
-template <typename T>
-void read_strips(TIFF* tif, const fs::path& file, std::size_t page, Image<float>& out) {
+template <typename T, typename Out>
+void read_strips(TIFF* tif, const fs::path& file, std::size_t page, Image<Out>& out) {
   const std::uint32_t height = static_cast<std::uint32_t>(out.height());
   const std::size_t width = out.width();
   std::uint32_t rows_per_strip = height;
@@ -345,8 +350,8 @@ void read_strips(TIFF* tif, const fs::path& file, std::size_t page, Image<float>
   }
 }
 
-template <typename T>
-void read_tiles(TIFF* tif, const fs::path& file, std::size_t page, Image<float>& out) {
+template <typename T, typename Out>
+void read_tiles(TIFF* tif, const fs::path& file, std::size_t page, Image<Out>& out) {
   std::uint32_t tile_width = 0, tile_height = 0;
   TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tile_width);
   TIFFGetField(tif, TIFFTAG_TILELENGTH, &tile_height);
@@ -371,10 +376,11 @@ void read_tiles(TIFF* tif, const fs::path& file, std::size_t page, Image<float>&
   }
 }
 
-template <typename T>
-Image<float> read_pixels_as(TIFF* tif, const PageFormat& f, const fs::path& file,
-                            std::size_t page) {
-  Image<float> out(f.height, f.width);
+/// Page pixels stored as T, returned as Out (float, or T itself).
+template <typename T, typename Out = float>
+Image<Out> read_pixels_as(TIFF* tif, const PageFormat& f, const fs::path& file,
+                          std::size_t page) {
+  Image<Out> out(f.height, f.width);
   if (f.tiled)
     read_tiles<T>(tif, file, page, out);
   else
@@ -653,6 +659,24 @@ TiffInfo probe_tiff(const fs::path& file) {
   return info;
 }
 
+namespace {
+/// Calls `read(format, page)` for every page of the open `tif`, positioned on page 0 whose format
+/// is `first`, after checking that each page has page 0's size and type.
+template <typename Read>
+void for_each_page(TIFF* tif, const fs::path& file, std::size_t pages, const PageFormat& first,
+                   Read&& read) {
+  read(first, 0);
+  for (std::size_t k = 1; k < pages; ++k) {
+    if (!TIFFReadDirectory(tif))
+      fail_libtiff_input(
+          file, "truncated or damaged: directory of page " + std::to_string(k) + " cannot be read");
+    const PageFormat f = read_page_format(tif, file, k);
+    check_same_layout(file, k, f, first);
+    read(f, k);
+  }
+}
+}  // namespace
+
 TiffImages read_tiff(const fs::path& file) {
   begin_libtiff_call();
   const TiffPtr tif = open_for_reading(file);
@@ -663,15 +687,24 @@ TiffImages read_tiff(const fs::path& file) {
   result.description = read_description(tif.get());
   result.pixel_size_um = read_pixel_size_um(tif.get(), result.description);
   result.pages.reserve(pages);
-  result.pages.push_back(read_pixels(tif.get(), first, file, 0));
-  for (std::size_t k = 1; k < pages; ++k) {
-    if (!TIFFReadDirectory(tif.get()))
-      fail_libtiff_input(
-          file, "truncated or damaged: directory of page " + std::to_string(k) + " cannot be read");
-    const PageFormat f = read_page_format(tif.get(), file, k);
-    check_same_layout(file, k, f, first);
+  for_each_page(tif.get(), file, pages, first, [&](const PageFormat& f, std::size_t k) {
     result.pages.push_back(read_pixels(tif.get(), f, file, k));
-  }
+  });
+  return result;
+}
+
+std::vector<Image<std::uint16_t>> read_tiff_uint16(const fs::path& file) {
+  begin_libtiff_call();
+  const TiffPtr tif = open_for_reading(file);
+  const std::size_t pages = count_pages(tif.get(), file);
+  const PageFormat first = read_page_format(tif.get(), file, 0);
+  if (first.type != SampleType::uint16)
+    fail_input(file, "page 0 is " + to_string(first.type) + ", expected uint16");
+  std::vector<Image<std::uint16_t>> result;
+  result.reserve(pages);
+  for_each_page(tif.get(), file, pages, first, [&](const PageFormat& f, std::size_t k) {
+    result.push_back(read_pixels_as<std::uint16_t, std::uint16_t>(tif.get(), f, file, k));
+  });
   return result;
 }
 

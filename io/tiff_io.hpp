@@ -5,7 +5,7 @@
 //   unsigned or signed integers (SampleFormat 1 or 2; 1 when absent), 32/64-bit IEEE floats
 //   (SampleFormat 3). Striped and tiled layouts, either byte order, and every compression scheme
 //   this build of libtiff can decode.
-// - Every page is converted to float32. Precision: uint32/int32 values above 2^24 in magnitude are
+// - Every page is converted to float32 (read_tiff_uint16: uint16 files only, kept as uint16). Precision: uint32/int32 values above 2^24 in magnitude are
 //   rounded to the nearest float (they lose their low bits); float64 values are rounded to float32,
 //   and those beyond the float32 range become +-infinity. NaN stays NaN.
 // - Pixel size (pixel_size_um): if the ImageDescription has a line "unit=micron", "unit=um" or
@@ -78,6 +78,10 @@ struct TiffImages {
 
 /// Reads every page. All pages must have the size and sample type of page 0.
 TiffImages read_tiff(const std::filesystem::path& file);
+/// Reads every page of a uint16 file as uint16, without conversion (for raw detector frames kept
+/// in the type they were recorded in). The same checks as read_tiff, and InputError when the
+/// file is not uint16.
+std::vector<Image<std::uint16_t>> read_tiff_uint16(const std::filesystem::path& file);
 
 struct TiffWriteOptions {
   double pixel_size_um = 0.0;     ///< physical pixel size in micrometres; 0 = write no resolution

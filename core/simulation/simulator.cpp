@@ -307,9 +307,9 @@ RawStack to_raw_stack(SimulatedScan&& scan) {
   std::vector<std::uint16_t>().swap(scan.sample_counts);
   auto slice = [&](const std::vector<std::uint16_t>& v, std::size_t i) {
     const auto first = v.begin() + static_cast<std::ptrdiff_t>(i * frame);
-    return Image<float>(h, w, std::vector<float>(first, first + static_cast<std::ptrdiff_t>(frame)));
+    return Image<std::uint16_t>(h, w, std::vector<std::uint16_t>(first, first + static_cast<std::ptrdiff_t>(frame)));
   };
-  std::vector<Image<float>> flats, darks;
+  std::vector<Image<std::uint16_t>> flats, darks;
   flats.reserve(n);
   for (std::size_t e = 0; e < n; ++e) flats.push_back(slice(scan.flat_counts, e));
   std::vector<std::uint16_t>().swap(scan.flat_counts);

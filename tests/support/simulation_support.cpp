@@ -26,11 +26,11 @@ std::vector<ReferenceSpectrum> map_references() {
 RawStack raw_from(const sim::SimulatedScan& scan) {
   const std::size_t n = scan.energies_ev.size(), frame = scan.height * scan.width;
   auto slice = [&](const std::vector<std::uint16_t>& v, std::size_t i) {
-    return Image<float>(scan.height, scan.width,
-                        std::vector<float>(v.begin() + static_cast<std::ptrdiff_t>(i * frame),
-                                           v.begin() + static_cast<std::ptrdiff_t>((i + 1) * frame)));
+    return Image<std::uint16_t>(scan.height, scan.width,
+                                std::vector<std::uint16_t>(v.begin() + static_cast<std::ptrdiff_t>(i * frame),
+                                                           v.begin() + static_cast<std::ptrdiff_t>((i + 1) * frame)));
   };
-  std::vector<Image<float>> flats, darks;
+  std::vector<Image<std::uint16_t>> flats, darks;
   for (std::size_t e = 0; e < n; ++e) flats.push_back(slice(scan.flat_counts, e));
   for (std::size_t d = 0; d < scan.dark_frame_count; ++d) darks.push_back(slice(scan.dark_counts, d));
   std::vector<float> counts(scan.sample_counts.begin(), scan.sample_counts.end());

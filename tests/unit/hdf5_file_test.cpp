@@ -307,6 +307,36 @@ TEST_CASE("hdf5: read_floats_slab reads frames along axis 0", "[hdf5]") {
   CHECK_THROWS_AS(h5::read_floats_slab(file, "/missing", 0, 1), InputError);
 }
 
+TEST_CASE("hdf5: the uint16 readers read uint16 datasets as they are, and only those", "[hdf5]") {
+  test::TempDir dir("hdf5-test");
+  const fs::path path = dir / "u16.h5";
+  const auto stack = iota_values<std::uint16_t>(4 * 2 * 3, 65512);  // up to 65535, then wraps to 0
+  {
+    auto file = h5::File::create(path);
+    h5::write(file, "/stack", stack, {4, 2, 3});
+    const std::vector<float> f(6, 1.0f);
+    h5::write(file, "/float", std::span<const float>(f), {1, 2, 3});
+    const std::vector<std::int32_t> i(6, 1);
+    h5::write(file, "/int32", std::span<const std::int32_t>(i), {6});
+  }
+  const auto file = h5::File::open_read(path);
+  const auto frames = [&](std::size_t first, std::size_t count) {
+    return std::vector<std::uint16_t>(stack.begin() + static_cast<std::ptrdiff_t>(first * 6),
+                                      stack.begin() + static_cast<std::ptrdiff_t>((first + count) * 6));
+  };
+  CHECK(h5::read_uint16s(file, "/stack") == stack);
+  CHECK(h5::read_uint16_slab(file, "/stack", 0, 4) == frames(0, 4));
+  CHECK(h5::read_uint16_slab(file, "/stack", 3, 1) == frames(3, 1));
+  CHECK(h5::read_uint16_slab(file, "/stack", 4, 0).empty());
+  CHECK_THROWS_WITH(h5::read_uint16_slab(file, "/stack", 3, 2),
+                    StartsWith(quoted(path) + ": dataset '/stack' has 4 entries along axis 0"));
+  CHECK_THROWS_WITH(h5::read_uint16s(file, "/float"),
+                    StartsWith(quoted(path) + ": dataset '/float' holds 32-bit float values, expected "
+                                              "16-bit unsigned integer"));
+  CHECK_THROWS_WITH(h5::read_uint16_slab(file, "/int32", 0, 1), Contains("32-bit signed integer"));
+  CHECK_THROWS_AS(h5::read_uint16s(file, "/missing"), InputError);
+}
+
 TEST_CASE("hdf5: write errors are OutputErrors naming the dataset", "[hdf5]") {
   test::TempDir dir("hdf5-test");
   const fs::path path = dir / "w.h5";

@@ -3,7 +3,9 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <variant>
 
 #include "core/error.hpp"
 #include "core/optical_density.hpp"
@@ -84,7 +86,44 @@ TEST_CASE("RawStack refuses flats and darks of the wrong size or count", "[od]")
                     Catch::Contains("2 flat fields for 3 energies"));
   CHECK_THROWS_WITH(RawStack(counts, {Image<float>(2, 2)}, Image<float>(3, 2), 65535.0),
                     Catch::Contains("dark field is 3x2"));
-  CHECK_THROWS_AS(RawStack(counts, {}, Image<float>(), 65535.0), InputError);
+  CHECK_THROWS_AS(RawStack(counts, std::vector<Image<float>>{}, Image<float>(), 65535.0), InputError);
+}
+
+TEST_CASE("RawStack refuses uint16 flats of the wrong size or count with the same messages", "[od]") {
+  using U16 = Image<std::uint16_t>;
+  EnergyStack counts({6500.0, 6501.0, 6502.0}, 2, 2, std::vector<float>(12, 1.0f));
+  CHECK_THROWS_WITH(RawStack(counts, {U16(2, 3)}, Image<float>(), 65535.0),
+                    Catch::Contains("flat field 0 is 2x3 but the stack is 2x2"));
+  CHECK_THROWS_WITH(RawStack(counts, {U16(2, 2), U16(2, 2), U16(3, 2)}, Image<float>(), 65535.0),
+                    Catch::Contains("flat field 2 is 3x2 but the stack is 2x2"));
+  CHECK_THROWS_WITH(RawStack(counts, {U16(2, 2), U16(2, 2)}, Image<float>(), 65535.0),
+                    Catch::Contains("2 flat fields for 3 energies"));
+  CHECK_THROWS_WITH(RawStack(counts, {U16(2, 2)}, Image<float>(3, 2), 65535.0),
+                    Catch::Contains("dark field is 3x2"));
+  CHECK_THROWS_WITH(RawStack(counts, std::vector<U16>{}, Image<float>(), 65535.0),
+                    Catch::Contains("no flat field given"));
+  CHECK_THROWS_AS(RawStack(counts, {U16(2, 2)}, Image<float>(), -1.0), OptionError);
+}
+
+TEST_CASE("RawStack keeps uint16 flats as uint16 and counts their real size", "[od]") {
+  EnergyStack counts({6500.0, 6501.0}, 2, 3, std::vector<float>(12, 1.0f));
+  std::vector<Image<std::uint16_t>> flats{Image<std::uint16_t>(2, 3, 7), Image<std::uint16_t>(2, 3, 65535)};
+  flats[0](1, 2) = 9;
+  const RawStack raw(counts, flats, Image<float>(2, 3, 0.5f), 65535.0);
+  CHECK(raw.flats_are_uint16());
+  CHECK(raw.flat_count() == 2);
+  CHECK(raw.per_energy_flats());
+  CHECK(raw.flat_value(0, 1, 2) == 9.0f);
+  CHECK(raw.flat_value(1, 0, 0) == 65535.0f);
+  REQUIRE(std::holds_alternative<ImageView<const std::uint16_t>>(raw.flat(1)));
+  CHECK(std::get<ImageView<const std::uint16_t>>(raw.flat(0)).data() != nullptr);
+  // counts 12 x 4 bytes, flats 12 x 2, dark 6 x 4.
+  CHECK(raw.flat_bytes() == 24);
+  CHECK(raw.bytes() == 48 + 24 + 24);
+  const RawStack single(counts, std::vector<Image<float>>{Image<float>(2, 3, 3.0f)}, Image<float>(), std::nullopt);
+  CHECK_FALSE(single.flats_are_uint16());
+  CHECK(single.flat_value(1, 1, 1) == 3.0f);  // the single flat serves every energy
+  CHECK(single.bytes() == 48 + 24);
 }
 
 TEST_CASE("Averaging frames keeps saturation visible", "[od]") {
@@ -93,6 +132,24 @@ TEST_CASE("Averaging frames keeps saturation visible", "[od]") {
   const auto mean = average_frames(frames, 65535.0);
   CHECK(mean(0, 0) == 150.0f);
   CHECK(mean(0, 1) == 65535.0f);
+}
+
+TEST_CASE("Averaging uint16 frames gives the values of averaging them as float", "[od]") {
+  std::vector<Image<std::uint16_t>> frames{Image<std::uint16_t>(1, 4, 100), Image<std::uint16_t>(1, 4, 201),
+                                           Image<std::uint16_t>(1, 4, 65535)};
+  frames[2](0, 0) = 7, frames[2](0, 1) = 0, frames[2](0, 2) = 40000;
+  std::vector<Image<float>> as_float;
+  for (const auto& f : frames) {
+    Image<float> g(f.height(), f.width());
+    for (std::size_t c = 0; c < f.width(); ++c) g(0, c) = static_cast<float>(f(0, c));
+    as_float.push_back(g);
+  }
+  for (const std::optional<double> saturation : {std::optional<double>(65535.0), std::optional<double>()}) {
+    const auto a = average_frames(frames, saturation), b = average_frames(as_float, saturation);
+    // Exact: both sum the same exactly converted values in double.
+    CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+  }
+  CHECK(average_frames(frames, 65535.0)(0, 3) == 65535.0f);  // saturated in one frame
 }
 
 // Guards the vectorized logarithm of the OD pass: within 1 float ulp of -std::log over the
@@ -134,5 +191,89 @@ TEST_CASE("OD in place equals OD into a new stack", "[od][reference]") {
   for (std::size_t i = 0; i < sample.size(); ++i) {
     const float a = copied.od.values()[i], b = in_place.od.values()[i];
     CHECK((std::isnan(a) ? std::isnan(b) : a == b));
+  }
+}
+
+namespace {
+// The same flats as uint16 and as float (the uint16 values converted, exactly).
+std::vector<Image<float>> as_float(const std::vector<Image<std::uint16_t>>& flats) {
+  std::vector<Image<float>> out;
+  for (const auto& f : flats) {
+    Image<float> g(f.height(), f.width());
+    for (std::size_t p = 0; p < f.size(); ++p) g.data()[p] = static_cast<float>(f.data()[p]);
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+void check_bit_identical(const OpticalDensityResult& a, const OpticalDensityResult& b) {
+  REQUIRE(a.od.values().size() == b.od.values().size());
+  // Exact: the uint16 -> float conversion is exact and the kernels do the same operations.
+  CHECK(std::memcmp(a.od.values().data(), b.od.values().data(), a.od.values().size() * sizeof(float)) == 0);
+  CHECK(std::memcmp(a.flags.data(), b.flags.data(), a.flags.size()) == 0);
+  CHECK(a.invalid_pixels == b.invalid_pixels);
+  CHECK(a.pixels_by_flag == b.pixels_by_flag);
+  CHECK(a.invalid_per_energy == b.invalid_per_energy);
+}
+}  // namespace
+
+// Guards the uint16 flat kernels: the OD from uint16 flats is the OD from the same flats as
+// float, bit for bit, for both overloads, with flats at saturation, at and below the dark and
+// zero, on a width of 37 (four 8-wide AVX2 blocks and a tail of 5).
+TEST_CASE("OD from uint16 flats equals OD from the same flats as float, bit for bit", "[od][reference]") {
+  const std::size_t h = 3, w = 37, energies = 4, frame = h * w;
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  std::vector<double> e;
+  for (std::size_t i = 0; i < energies; ++i) e.push_back(6500.0 + static_cast<double>(i));
+  std::vector<float> sample(energies * frame);
+  std::vector<Image<std::uint16_t>> flats;
+  Image<float> dark(h, w);
+  for (std::size_t p = 0; p < frame; ++p) dark.data()[p] = 95.0f + static_cast<float>(p % 11);
+  for (std::size_t k = 0; k < energies; ++k) {
+    Image<std::uint16_t> f(h, w);
+    for (std::size_t p = 0; p < frame; ++p) {
+      // Mostly ordinary values (a few thousand counts, varied), with the special cases spread
+      // over the row so that they land in vector blocks and in the tail.
+      auto v = static_cast<std::uint16_t>(2000 + (p * 7919 + k * 104729) % 30000);
+      switch ((p + k) % 13) {
+        case 0: v = 65535; break;                                          // saturated flat
+        case 3: v = static_cast<std::uint16_t>(dark.data()[p]); break;     // flat at the dark
+        case 5: v = static_cast<std::uint16_t>(dark.data()[p] - 3); break; // below the dark
+        case 8: v = 0; break;                                              // dead pixel
+        default: break;
+      }
+      f.data()[p] = v;
+      float s = 0.3f * static_cast<float>(v) + 80.0f + static_cast<float>(p % 17);
+      switch ((p * 3 + k) % 19) {
+        case 1: s = 65535.0f; break;                     // saturated sample
+        case 4: s = dark.data()[p]; break;               // sample at the dark
+        case 7: s = nan; break;
+        case 9: s = inf; break;
+        case 12: s = dark.data()[p] + 1e-3f; break;      // tiny ratio
+        case 15: s = static_cast<float>(v) * 1.5f; break;  // sample above the flat (OD < 0)
+        default: break;
+      }
+      sample[k * frame + p] = s;
+    }
+    flats.push_back(std::move(f));
+  }
+  for (const bool with_dark : {true, false}) {
+    for (const bool single_flat : {false, true}) {
+      DYNAMIC_SECTION("dark " << with_dark << ", single flat " << single_flat) {
+        std::vector<Image<std::uint16_t>> u16 = flats;
+        if (single_flat) u16.resize(1);
+        const Image<float> d = with_dark ? dark : Image<float>();
+        const RawStack from_u16(EnergyStack(e, h, w, sample), u16, d, 65535.0);
+        const RawStack from_float(EnergyStack(e, h, w, sample), as_float(u16), d, 65535.0);
+        REQUIRE(from_u16.flats_are_uint16());
+        const OpticalDensityResult copied_u16 = compute_optical_density(from_u16);
+        const OpticalDensityResult copied_float = compute_optical_density(from_float);
+        CHECK(copied_float.invalid_pixels > 0);  // the special cases are there
+        CHECK(copied_float.invalid_pixels < frame);  // and ordinary values too
+        check_bit_identical(copied_u16, copied_float);
+        check_bit_identical(compute_optical_density(RawStack(from_u16)), copied_float);
+        check_bit_identical(compute_optical_density(RawStack(from_float)), copied_float);
+      }
+    }
   }
 }

@@ -1,9 +1,11 @@
 // Readers on hand-made files: every layout, and each way a file can be wrong.
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <fstream>
 
 #include "core/error.hpp"
+#include "core/optical_density.hpp"
 #include "io/hdf5_file.hpp"
 #include "io/stack_reader.hpp"
 #include "io/tiff_io.hpp"
@@ -68,8 +70,16 @@ TEST_CASE("FXI HDF5: keV energies, per-energy flats, averaged darks", "[reader][
   CHECK(loaded.raw.flat_count() == 3);
   CHECK(loaded.raw.saturation_counts() == 65535.0);
   CHECK(loaded.raw.counts().frame(1)(0, 0) == 1020.0f);  // 1000 + 1 * 4 * 5
-  CHECK(loaded.raw.flat_for(2)(3, 4) == 3000.0f + 59.0f);
+  CHECK(loaded.raw.flat_value(2, 3, 4) == 3000.0f + 59.0f);
   CHECK(loaded.raw.dark()(2, 2) == 100.0f);
+  // uint16 flats used per energy stay uint16, every value as written.
+  CHECK(loaded.description.flat_sample_type == SampleType::uint16);
+  REQUIRE(loaded.raw.flats_are_uint16());
+  for (std::size_t e = 0; e < 3; ++e)
+    for (std::size_t r = 0; r < 4; ++r)
+      for (std::size_t c = 0; c < 5; ++c)
+        CHECK(loaded.raw.flat_value(e, r, c) == static_cast<float>(3000 + (e * 4 + r) * 5 + c));
+  CHECK(loaded.raw.bytes() == 3 * 20 * 4 + 3 * 20 * 2 + 20 * 4);  // float counts, uint16 flats, dark
 }
 
 TEST_CASE("FXI HDF5: a different number of flats is averaged; eV energies are kept", "[reader][fxi]") {
@@ -80,7 +90,9 @@ TEST_CASE("FXI HDF5: a different number of flats is averaged; eV energies are ke
   const auto loaded = load_raw_stack(source_for(write_fxi(dir, spec)));
   CHECK(loaded.description.energy_unit.unit == EnergyUnit::ev);
   CHECK(loaded.raw.flat_count() == 1);
-  CHECK(loaded.raw.flat_for(1)(0, 0) == 3010.0f);  // mean of 3000 and 3020
+  CHECK_FALSE(loaded.raw.flats_are_uint16());  // an average is not an integer
+  CHECK(loaded.raw.flat_value(1, 0, 0) == 3010.0f);  // mean of 3000 and 3020
+  CHECK(loaded.raw.flat_value(1, 3, 4) == 3029.0f);  // mean of 3019 and 3039
   StackSource per_energy = source_for(dir / "scan.h5");
   per_energy.flat_mode = FlatMode::per_energy;
   CHECK_THROWS_WITH(load_raw_stack(per_energy), Catch::Contains("one flat per energy needs 3"));
@@ -105,6 +117,8 @@ TEST_CASE("FXI HDF5: custom dataset paths", "[reader][fxi]") {
   const auto loaded = load_raw_stack(s);
   CHECK(loaded.raw.counts().frame_count() == 2);
   CHECK_FALSE(loaded.raw.has_dark());
+  CHECK_FALSE(loaded.raw.flats_are_uint16());  // a float32 flat stays float32
+  CHECK(loaded.raw.flat_value(1, 2, 2) == 2000.0f);
 }
 
 TEST_CASE("FXI HDF5: each inconsistency is a clear error naming the file", "[reader][fxi][bad]") {
@@ -202,6 +216,8 @@ TEST_CASE("Multi-page TIFF with an energy list, a single flat and dark pages", "
   CHECK_THAT(*loaded.description.pixel_size_nm, Catch::WithinRel(30.0, 1e-6));  // rational tags
   CHECK(loaded.raw.counts().frame(1)(2, 3) == 211.0f);
   CHECK(loaded.raw.flat_count() == 1);
+  CHECK(loaded.raw.flats_are_uint16());  // the single flat as recorded
+  CHECK(loaded.raw.flat_value(1, 2, 3) == 5011.0f);
   CHECK(loaded.raw.dark()(0, 0) == 15.0f);
 
   SECTION("energy count mismatch") {
@@ -246,6 +262,7 @@ TEST_CASE("Folder of single-page TIFFs in natural name order", "[reader][tiff]")
   s.flat = dir / "flat.tif";
   const auto loaded = load_raw_stack(s);
   CHECK(loaded.description.layout == StackLayout::tiff_folder);
+  CHECK_FALSE(loaded.raw.flats_are_uint16());
   CHECK(loaded.description.sample_type == SampleType::float32);
   CHECK_FALSE(loaded.raw.saturation_counts());
   CHECK(loaded.raw.counts().frame(0)(0, 0) == 100.0f);
@@ -262,4 +279,83 @@ TEST_CASE("Folder of single-page TIFFs in natural name order", "[reader][tiff]")
     fs::create_directory(dir / "none");
     CHECK_THROWS_WITH(load_raw_stack(source_for(dir / "none")), Catch::Contains("none"));
   }
+}
+
+TEST_CASE("Multi-page uint16 TIFF flats: per energy as uint16, averaged as float", "[reader][tiff]") {
+  test::TempDir dir;
+  const std::size_t h = 3, w = 4;
+  std::vector<std::vector<std::uint16_t>> frames{ramp(12, 100), ramp(12, 200)}, flat_pages{ramp(12, 5000), ramp(12, 6000)};
+  const auto views = [&](const std::vector<std::vector<std::uint16_t>>& v) {
+    std::vector<ImageView<const std::uint16_t>> out;
+    for (const auto& f : v) out.emplace_back(f.data(), h, w);
+    return out;
+  };
+  write_tiff_pages(dir / "raw.tif", views(frames));
+  write_tiff_pages(dir / "flat.tif", views(flat_pages));
+  std::ofstream(dir / "energies.txt") << "6540\n6541.5\n";
+  StackSource s = source_for(dir / "raw.tif");
+  s.energies = dir / "energies.txt";
+  s.flat = dir / "flat.tif";
+  const auto per_energy = load_raw_stack(s);
+  REQUIRE(per_energy.raw.flats_are_uint16());
+  CHECK(per_energy.raw.flat_count() == 2);
+  CHECK(per_energy.raw.flat_value(0, 2, 3) == 5011.0f);
+  CHECK(per_energy.raw.flat_value(1, 2, 3) == 6011.0f);
+  s.flat_mode = FlatMode::average;
+  const auto averaged = load_raw_stack(s);
+  CHECK_FALSE(averaged.raw.flats_are_uint16());
+  CHECK(averaged.raw.flat_count() == 1);
+  CHECK(averaged.raw.flat_value(1, 2, 3) == 5511.0f);  // mean of 5011 and 6011
+}
+
+TEST_CASE("All-zero uint16 flats are refused naming the file, as float ones are", "[reader][bad]") {
+  test::TempDir dir;
+  const std::vector<std::uint16_t> zeros(3 * 4 * 5, 0);
+  SECTION("HDF5, per energy") {
+    {
+      h5::File file = h5::File::create(dir / "zero.h5");
+      const auto images = ramp(60, 1000);
+      h5::write(file, "/img_xanes", std::span<const std::uint16_t>(images), {3, 4, 5});
+      h5::write(file, "/img_bkg", std::span<const std::uint16_t>(zeros), {3, 4, 5});
+      const std::vector<double> e{6.5, 6.51, 6.52};
+      h5::write(file, "/X_eng", std::span<const double>(e), {3});
+    }
+    CHECK_THROWS_WITH(load_raw_stack(source_for(dir / "zero.h5")),
+                      Catch::Contains("zero.h5") && Catch::Contains("/img_bkg") &&
+                          Catch::Contains("cannot be a flat field"));
+  }
+  SECTION("TIFF, single flat") {
+    const auto images = ramp(20, 100);
+    write_tiff(dir / "raw.tif", ImageView<const std::uint16_t>(images.data(), 4, 5));
+    write_tiff(dir / "flat.tif", ImageView<const std::uint16_t>(zeros.data(), 4, 5));
+    std::ofstream(dir / "energies.txt") << "6540\n";
+    StackSource s = source_for(dir / "raw.tif");
+    s.energies = dir / "energies.txt";
+    s.flat = dir / "flat.tif";
+    CHECK_THROWS_WITH(load_raw_stack(s), Catch::Contains("flat field '") && Catch::Contains("flat.tif") &&
+                                             Catch::Contains("holds no positive value"));
+  }
+}
+
+// Guards the reader's uint16 flats end to end: the OD of a uint16 FXI file equals, bit for bit,
+// the OD of the same values with the flats given as float.
+TEST_CASE("OD of a uint16 FXI file equals OD with its flats as float", "[reader][fxi][reference]") {
+  test::TempDir dir;
+  FxiSpec spec;
+  spec.images = spec.flats = {3, 5, 13};  // 13: not a multiple of the 8-wide AVX2 block
+  spec.darks = {2, 5, 13};
+  const auto loaded = load_raw_stack(source_for(write_fxi(dir, spec)));
+  REQUIRE(loaded.raw.flats_are_uint16());
+  std::vector<Image<float>> flats;
+  for (std::size_t e = 0; e < 3; ++e) {
+    Image<float> f(5, 13);
+    for (std::size_t r = 0; r < 5; ++r)
+      for (std::size_t c = 0; c < 13; ++c) f(r, c) = loaded.raw.flat_value(e, r, c);
+    flats.push_back(std::move(f));
+  }
+  const RawStack as_float(loaded.raw.counts(), std::move(flats), loaded.raw.dark(), loaded.raw.saturation_counts());
+  const auto a = compute_optical_density(loaded.raw), b = compute_optical_density(as_float);
+  // Exact: uint16 -> float is exact and both kernels do the same float operations.
+  REQUIRE(a.od.values().size() == b.od.values().size());
+  CHECK(std::memcmp(a.od.values().data(), b.od.values().data(), a.od.values().size() * sizeof(float)) == 0);
 }

@@ -312,6 +312,30 @@ TEST_CASE("multi-page uint16 and float round trip as an ImageJ stack", "[tiff]")
   }
 }
 
+TEST_CASE("read_tiff_uint16 keeps uint16 pages as they are and refuses other types", "[tiff]") {
+  test::TempDir dir;
+  const std::vector<Image<std::uint16_t>> pages = {pattern<std::uint16_t>(37, 53, 11.0, 1.0),
+                                                   pattern<std::uint16_t>(37, 53, 31.0, 100.0)};
+  SECTION("striped, as written by write_tiff_pages") {
+    write_tiff_pages(dir / "u16.tif", {pages[0].view(), pages[1].view()});
+    const auto read = read_tiff_uint16(dir / "u16.tif");
+    REQUIRE(read.size() == 2);
+    for (std::size_t k = 0; k < 2; ++k) CHECK(std::ranges::equal(read[k].pixels(), pages[k].pixels()));
+  }
+  SECTION("tiled with partial edge tiles") {
+    write_with_libtiff(dir / "u16.tif", pages, {.tile = 16});
+    const auto read = read_tiff_uint16(dir / "u16.tif");
+    REQUIRE(read.size() == 2);
+    for (std::size_t k = 0; k < 2; ++k) CHECK(std::ranges::equal(read[k].pixels(), pages[k].pixels()));
+  }
+  SECTION("a float file is refused, naming it") {
+    const Image<float> page = pattern<float>(4, 4, 0.5, 1.0);
+    write_tiff(dir / "f.tif", page.view());
+    CHECK_THROWS_WITH(read_tiff_uint16(dir / "f.tif"),
+                      Contains("f.tif") && Contains("page 0 is float32, expected uint16"));
+  }
+}
+
 TEST_CASE("written tags follow ImageJ's TiffEncoder", "[tiff]") {
   test::TempDir dir;
   const fs::path file = dir / "tags.tif";
