@@ -7,6 +7,7 @@
 #include <cmath>
 #include <complex>
 #include <cstring>
+#include <numbers>
 #include <vector>
 
 #include "core/correlation_surface.hpp"
@@ -80,5 +81,52 @@ TEST_CASE("Weighted rows made on demand equal the stored cross-power spectrum", 
         CHECK(std::abs(b.dx + 2.71) <= 0.006);
       }
     }
+  }
+}
+
+// WeightedRows::row has an AVX2 version (4 values at a time, a scalar tail): it must give the
+// bytes of the formula it documents, written out here element by element, for every weighting
+// it supports, with and without the plain products, and for row lengths that leave a tail.
+TEST_CASE("Weighted rows equal the element-by-element formula bit for bit", "[translation][reference]") {
+  for (const int n : {128, 30}) {  // half widths 65 and 16: a tail of 1 and none
+    const fft::ComplexFloatBuffer moving = scene_spectrum(n, 1.9, 0.6), reference = scene_spectrum(n, 0.0, 0.0);
+    const HalfSpectrum m{moving.get(), n, n}, r{reference.get(), n, n};
+    const int nh = fft::half_columns(n);
+    for (const auto weighting : {CorrelationWeighting::plain, CorrelationWeighting::gradient})
+      for (const double lowpass : {0.0, 1.0}) {
+        TranslationOptions o;
+        o.weighting = weighting;
+        o.lowpass_sigma_px = lowpass;
+        const WeightedRows rows(m, r, o);
+        const double k_low = -4.0 * std::numbers::pi * std::numbers::pi * lowpass * lowpass;
+        const double k_grad = 4.0 * std::numbers::pi * std::numbers::pi;
+        for (int row = 0; row < n; ++row) {
+          INFO("n " << n << ", weighting " << static_cast<int>(weighting) << ", low-pass " << lowpass << ", row " << row);
+          for (const int count : {nh, nh - 3}) {
+            std::vector<double> product(2 * static_cast<std::size_t>(count), -1.0);
+            std::vector<std::complex<float>> got(static_cast<std::size_t>(count)), got_alone(got.size());
+            rows.row(row, count, product.data(), got.data());
+            rows.row(row, count, nullptr, got_alone.data());
+            REQUIRE(std::memcmp(got.data(), got_alone.data(), got.size() * sizeof(got[0])) == 0);
+            const double fy = static_cast<double>(signed_index(row, n)) / n;
+            const double gy = lowpass > 0.0 ? std::exp(k_low * fy * fy) : 1.0;
+            for (int c = 0; c < count; ++c) {
+              const std::complex<float> a = m.row(row)[c], b = r.row(row)[c];
+              const double ar = a.real(), ai = a.imag(), br = b.real(), bi = b.imag();
+              double re = ar * br + ai * bi, im = ai * br - ar * bi;
+              REQUIRE(std::memcmp(&product[2 * static_cast<std::size_t>(c)], &re, sizeof re) == 0);
+              REQUIRE(std::memcmp(&product[2 * static_cast<std::size_t>(c) + 1], &im, sizeof im) == 0);
+              const double f = static_cast<double>(signed_index(c, n)) / n;
+              if (weighting == CorrelationWeighting::gradient) {
+                const double g = k_grad * (fy * fy + f * f);
+                re *= g, im *= g;
+              }
+              const double g = gy * (lowpass > 0.0 ? std::exp(k_low * f * f) : 1.0);
+              const std::complex<float> expected(static_cast<float>(re * g), static_cast<float>(im * g));
+              REQUIRE(std::memcmp(&got[static_cast<std::size_t>(c)], &expected, sizeof expected) == 0);
+            }
+          }
+        }
+      }
   }
 }
