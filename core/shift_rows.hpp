@@ -58,8 +58,8 @@ enum class RowOrder { ascending, descending };
 /// plans' taps, clamped to the nearest pixels' range, NaN where outside. `source` and `target`
 /// may be the same frame when [row_begin, row_end) is every row and `order` is ascending for
 /// rows.whole >= 0, descending otherwise. ORs 1 into `not_finite` (when it has pixels) for
-/// every value written that is not finite. Single precision: within a few float ulps of the
-/// same sums in double (tests/unit/shift_apply_test.cpp).
+/// every value written that is not finite. Single precision: within 17.2 u M (u = 2^-24, M the
+/// largest |value| of the support) of the same sums in double (tests/unit/shift_apply_test.cpp).
 void shift_rows(ImageView<const float> source, ImageView<float> target, const AxisPlan& rows, const AxisPlan& cols,
                 std::size_t row_begin, std::size_t row_end, RowOrder order, RowRing& ring,
                 ImageView<std::uint8_t> not_finite);

@@ -165,34 +165,46 @@ XANESMAP_NORMALIZER_KERNELS(avx2, __attribute__((target("avx2"))))
 }  // namespace
 
 void SpectrumNormalizer::fit_columns(const float* values, std::size_t stride, std::span<Fit> fits) const {
-  const std::size_t n_pre = pre_points(), n_post = post_points(), count = fits.size();
-  // Per-spectrum accumulators, filled frame by frame (j outer, spectrum inner): for each
-  // spectrum the terms arrive in the order fit() adds them.
-  std::vector<double> p0(count, 0.0), p1(count, 0.0), rss(count, 0.0);
+  const std::size_t n_pre = pre_points(), n_post = post_points();
+  // Columns in tiles: a tile's accumulators (up to 6 x 2 KB) stay in the L1 cache while its
+  // frames stream by, where a whole 2048 px row's (96 KB) would be reloaded from L2 for every
+  // frame. Per spectrum the sums and their order are unchanged.
+  constexpr std::size_t kTile = 256;
+  const std::size_t tile = std::min(kTile, fits.size());
+  std::vector<double> p0(tile), p1(tile), rss(tile);
   std::array<std::vector<double>, 3> q;
-  for (int k = 0; k <= post_order_; ++k) q[static_cast<std::size_t>(k)].assign(count, 0.0);
-  for (std::size_t j = 0; j < n_pre; ++j)
-    (has_avx2() ? pre_row_avx2 : pre_row_generic)(values + (pre_begin_ + j) * stride, pre_pinv_[j],
-                                                pre_pinv_[n_pre + j], p0.data(), p1.data(), count);
-  // Every post-edge coefficient from one read of each frame row (each accumulator still takes
-  // its terms in frame order).
-  for (std::size_t j = 0; j < n_post; ++j) {
-    const float* row = values + (post_begin_ + j) * stride;
-    for (int k = 0; k <= post_order_; ++k)
-      (has_avx2() ? post_row_avx2 : post_row_generic)(row, post_pinv_[static_cast<std::size_t>(k) * n_post + j],
-                                                    q[static_cast<std::size_t>(k)].data(), count);
-  }
-  for (std::size_t j = pre_begin_; j < pre_end_; ++j)
-    (has_avx2() ? rss_row_avx2 : rss_row_generic)(values + j * stride, x_[j], p0.data(), p1.data(), rss.data(), count);
-  const double dof = static_cast<double>(n_pre - 2);
-  for (std::size_t c = 0; c < count; ++c) {
-    Fit& f = fits[c];
-    f.pre_intercept = p0[c];
-    f.pre_slope = p1[c];
-    f.post = {};
-    for (int k = 0; k <= post_order_; ++k) f.post[static_cast<std::size_t>(k)] = q[static_cast<std::size_t>(k)][c];
-    const double rms = std::sqrt(rss[c] / dof);
-    f.result = {f.post[0] - f.pre_intercept, rms, rms * step_noise_gain_};
+  for (int k = 0; k <= post_order_; ++k) q[static_cast<std::size_t>(k)].resize(tile);
+  const bool avx2 = has_avx2();
+  for (std::size_t begin = 0; begin < fits.size(); begin += kTile) {
+    const std::size_t count = std::min(kTile, fits.size() - begin);
+    const float* v = values + begin;
+    // Per-spectrum accumulators, filled frame by frame (j outer, spectrum inner): for each
+    // spectrum the terms arrive in the order fit() adds them.
+    std::fill(p0.begin(), p0.end(), 0.0), std::fill(p1.begin(), p1.end(), 0.0), std::fill(rss.begin(), rss.end(), 0.0);
+    for (int k = 0; k <= post_order_; ++k) std::fill(q[static_cast<std::size_t>(k)].begin(), q[static_cast<std::size_t>(k)].end(), 0.0);
+    for (std::size_t j = 0; j < n_pre; ++j)
+      (avx2 ? pre_row_avx2 : pre_row_generic)(v + (pre_begin_ + j) * stride, pre_pinv_[j], pre_pinv_[n_pre + j],
+                                              p0.data(), p1.data(), count);
+    // Every post-edge coefficient from one read of each frame row (each accumulator still takes
+    // its terms in frame order).
+    for (std::size_t j = 0; j < n_post; ++j) {
+      const float* row = v + (post_begin_ + j) * stride;
+      for (int k = 0; k <= post_order_; ++k)
+        (avx2 ? post_row_avx2 : post_row_generic)(row, post_pinv_[static_cast<std::size_t>(k) * n_post + j],
+                                                  q[static_cast<std::size_t>(k)].data(), count);
+    }
+    for (std::size_t j = pre_begin_; j < pre_end_; ++j)
+      (avx2 ? rss_row_avx2 : rss_row_generic)(v + j * stride, x_[j], p0.data(), p1.data(), rss.data(), count);
+    const double dof = static_cast<double>(n_pre - 2);
+    for (std::size_t c = 0; c < count; ++c) {
+      Fit& f = fits[begin + c];
+      f.pre_intercept = p0[c];
+      f.pre_slope = p1[c];
+      f.post = {};
+      for (int k = 0; k <= post_order_; ++k) f.post[static_cast<std::size_t>(k)] = q[static_cast<std::size_t>(k)][c];
+      const double rms = std::sqrt(rss[c] / dof);
+      f.result = {f.post[0] - f.pre_intercept, rms, rms * step_noise_gain_};
+    }
   }
 }
 

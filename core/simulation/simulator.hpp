@@ -114,8 +114,9 @@ Simulation simulate(const SimulationOptions& options,
                     const ProgressSink& progress = {});
 
 /// The scan as an in-memory RawStack, as a reader would build it from the files: float counts,
-/// one uint16 flat per energy (as recorded), the dark frames averaged, saturation at 65535. Each
-/// uint16 array of the scan is released as soon as it is converted or split into frames, so the
+/// one uint16 flat per energy (as recorded), the dark frames averaged, saturation at 65535. The
+/// counts and flats of the scan are released as soon as they are converted or split into frames
+/// (the small dark array stays with the scan), so the
 /// peak is the float stack plus two uint16 arrays (the counts and the flats while converting
 /// the counts, then the flats and their per-frame copies): 2 x the float stack; the result
 /// holds the float stack plus the uint16 flats (1.5 x).

@@ -310,7 +310,7 @@ TEST_CASE("hdf5: read_floats_slab reads frames along axis 0", "[hdf5]") {
 TEST_CASE("hdf5: the uint16 readers read uint16 datasets as they are, and only those", "[hdf5]") {
   test::TempDir dir("hdf5-test");
   const fs::path path = dir / "u16.h5";
-  const auto stack = iota_values<std::uint16_t>(4 * 2 * 3, 65512);  // up to 65535, then wraps to 0
+  const auto stack = iota_values<std::uint16_t>(4 * 2 * 3, 65512);  // 65512 .. 65535
   {
     auto file = h5::File::create(path);
     h5::write(file, "/stack", stack, {4, 2, 3});

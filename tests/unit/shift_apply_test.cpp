@@ -23,6 +23,8 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/optical_density.hpp"
+#include "core/pipeline.hpp"
 #include "core/random.hpp"
 
 using namespace xanesmap;
@@ -288,6 +290,7 @@ TEST_CASE("apply_shifts aligns each frame and maps pixels lost in any frame", "[
   const std::size_t h = 16, w = 20;
   std::vector<Image<float>> frames{pattern(h, w), pattern(h, w), pattern(h, w)};
   frames[1](4, 5) = kNaN;
+  frames[0](9, 11) = kNaN;  // in the zero-shift frame: copied, and marked not finite
   const EnergyStack stack({6540.0, 6550.0, 6560.0}, frames);
   const std::vector<double> dy{0.0, 1.5, -0.5}, dx{0.0, -2.0, 0.25};
 
@@ -320,8 +323,8 @@ TEST_CASE("apply_shifts aligns each frame and maps pixels lost in any frame", "[
       const bool lost = r == 0 || r >= h - 2 || c < 2 || c == w - 1;
       INFO("pixel (" << r << ", " << c << ")");
       CHECK(aligned.outside_any(r, c) == (lost ? 1 : 0));
-      // Not finite: every pixel whose aligned value is NaN in some frame (the lost ones, and the
-      // support of the NaN input pixel in frames 1 and 2).
+      // Not finite: every pixel whose aligned value is NaN in some frame (the lost ones, the NaN
+      // pixel of frame 0, and the outputs of frame 1 whose support holds its NaN pixel).
       bool any_nan = false;
       for (std::size_t e = 0; e < 3; ++e) any_nan |= std::isnan(aligned.stack.frame(e)(r, c));
       CHECK(aligned.not_finite_any(r, c) == (any_nan ? 1 : 0));
@@ -436,6 +439,8 @@ TEST_CASE("Separable single-precision shifting matches the per-pixel kernel in d
   for (float& v : in.pixels()) v = static_cast<float>(random.normal(0.0, 1.0));
   in(5, 7) = std::numeric_limits<float>::quiet_NaN();
   in(20, 40) = std::numeric_limits<float>::quiet_NaN();
+  // An infinite pixel: the outputs that use it are +-Inf or NaN, both not finite.
+  in(30, 12) = std::numeric_limits<float>::infinity();
   float largest = 0.0f;
   for (const float v : in.pixels())
     if (std::isfinite(v)) largest = std::max(largest, std::abs(v));
@@ -443,7 +448,7 @@ TEST_CASE("Separable single-precision shifting matches the per-pixel kernel in d
   const std::vector<std::pair<double, double>> shifts{
       {0.3, -0.7},  {-1.25, 2.5}, {2.0, -3.0},  {0.0, 0.6},    {-0.45, 0.0},  {5.9, 7.2},   {-36.5, 0.1},
       {0.999, -0.001}, {-0.3, 0.4}, {-1.0, 0.5}, {-2.6, -1.5}, {-3.2, 3.3},  {1.7, -0.2},  {3.0, 0.0},
-      {-4.0, -5.0}, {36.2, 0.0},  {-40.0, 1.0}, {0.5, 60.0},  {-1e-300, 0.5}};
+      {-4.0, -5.0}, {36.2, 0.0},  {-40.0, 1.0}, {0.5, 60.0},  {-1e-300, 0.5}, {0.0, 0.0}};
   std::vector<double> dys, dxs;
   std::vector<Image<float>> frames;
   double worst = 0.0;
@@ -454,7 +459,9 @@ TEST_CASE("Separable single-precision shifting matches the per-pixel kernel in d
       const float a = got.image.data()[p], b = expected.data()[p];
       INFO("shift " << dy << ", " << dx << " pixel " << p << ": " << a << " vs " << b);
       REQUIRE(std::isnan(a) == std::isnan(b));
-      if (!std::isnan(a)) {
+      REQUIRE(std::isinf(a) == std::isinf(b));
+      if (std::isinf(a)) REQUIRE(a == b);
+      if (std::isfinite(a)) {
         REQUIRE(std::abs(static_cast<double>(a) - b) <= tolerance);
         worst = std::max(worst, std::abs(static_cast<double>(a) - b));
       }
@@ -512,4 +519,23 @@ TEST_CASE("In-place shifts of large frames equal the copying path", "[shift][ref
     REQUIRE((std::isnan(a) ? std::isnan(b) : std::memcmp(&a, &b, sizeof a) == 0));
   }
   CHECK(std::memcmp(copied.outside_any.data(), in_place.outside_any.data(), h * w) == 0);
+}
+
+// The flags of the aligned stack: outside the view wins over not finite (a pixel that left the
+// view is NaN anyway), and both are ORed into the flags optical density set.
+TEST_CASE("flag_aligned_pixels: outside first, then not finite, ORed into the OD flags", "[shift]") {
+  AlignedStack aligned;
+  aligned.outside_any = Image<std::uint8_t>(1, 4, 0);
+  aligned.not_finite_any = Image<std::uint8_t>(1, 4, 0);
+  aligned.outside_any(0, 0) = 1, aligned.not_finite_any(0, 0) = 1;  // outside and not finite
+  aligned.not_finite_any(0, 1) = 1;                                   // only not finite
+  aligned.not_finite_any(0, 2) = 1;                                   // not finite, already saturated
+  Image<std::uint8_t> flags(1, 4, 0);
+  flags(0, 2) = od_saturated;
+  flags(0, 3) = od_sample_not_above_dark;  // nothing from the alignment
+  flag_aligned_pixels(aligned, flags);
+  CHECK(flags(0, 0) == od_outside_view);
+  CHECK(flags(0, 1) == od_not_finite);
+  CHECK(flags(0, 2) == (od_saturated | od_not_finite));
+  CHECK(flags(0, 3) == od_sample_not_above_dark);
 }
