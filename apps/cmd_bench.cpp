@@ -44,6 +44,7 @@
 #include "core/pipeline.hpp"
 #include "core/registration.hpp"
 #include "core/particle_analysis.hpp"
+#include "core/fft.hpp"
 #include "core/segmentation.hpp"
 #include "core/shift_apply.hpp"
 #include "core/simulation/simulator.hpp"
@@ -167,6 +168,10 @@ struct BenchRun {
   std::size_t stack_bytes = 0, raw_input_bytes = 0, peak_rss_bytes = 0;
   std::size_t masked_pixels = 0;  // pixels in the Mn mask (edge energy and LCF run on these)
   bool peak_reset = false;
+  // FFT plans made during the timed stages (core/fft.hpp): measured now (their time is inside
+  // registration's) or taken from the plans kept by an earlier run (apps/fft_wisdom.hpp).
+  int fft_plans_measured = 0, fft_plans_from_wisdom = 0;
+  double fft_planning_s = 0.0;
   std::vector<Stage> stages;
 };
 
@@ -235,6 +240,7 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
   const double stack = static_cast<double>(run.stack_bytes), px = static_cast<double>(pixels);
   MapPipelineOptions options;
   const auto start = Clock::now();
+  const fft::PlanningStats plans_before = fft::planning_stats();
 
   double cpu = process_cpu_s();
   auto cpu_since = [&cpu] {
@@ -332,6 +338,10 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
       {"writing", write_s, written, px, "TIFF, HDF5, PNG (page cache)", write_cpu_s});
   run.total_s = seconds_since(start);
   run.peak_rss_bytes = proc_status_bytes("VmHWM");
+  const fft::PlanningStats plans_after = fft::planning_stats();
+  run.fft_plans_measured = plans_after.measured - plans_before.measured;
+  run.fft_plans_from_wisdom = plans_after.from_wisdom - plans_before.from_wisdom;
+  run.fft_planning_s = plans_after.measure_s - plans_before.measure_s;
   return run;
 }
 
@@ -418,6 +428,9 @@ Json run_json(const BenchRun& r) {
       static_cast<double>(r.peak_rss_bytes) / static_cast<double>(r.stack_bytes);
   j["peak_rss_reset_after_simulation"] = r.peak_reset;
   j["masked_pixels"] = r.masked_pixels;
+  j["fft_plans"] = {{"measured", r.fft_plans_measured},
+                    {"measure_s", r.fft_planning_s},
+                    {"from_wisdom", r.fft_plans_from_wisdom}};
   Json stages = Json::object();
   for (const auto& s : r.stages) {
     Json sj = stage_json(s, r.triad_gb_s);
@@ -456,6 +469,8 @@ void print_run(const BenchRun& r) {
               static_cast<double>(r.peak_rss_bytes) / 1e9,
               static_cast<double>(r.peak_rss_bytes) / static_cast<double>(r.stack_bytes),
               r.peak_reset ? " (peak reset after the simulation)" : " (includes the simulation)");
+  std::printf("FFT plans: %d measured (%.2f s, inside registration), %d from plans kept by an earlier run\n",
+              r.fft_plans_measured, r.fft_planning_s, r.fft_plans_from_wisdom);
 }
 
 int run_bench(const BenchArgs& a, const GlobalOptions& global) {

@@ -6,7 +6,9 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <new>
 #include <string>
 
@@ -15,6 +17,7 @@
 
 #include "apps/cli_common.hpp"
 #include "apps/config_file.hpp"
+#include "apps/fft_wisdom.hpp"
 #include "core/error.hpp"
 
 int main(int argc, char** argv) {
@@ -73,6 +76,24 @@ int main(int argc, char** argv) {
   if (global.threads > 0)
     threads = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
                                                     static_cast<std::size_t>(global.threads));
+  // FFT plans measured by earlier runs (apps/fft_wisdom.hpp); this run's are kept for the next,
+  // whether it succeeds or not (a plan is valid either way).
+  const auto wisdom = cli::fft_wisdom_path();
+  auto warn = [](const std::string& warning) {
+    if (!warning.empty()) std::cerr << "xanesmap: warning: " << warning << "\n";
+  };
+  if (wisdom) warn(cli::load_fft_wisdom(*wisdom));
+  struct SaveWisdom {
+    const std::optional<std::filesystem::path>& path;
+    const decltype(warn)& report;
+    ~SaveWisdom() {
+      try {
+        if (path) report(cli::save_fft_wisdom(*path));
+      } catch (const std::exception& e) {  // out of memory exporting: the plans are just not kept
+        report(std::string("the FFT plans were not kept: ") + e.what());
+      }
+    }
+  } save_wisdom{wisdom, warn};
   try {
     return action ? action() : 1;
   } catch (const Error& e) {

@@ -2,10 +2,12 @@
 
 #include <fftw3.h>
 
+#include <chrono>
 #include <map>
-#include <utility>
+#include <string>
 #include <mutex>
 #include <tuple>
+#include <utility>
 
 namespace xanesmap::fft {
 
@@ -42,6 +44,32 @@ namespace {
 
 unsigned plan_flags(int rows, int cols) { return rows >= 512 && cols >= 512 ? FFTW_MEASURE : FFTW_ESTIMATE; }
 
+// Counts of planning_stats(), under the mutex of the precision that planned.
+std::mutex stats_mutex;
+PlanningStats stats;
+
+// A plan for `flags`: from wisdom when FFTW has it for this problem (FFTW_WISDOM_ONLY makes no
+// plan otherwise), else planned now, timed. The caller holds its precision's planner mutex.
+template <class MakePlan>
+auto make_counted_plan(unsigned flags, MakePlan make) {
+  if (flags == FFTW_MEASURE) {
+    if (const auto plan = make(FFTW_MEASURE | FFTW_WISDOM_ONLY)) {
+      const std::lock_guard<std::mutex> lock(stats_mutex);
+      ++stats.from_wisdom;
+      return plan;
+    }
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto plan = make(flags);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::lock_guard<std::mutex> lock(stats_mutex);
+  if (flags == FFTW_MEASURE)
+    ++stats.measured, stats.measure_s += seconds;
+  else
+    ++stats.estimated;
+  return plan;
+}
+
 // Single-precision forward plans by (rows, cols), as PlanCache below.
 class FloatPlanCache {
  public:
@@ -56,12 +84,14 @@ class FloatPlanCache {
     FloatBuffer r = float_buffer(static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols));
     ComplexFloatBuffer c =
         complex_float_buffer(static_cast<std::size_t>(rows) * static_cast<std::size_t>(half_columns(cols)));
-    const fftwf_plan plan = fftwf_plan_dft_r2c_2d(rows, cols, r.get(), reinterpret_cast<fftwf_complex*>(c.get()),
-                                                  plan_flags(rows, cols));
+    const fftwf_plan plan = make_counted_plan(plan_flags(rows, cols), [&](unsigned flags) {
+      return fftwf_plan_dft_r2c_2d(rows, cols, r.get(), reinterpret_cast<fftwf_complex*>(c.get()), flags);
+    });
     if (!plan) throw std::runtime_error("FFTW could not make a plan");
     plans_.emplace(key, plan);
     return plan;
   }
+  std::mutex& planner_mutex() { return mutex_; }
 
  private:
   std::mutex mutex_;
@@ -93,12 +123,14 @@ class PlanCache {
     RealBuffer r = real_buffer(n_real);
     ComplexBuffer c = complex_buffer(n_half);
     auto* cc = reinterpret_cast<fftw_complex*>(c.get());
-    const fftw_plan plan = forward ? fftw_plan_dft_r2c_2d(rows, cols, r.get(), cc, flags)
-                                   : fftw_plan_dft_c2r_2d(rows, cols, cc, r.get(), flags);
+    const fftw_plan plan = make_counted_plan(flags, [&](unsigned f) {
+      return forward ? fftw_plan_dft_r2c_2d(rows, cols, r.get(), cc, f) : fftw_plan_dft_c2r_2d(rows, cols, cc, r.get(), f);
+    });
     if (!plan) throw std::runtime_error("FFTW could not make a plan");
     plans_.emplace(key, plan);
     return plan;
   }
+  std::mutex& planner_mutex() { return mutex_; }
 
  private:
   std::mutex mutex_;
@@ -110,7 +142,38 @@ PlanCache& plans() {
   return cache;
 }
 
+void append_char(char c, void* text) { static_cast<std::string*>(text)->push_back(c); }
+
 }  // namespace
+
+Wisdom export_wisdom() {
+  Wisdom w;
+  {
+    const std::lock_guard<std::mutex> lock(float_plans().planner_mutex());
+    fftwf_export_wisdom(append_char, &w.single_precision);
+  }
+  const std::lock_guard<std::mutex> lock(plans().planner_mutex());
+  fftw_export_wisdom(append_char, &w.double_precision);
+  return w;
+}
+
+bool import_wisdom(const Wisdom& wisdom) {
+  bool ok = true;
+  if (!wisdom.single_precision.empty()) {
+    const std::lock_guard<std::mutex> lock(float_plans().planner_mutex());
+    ok &= fftwf_import_wisdom_from_string(wisdom.single_precision.c_str()) != 0;
+  }
+  if (!wisdom.double_precision.empty()) {
+    const std::lock_guard<std::mutex> lock(plans().planner_mutex());
+    ok &= fftw_import_wisdom_from_string(wisdom.double_precision.c_str()) != 0;
+  }
+  return ok;
+}
+
+PlanningStats planning_stats() {
+  const std::lock_guard<std::mutex> lock(stats_mutex);
+  return stats;
+}
 
 void forward(int rows, int cols, const double* in, std::complex<double>* out) {
   // r2c does not touch its input (FFTW_PRESERVE_INPUT is the default for r2c plans).

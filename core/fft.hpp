@@ -13,13 +13,18 @@
 // Plans are made on first use of a size and kept for the process (FFTW plans are not cheap to
 // make; executing one is thread-safe). From 512 x 512 up, FFTW_MEASURE picks the fastest
 // algorithm by timing (about 0.6 s once at 2048 x 2048; the choice can change the last bits of
-// the results between runs); below, FFTW_ESTIMATE (deterministic, instant).
+// the results between runs); below, FFTW_ESTIMATE (deterministic, instant). FFTW's "wisdom"
+// keeps measured plans between processes: export_wisdom gives the plans measured so far as text,
+// import_wisdom hands them to a later process on the same machine, which then makes those plans
+// without timing anything (and picks the same algorithm, so the same last bits). The CLI keeps
+// them in a cache file (apps/fft_wisdom.hpp).
 // M. Frigo & S. G. Johnson, "The design and implementation of FFTW3", Proc. IEEE 93, 216 (2005).
 #pragma once
 
 #include <complex>
 #include <cstddef>
 #include <memory>
+#include <string>
 
 namespace xanesmap::fft {
 
@@ -49,5 +54,25 @@ void forward(int rows, int cols, const float* in, std::complex<float>* out);
 /// out (rows x cols) = the unnormalized inverse of the Hermitian half spectrum `in`, which is
 /// overwritten (FFTW's complex-to-real transforms use it as scratch).
 void inverse(int rows, int cols, std::complex<double>* in, double* out);
+
+/// FFTW wisdom in FFTW's own text format, one text per precision (empty: none).
+struct Wisdom {
+  std::string single_precision, double_precision;
+};
+/// The plans measured so far in this process (including imported ones), as wisdom.
+Wisdom export_wisdom();
+/// Makes the plans of `wisdom` available to this process's planning (added to what it has). False
+/// when FFTW rejects a text (malformed, or from another FFTW version); plans are made by timing
+/// as usual for whatever it did not provide, so results stay correct either way.
+bool import_wisdom(const Wisdom& wisdom);
+
+/// How this process's plans were made, from the first transform on.
+struct PlanningStats {
+  int measured = 0;      // FFTW_MEASURE plans made by timing candidate algorithms
+  int from_wisdom = 0;   // FFTW_MEASURE plans taken from imported wisdom (nothing timed)
+  int estimated = 0;     // FFTW_ESTIMATE plans (small sizes; instant)
+  double measure_s = 0.0;  // seconds spent making the `measured` plans
+};
+PlanningStats planning_stats();
 
 }  // namespace xanesmap::fft

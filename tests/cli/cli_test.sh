@@ -482,6 +482,43 @@ CASES
     expect_exit 1 "$exe" bench --size 64 --energies 15 -q
     expect_in err "at least 16"
     ;;
+  fft_wisdom)
+    # FFT plans kept between runs (apps/fft_wisdom.hpp). 512 px is the smallest size whose plan
+    # is measured (smaller ones are estimated, nothing to keep).
+    bench=(bench --size 512 --energies 16 -q --refs "$arg/mn-k/references.toml" --work-dir "$work")
+    plans_file="$work/cache/plans"
+    XANESMAP_FFTW_WISDOM="$plans_file" expect_exit 0 "$exe" "${bench[@]}"
+    grep -Eq "FFT plans: [1-9][0-9]* measured .*, 0 from plans kept" "$work/out" || fail "first run did not measure"
+    [ -s "$plans_file" ] || fail "the plans were not kept"
+    head -n 1 "$plans_file" | grep -qx "xanesmap fftw wisdom 1" || fail "plan file header"
+    cp "$plans_file" "$work/plans.first"
+    XANESMAP_FFTW_WISDOM="$plans_file" expect_exit 0 "$exe" "${bench[@]}"
+    grep -Eq "FFT plans: 0 measured .*, [1-9][0-9]* from plans kept" "$work/out" || fail "second run measured again"
+    cmp -s "$plans_file" "$work/plans.first" || fail "a run that measured nothing rewrote the plan file"
+    [ -s "$work/err" ] && fail "warnings on a good plan file: $(cat "$work/err")"
+    # Damaged plans: a warning, measured again, the file repaired.
+    { sed -n 1,3p "$work/plans.first"; echo "(fftw-3.3.10 fftwf_wisdom #xdeadbeef (garbage"; } > "$plans_file"
+    XANESMAP_FFTW_WISDOM="$plans_file" expect_exit 0 "$exe" "${bench[@]}"
+    expect_in err "warning: the FFT plan file '$plans_file' is truncated or damaged"
+    XANESMAP_FFTW_WISDOM="$plans_file" expect_exit 0 "$exe" "${bench[@]}"
+    grep -Eq "FFT plans: 0 measured" "$work/out" || fail "the damaged plan file was not replaced"
+    # Another processor's plans: not used, replaced without a warning.
+    sed '2s/.*/cpu Some Other Processor/' "$work/plans.first" > "$plans_file"
+    XANESMAP_FFTW_WISDOM="$plans_file" expect_exit 0 "$exe" "${bench[@]}"
+    grep -Eq "FFT plans: [1-9][0-9]* measured" "$work/out" || fail "another processor's plans were used"
+    grep -q "Some Other" "$plans_file" && fail "another processor's plans were not replaced"
+    # A file that is not ours: a warning, neither used nor replaced.
+    echo "my notes" > "$work/notes.txt"
+    XANESMAP_FFTW_WISDOM="$work/notes.txt" expect_exit 0 "$exe" "${bench[@]}"
+    expect_in err "is not a xanesmap FFT plan file"
+    [ "$(cat "$work/notes.txt")" = "my notes" ] || fail "a foreign file was overwritten"
+    # off: nothing written anywhere; unset: the XDG cache folder.
+    mkdir -p "$work/home"
+    HOME="$work/home" XDG_CACHE_HOME= XANESMAP_FFTW_WISDOM=off expect_exit 0 "$exe" "${bench[@]}"
+    [ -e "$work/home/.cache" ] && fail "plans kept although XANESMAP_FFTW_WISDOM=off"
+    (unset XANESMAP_FFTW_WISDOM; XDG_CACHE_HOME="$work/xdg" expect_exit 0 "$exe" "${bench[@]}") || exit 1
+    [ -s "$work/xdg/xanesmap/fftw-wisdom" ] || fail "no plan file in XDG_CACHE_HOME"
+    ;;
   *) fail "unknown case";;
 esac
 echo "ok [$case_name]"
