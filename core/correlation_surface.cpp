@@ -310,6 +310,95 @@ __attribute__((target("avx2"))) void weighted_row_avx2(const float* a, const flo
   weighted_row_scalar(a, b, c, n, gy, fy2, gx, fx2, gradient, k_grad, product, o);
 }
 
+// WeightedRows::climb_row_sums for NT tables, in AVX2. Real and imaginary parts are taken apart
+// (4 columns per vector), so that each table is read once per column, not duplicated, and the
+// row is never stored. The bits are those of weighted_row_avx2 followed by row_sums_avx2:
+//  - the same double operations on the same operands per column (products of the conjugate
+//    product, low-pass and gradient factors, the rounding of the weighted value to float);
+//  - the same partial sums: row_sums_avx2 keeps one lane per column residue mod 4 (its two
+//    accumulators hold residues 0, 1 and 2, 3), adds the columns of each residue in order,
+//    a leftover pair to residues 0 and 1, reduces as (r0 + r2) + (r1 + r3) and adds a last odd
+//    column after that. Here lane j of one vector is residue j, and the leftovers and the
+//    reduction are written out in that order.
+template <int NT>
+__attribute__((target("avx2"))) void climb_row_avx2(const float* a, const float* b, std::size_t n, double gy,
+                                                    double fy2, const double* gx, const double* fx2, bool gradient,
+                                                    double k_grad, const double* const* tables, int centre,
+                                                    double* even, double* odd, double* plain_even,
+                                                    double* plain_odd) {
+  const __m256d vgy = _mm256_set1_pd(gy), vfy2 = _mm256_set1_pd(fy2), vk = _mm256_set1_pd(k_grad);
+  __m256d wre[NT], wim[NT], pre[2], pim[2];
+  for (int t = 0; t < NT; ++t) wre[t] = wim[t] = _mm256_setzero_pd();
+  pre[0] = pre[1] = pim[0] = pim[1] = _mm256_setzero_pd();
+  const double* centre_cos = tables[2 * centre];
+  const double* centre_sin = tables[2 * centre + 1];
+  std::size_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    const __m128 alo = _mm_loadu_ps(a + 2 * k), ahi = _mm_loadu_ps(a + 2 * k + 4);
+    const __m128 blo = _mm_loadu_ps(b + 2 * k), bhi = _mm_loadu_ps(b + 2 * k + 4);
+    const __m256d ar = _mm256_cvtps_pd(_mm_shuffle_ps(alo, ahi, _MM_SHUFFLE(2, 0, 2, 0)));
+    const __m256d ai = _mm256_cvtps_pd(_mm_shuffle_ps(alo, ahi, _MM_SHUFFLE(3, 1, 3, 1)));
+    const __m256d br = _mm256_cvtps_pd(_mm_shuffle_ps(blo, bhi, _MM_SHUFFLE(2, 0, 2, 0)));
+    const __m256d bi = _mm256_cvtps_pd(_mm_shuffle_ps(blo, bhi, _MM_SHUFFLE(3, 1, 3, 1)));
+    // conj_product: re = ar br + ai bi, im = ai br - ar bi.
+    const __m256d pr = _mm256_add_pd(_mm256_mul_pd(ar, br), _mm256_mul_pd(ai, bi));
+    const __m256d pi = _mm256_sub_pd(_mm256_mul_pd(ai, br), _mm256_mul_pd(ar, bi));
+    __m256d wr = pr, wi = pi;
+    if (gradient) {
+      const __m256d g = _mm256_mul_pd(vk, _mm256_add_pd(vfy2, _mm256_loadu_pd(fx2 + k)));
+      wr = _mm256_mul_pd(wr, g), wi = _mm256_mul_pd(wi, g);
+    }
+    const __m256d g = _mm256_mul_pd(vgy, _mm256_loadu_pd(gx + k));
+    wr = _mm256_cvtps_pd(_mm256_cvtpd_ps(_mm256_mul_pd(wr, g)));
+    wi = _mm256_cvtps_pd(_mm256_cvtpd_ps(_mm256_mul_pd(wi, g)));
+    for (int t = 0; t < NT; ++t) {
+      const __m256d tv = _mm256_loadu_pd(tables[t] + k);
+      wre[t] = _mm256_add_pd(wre[t], _mm256_mul_pd(wr, tv));
+      wim[t] = _mm256_add_pd(wim[t], _mm256_mul_pd(wi, tv));
+    }
+    const __m256d tc = _mm256_loadu_pd(centre_cos + k), ts = _mm256_loadu_pd(centre_sin + k);
+    pre[0] = _mm256_add_pd(pre[0], _mm256_mul_pd(pr, tc));
+    pim[0] = _mm256_add_pd(pim[0], _mm256_mul_pd(pi, tc));
+    pre[1] = _mm256_add_pd(pre[1], _mm256_mul_pd(pr, ts));
+    pim[1] = _mm256_add_pd(pim[1], _mm256_mul_pd(pi, ts));
+  }
+  // The leftover columns, element by element (weighted_row_scalar's operations).
+  double lre[3], lim[3], lwr[3], lwi[3];
+  const std::size_t left = n - k;
+  for (std::size_t j = 0; j < left; ++j) {
+    const std::size_t c = k + j;
+    double re, im;
+    conj_product(a, b, c, re, im);
+    lre[j] = re, lim[j] = im;
+    if (gradient) {
+      const double g = k_grad * (fy2 + fx2[c]);
+      re *= g, im *= g;
+    }
+    const double g = gy * gx[c];
+    lwr[j] = static_cast<float>(re * g), lwi[j] = static_cast<float>(im * g);
+  }
+  // Reduction in row_sums_avx2's order, leftovers included.
+  auto finish = [&](const double* re_acc, const double* im_acc, const double* table, const double* vre,
+                    const double* vim, double& e, double& o) {
+    double r[4] = {re_acc[0], re_acc[1], re_acc[2], re_acc[3]}, i[4] = {im_acc[0], im_acc[1], im_acc[2], im_acc[3]};
+    std::size_t j = 0;
+    if (left >= 2) {
+      r[0] += vre[0] * table[k], i[0] += vim[0] * table[k];
+      r[1] += vre[1] * table[k + 1], i[1] += vim[1] * table[k + 1];
+      j = 2;
+    }
+    e = (r[0] + r[2]) + (r[1] + r[3]);
+    o = (i[0] + i[2]) + (i[1] + i[3]);
+    if (j < left) e += vre[j] * table[k + j], o += vim[j] * table[k + j];
+  };
+  alignas(32) double sums[2 * NT + 4][4];
+  for (int t = 0; t < NT; ++t) _mm256_store_pd(sums[2 * t], wre[t]), _mm256_store_pd(sums[2 * t + 1], wim[t]);
+  for (int t = 0; t < 2; ++t) _mm256_store_pd(sums[2 * NT + 2 * t], pre[t]), _mm256_store_pd(sums[2 * NT + 2 * t + 1], pim[t]);
+  for (int t = 0; t < NT; ++t) finish(sums[2 * t], sums[2 * t + 1], tables[t], lwr, lwi, even[t], odd[t]);
+  finish(sums[2 * NT], sums[2 * NT + 1], centre_cos, lre, lim, plain_even[0], plain_odd[0]);
+  finish(sums[2 * NT + 2], sums[2 * NT + 3], centre_sin, lre, lim, plain_even[1], plain_odd[1]);
+}
+
 }  // namespace
 
 void WeightedRows::row(int row, int count, double* product, std::complex<float>* out) const {
@@ -323,6 +412,18 @@ void WeightedRows::row(int row, int count, double* product, std::complex<float>*
     weighted_row_avx2(a, b, n, gy, fy * fy, gx_.data(), fx2_.data(), gradient_, k_grad_, product, o);
   else
     weighted_row_scalar(a, b, 0, n, gy, fy * fy, gx_.data(), fx2_.data(), gradient_, k_grad_, product, o);
+}
+
+void WeightedRows::climb_row_sums(int row, const double* const* tables, int n_points, int centre, double* even,
+                                  double* odd, double* plain_even, double* plain_odd) const {
+  const double fy = static_cast<double>(signed_index(row, m_.rows)) / m_.rows;
+  const double gy = lowpass_ ? std::exp(k_low_ * fy * fy) : 1.0;
+  const auto* a = reinterpret_cast<const float*>(m_.row(row));
+  const auto* b = reinterpret_cast<const float*>(r_.row(row));
+  const auto n = static_cast<std::size_t>(m_.half());
+  const auto kernel = n_points == 3 ? climb_row_avx2<6> : n_points == 2 ? climb_row_avx2<4> : climb_row_avx2<2>;
+  kernel(a, b, n, gy, fy * fy, gx_.data(), fx2_.data(), gradient_, k_grad_, tables, centre, even, odd, plain_even,
+         plain_odd);
 }
 
 void cross_power(const HalfSpectrum& m, const HalfSpectrum& r, const TranslationOptions& o,
@@ -494,8 +595,45 @@ GridPeak grid_peak(const WeightedRows& W, double y0, double x0, int up, int lo, 
     plain = centre.value();
     return v;
   };
+  // With AVX2 the same pass without storing the rows (WeightedRows::climb_row_sums): the tables
+  // of x_tables without their duplication, the sums combined as evaluate_rows and
+  // PlainCorrelation combine them. The same bits as `fused`.
+  auto streamed = [&](std::span<const double> ys, std::span<const double> xs, int jy, int jx) {
+    const std::size_t nj = ys.size(), nl = xs.size(), n2 = product.size();
+    const std::vector<double> duplicated = x_tables(cols, xs);
+    std::vector<double> single(2 * nl * static_cast<std::size_t>(nh));
+    const double* table_ptr[6];
+    for (std::size_t t = 0; t < 2 * nl; ++t) {
+      double* dst = single.data() + t * static_cast<std::size_t>(nh);
+      for (std::size_t k = 0; k < static_cast<std::size_t>(nh); ++k) dst[k] = duplicated[t * n2 + 2 * k];
+      table_ptr[t] = dst;
+    }
+    const double yc = grid_coordinate(y0, jy, up), xc = grid_coordinate(x0, jx, up);
+    std::size_t centre_x = 0, centre_y = 0;
+    while (xs[centre_x] != xc) ++centre_x;
+    while (ys[centre_y] != yc) ++centre_y;
+    std::vector<double> out(nj * nl, 0.0), ey_re(nj), ey_im(nj);
+    double even[6], odd[6], plain_even[2], plain_odd[2], total = 0.0;
+    for (int r = 0; r < rows; ++r) {
+      W.climb_row_sums(r, table_ptr, static_cast<int>(nl), static_cast<int>(centre_x), even, odd, plain_even,
+                       plain_odd);
+      for (std::size_t j = 0; j < nj; ++j) y_factor(r, rows, ys[j], ey_re[j], ey_im[j]);
+      for (std::size_t l = 0; l < nl; ++l) {
+        const double s_re = even[2 * l] - odd[2 * l + 1], s_im = even[2 * l + 1] + odd[2 * l];
+        for (std::size_t j = 0; j < nj; ++j) out[j * nl + l] += ey_re[j] * s_re - ey_im[j] * s_im;
+      }
+      const double s_re = plain_even[0] - plain_odd[1], s_im = plain_even[1] + plain_odd[0];
+      total += ey_re[centre_y] * s_re - ey_im[centre_y] * s_im;
+    }
+    const double scale = 1.0 / (static_cast<double>(rows) * cols);
+    for (double& v : out) v *= scale;
+    plain = total / (static_cast<double>(rows) * cols);
+    return out;
+  };
   GridPeak peak;
-  if (climb(fused, y0, x0, up, lo, hi, start_jy, start_jx, peak)) return peak;
+  if (has_avx2() ? climb(streamed, y0, x0, up, lo, hi, start_jy, start_jx, peak)
+                 : climb(fused, y0, x0, up, lo, hi, start_jy, start_jx, peak))
+    return peak;
   // No maximum within the bound: the whole grid, then the correlation at its maximum.
   peak = exhaustive_grid(
       [&](std::span<const double> ys, std::span<const double> xs) {

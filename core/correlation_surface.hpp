@@ -60,6 +60,14 @@ class WeightedRows {
   // null, the plain products a conj(b) in double (2 count values, re and im) as correlation_at
   // computes them.
   void row(int row, int count, double* product, std::complex<float>* out) const;
+  // One row of a climb pass without storing it (the full-resolution step of grid_peak below):
+  // for each of the 2 n_points `tables` (the cosine and sine factors of each x point, one value per
+  // column, as x_tables without the duplication), even[t] = sum_k re(w_k) t_k and odd[t] = sum_k
+  // im(w_k) t_k over the weighted values w of row(); plain_even/plain_odd[0, 1]: the same over the
+  // plain products with the tables of point `centre`. The same bits as row() followed by the
+  // sums of the stored rows (tested). AVX2 only (check has_avx2()); n_points 1-3.
+  void climb_row_sums(int row, const double* const* tables, int n_points, int centre, double* even, double* odd,
+                      double* plain_even, double* plain_odd) const;
 
  private:
   HalfSpectrum m_, r_;

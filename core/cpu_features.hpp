@@ -4,13 +4,19 @@
 // same operations per element in the same order as its plain version (no fused multiply-add).
 #pragma once
 
+#include <cstdlib>
+#include <string_view>
+
 namespace xanesmap {
 
-/// True when the processor has AVX2. __builtin_cpu_init makes the answer valid even before
-/// main (static initialization), where __builtin_cpu_supports alone may not be.
+/// True when the processor has AVX2 and the environment variable XANESMAP_NO_AVX2 is unset or
+/// "0" (set, it selects the plain versions, so that the tests check them on AVX2 machines too).
+/// __builtin_cpu_init makes the answer valid even before main (static initialization), where
+/// __builtin_cpu_supports alone may not be.
 inline bool has_avx2() {
 #if defined(__x86_64__) || defined(__i386__)
   static const bool avx2 = [] {
+    if (const char* off = std::getenv("XANESMAP_NO_AVX2"); off && *off && std::string_view(off) != "0") return false;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") != 0;
   }();
