@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include <tbb/parallel_for.h>
+
 #include "core/error.hpp"
 
 namespace xanesmap {
@@ -648,12 +650,15 @@ PopulationAnalysis count_populations(std::span<const double> values,
     if (heaviest != widest) starts.push_back(split_start(prev, heaviest, options.min_sigma));
     starts.push_back(duplicate_start(prev, widest));
 
+    // The starts are independent: run in parallel, then chosen in their order as before.
+    std::vector<EmResult> runs(starts.size());
+    tbb::parallel_for(std::size_t{0}, starts.size(), [&](std::size_t i) {
+      runs[i] = run_em(groups, static_cast<double>(n), std::move(starts[i]), options);
+    });
     EmResult best;
-    for (auto& s : starts) {
-      EmResult r = run_em(groups, static_cast<double>(n), std::move(s), options);
+    for (auto& r : runs)
       if (std::isnan(best.log_likelihood) || r.log_likelihood > best.log_likelihood)
         best = std::move(r);
-    }
     best.log_likelihood = log_likelihood(x, best.mixture);  // exact, for BIC
     pa.fits.push_back(to_fit(std::move(best), n));
   }

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <limits>
 
+#include <tbb/parallel_for.h>
+#include <tbb/task_group.h>
+
 #include "core/error.hpp"
 
 namespace xanesmap {
@@ -105,85 +108,110 @@ ParticleAnalysis measure_particles(const ValenceMaps& maps, Segmentation segment
   const auto edge = maps.edge_energy_ev.pixels();
   const auto jump = maps.edge_jump_od.pixels();
   const auto status = maps.status.pixels();
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (labels[i] == 0) continue;
-    const std::size_t p = labels[i] - 1u;
-    const std::size_t region = regions[i] == kRegionSurface ? 1 : 2;
-    // The weight of a pixel without a finite edge jump cannot be known; such a pixel has no
-    // valence either (its OD is invalid), so the weight 0 is never used for a value.
-    const double weight = options.weight_by_edge_jump ? (std::isfinite(jump[i]) ? std::max(0.0, double(jump[i])) : 0.0)
-                                                      : 1.0;
-    for (const std::size_t set : {std::size_t{0}, region}) {
-      per_particle[p][set].pixels++;
-      per_particle[p][set].add(valence[i], edge[i], weight);
-      pooled[set].pixels++;
-      pooled[set].add(valence[i], edge[i], weight);
+  // The weight of a pixel without a finite edge jump cannot be known; such a pixel has no
+  // valence either (its OD is invalid), so the weight 0 is never used for a value.
+  const auto weight_of = [&](std::size_t i) {
+    return options.weight_by_edge_jump ? (std::isfinite(jump[i]) ? std::max(0.0, double(jump[i])) : 0.0) : 1.0;
+  };
+  const auto set_of = [&](std::size_t i) -> std::size_t { return regions[i] == kRegionSurface ? 1 : 2; };
+  // Two gathering passes in parallel, each filling its own sets in raster order (the order of
+  // the values within every set, hence every sum over them, is that of one pass over the image).
+  tbb::task_group gather;
+  gather.run([&] {
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      if (labels[i] == 0) continue;
+      const std::size_t p = labels[i] - 1u;
+      const double weight = weight_of(i);
+      for (const std::size_t set : {std::size_t{0}, set_of(i)}) {
+        per_particle[p][set].pixels++;
+        per_particle[p][set].add(valence[i], edge[i], weight);
+      }
+      if (status[i] < kAllPixelStatuses.size()) by_status[p][status[i]]++;
     }
-    if (status[i] < kAllPixelStatuses.size()) by_status[p][status[i]]++;
-    if (std::isfinite(depth[i])) {
-      const auto bin = static_cast<std::size_t>(std::max(0.0, std::ceil(depth[i] / options.depth_bin_nm) - 1.0));
-      if (bin >= depth_bins.size()) depth_bins.resize(bin + 1);
-      depth_bins[bin].pixels++;
-      depth_bins[bin].add(valence[i], edge[i], weight);
+  });
+  gather.run([&] {
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      if (labels[i] == 0) continue;
+      const double weight = weight_of(i);
+      for (const std::size_t set : {std::size_t{0}, set_of(i)}) {
+        pooled[set].pixels++;
+        pooled[set].add(valence[i], edge[i], weight);
+      }
+      if (std::isfinite(depth[i])) {
+        const auto bin = static_cast<std::size_t>(std::max(0.0, std::ceil(depth[i] / options.depth_bin_nm) - 1.0));
+        if (bin >= depth_bins.size()) depth_bins.resize(bin + 1);
+        depth_bins[bin].pixels++;
+        depth_bins[bin].add(valence[i], edge[i], weight);
+      }
     }
-  }
+  });
+  gather.wait();
 
   const HistogramBins edge_bins = options.edge_bins.value_or(HistogramBins{maps.e0_ev - 10.0, maps.e0_ev + 10.0, 80});
   edge_bins.validate();
   const bool w = options.weight_by_edge_jump;
-  for (std::size_t p = 0; p < count; ++p) {
-    ParticleStatistics s;
-    s.info = a.segmentation.particles[p];
-    s.all = figures(per_particle[p][0], w);
-    s.surface = figures(per_particle[p][1], w);
-    s.core = figures(per_particle[p][2], w);
-    s.surface_minus_core = difference(s.surface, s.core);
-    s.pixels_by_status = by_status[p];
-    a.particles.push_back(s);
-    a.valence_histograms.particles.push_back(
-        histogram(per_particle[p][0].valence, per_particle[p][0].valence_weight, w, options.valence_bins));
-    a.edge_histograms.particles.push_back(
-        histogram(per_particle[p][0].edge_ev, per_particle[p][0].edge_weight, w, edge_bins));
-  }
-  a.all = figures(pooled[0], w);
-  a.surface = figures(pooled[1], w);
-  a.core = figures(pooled[2], w);
-  a.surface_minus_core = difference(a.surface, a.core);
-  Histogram* valence_sets[] = {&a.valence_histograms.all, &a.valence_histograms.surface, &a.valence_histograms.core};
-  Histogram* edge_sets[] = {&a.edge_histograms.all, &a.edge_histograms.surface, &a.edge_histograms.core};
-  for (std::size_t set = 0; set < 3; ++set) {
-    *valence_sets[set] = histogram(pooled[set].valence, pooled[set].valence_weight, w, options.valence_bins);
-    *edge_sets[set] = histogram(pooled[set].edge_ev, pooled[set].edge_weight, w, edge_bins);
-  }
+  // Every figure below reads its own set and writes its own slot: independent tasks.
+  tbb::task_group figures_of;
   // Populations count pixels (unweighted): a mixture of the valences present in the particles.
   // Valences exactly at the smallest or largest reference valence are LCF fits clamped at a
   // simplex corner: a point mass, not a population (MixtureOptions::point_values).
-  MixtureOptions mixture = options.mixture;
-  if (!maps.reference_valences.empty()) {
-    const auto [lo, hi] = std::minmax_element(maps.reference_valences.begin(), maps.reference_valences.end());
-    mixture.point_values.insert(mixture.point_values.end(), {*lo, *hi});
-  }
-  a.populations = count_populations(pooled[0].valence, mixture);
-
-  for (std::size_t k = 0; k < depth_bins.size(); ++k) {
-    DepthBin bin;
-    bin.from_nm = static_cast<double>(k) * options.depth_bin_nm;
-    bin.to_nm = static_cast<double>(k + 1) * options.depth_bin_nm;
-    const auto& s = depth_bins[k];
-    bin.pixels = s.valence.size();
-    const DistributionFigures f =
-        describe_distribution(s.valence, w ? std::span<const double>(s.valence_weight) : std::span<const double>());
-    bin.mean = bin.pixels > 0 ? f.mean : kNaN;
-    bin.std = bin.pixels > 1 ? f.std : kNaN;
-    // Standard error with the effective sample size (sum w)^2 / sum w^2 (= n unweighted). Pixels
-    // next to each other are correlated (smoothing, registration interpolation), so this is a
-    // lower bound of the true uncertainty of the bin's mean.
-    double sum_w = 0.0, sum_w2 = 0.0;
-    for (const double x : s.valence_weight) sum_w += x, sum_w2 += x * x;
-    const double n_eff = sum_w2 > 0.0 ? sum_w * sum_w / sum_w2 : 0.0;
-    bin.standard_error = bin.pixels > 1 && n_eff > 0.0 ? bin.std / std::sqrt(n_eff) : kNaN;
-    a.depth_profile.push_back(bin);
-  }
+  figures_of.run([&] {
+    MixtureOptions mixture = options.mixture;
+    if (!maps.reference_valences.empty()) {
+      const auto [lo, hi] = std::minmax_element(maps.reference_valences.begin(), maps.reference_valences.end());
+      mixture.point_values.insert(mixture.point_values.end(), {*lo, *hi});
+    }
+    a.populations = count_populations(pooled[0].valence, mixture);
+  });
+  a.particles.resize(count);
+  a.valence_histograms.particles.resize(count);
+  a.edge_histograms.particles.resize(count);
+  figures_of.run([&] {
+    tbb::parallel_for(std::size_t{0}, count, [&](std::size_t p) {
+      ParticleStatistics& s = a.particles[p];
+      s.info = a.segmentation.particles[p];
+      s.all = figures(per_particle[p][0], w);
+      s.surface = figures(per_particle[p][1], w);
+      s.core = figures(per_particle[p][2], w);
+      s.surface_minus_core = difference(s.surface, s.core);
+      s.pixels_by_status = by_status[p];
+      a.valence_histograms.particles[p] =
+          histogram(per_particle[p][0].valence, per_particle[p][0].valence_weight, w, options.valence_bins);
+      a.edge_histograms.particles[p] = histogram(per_particle[p][0].edge_ev, per_particle[p][0].edge_weight, w, edge_bins);
+    });
+  });
+  RegionFigures* pooled_figures[] = {&a.all, &a.surface, &a.core};
+  Histogram* valence_sets[] = {&a.valence_histograms.all, &a.valence_histograms.surface, &a.valence_histograms.core};
+  Histogram* edge_sets[] = {&a.edge_histograms.all, &a.edge_histograms.surface, &a.edge_histograms.core};
+  for (std::size_t set = 0; set < 3; ++set)
+    figures_of.run([&, set] {
+      *pooled_figures[set] = figures(pooled[set], w);
+      *valence_sets[set] = histogram(pooled[set].valence, pooled[set].valence_weight, w, options.valence_bins);
+      *edge_sets[set] = histogram(pooled[set].edge_ev, pooled[set].edge_weight, w, edge_bins);
+    });
+  a.depth_profile.resize(depth_bins.size());
+  figures_of.run([&] {
+    tbb::parallel_for(std::size_t{0}, depth_bins.size(), [&](std::size_t k) {
+      DepthBin& bin = a.depth_profile[k];
+      bin.from_nm = static_cast<double>(k) * options.depth_bin_nm;
+      bin.to_nm = static_cast<double>(k + 1) * options.depth_bin_nm;
+      const auto& s = depth_bins[k];
+      bin.pixels = s.valence.size();
+      const DistributionFigures f =
+          describe_distribution(s.valence, w ? std::span<const double>(s.valence_weight) : std::span<const double>());
+      bin.mean = bin.pixels > 0 ? f.mean : kNaN;
+      bin.std = bin.pixels > 1 ? f.std : kNaN;
+      // Standard error with the effective sample size (sum w)^2 / sum w^2 (= n unweighted). Pixels
+      // next to each other are correlated (smoothing, registration interpolation), so this is a
+      // lower bound of the true uncertainty of the bin's mean.
+      double sum_w = 0.0, sum_w2 = 0.0;
+      for (const double x : s.valence_weight) sum_w += x, sum_w2 += x * x;
+      const double n_eff = sum_w2 > 0.0 ? sum_w * sum_w / sum_w2 : 0.0;
+      bin.standard_error = bin.pixels > 1 && n_eff > 0.0 ? bin.std / std::sqrt(n_eff) : kNaN;
+    });
+  });
+  figures_of.wait();
+  a.surface_minus_core = difference(a.surface, a.core);
   return a;
 }
 

@@ -6,10 +6,11 @@
 #include <limits>
 #include <numbers>
 #include <numeric>
-#include <queue>
 #include <string>
 
+#include "core/auto_threshold.hpp"
 #include "core/error.hpp"
+#include "core/watershed.hpp"
 #include "io/opencv_headers.hpp"
 
 namespace xanesmap {
@@ -23,166 +24,8 @@ void require_finite(const char* name, double v) {
 constexpr int kDr[8] = {-1, -1, -1, 0, 0, 1, 1, 1};
 constexpr int kDc[8] = {-1, 0, 1, -1, 1, -1, 0, 1};
 
-// The automatic threshold (see the header): Otsu's split of a histogram of the finite values,
-// then the background class's median + 4 robust standard deviations (1.4826 x MAD) + one bin,
-// if that is lower. threshold = +inf when there are no finite values or they are all equal.
-struct AutomaticThreshold {
-  double threshold = std::numeric_limits<double>::infinity();
-  double background_sigma = 0.0;
-  double background_level = 0.0;  // the background class's median
-};
-// The value std::nth_element puts at x.size() / 2 (x not empty), without sorting all of x: a
-// histogram of 4096 bins finds the bin that holds that rank (bins are monotonic in the value, so
-// every value of a lower bin is at most every value of a higher one), then a selection within
-// that bin. The same value, in a few linear passes instead of a selection over millions.
-double middle_element(const std::vector<double>& x) {
-  const std::size_t k = x.size() / 2;
-  const auto [min_it, max_it] = std::minmax_element(x.begin(), x.end());
-  const double lo = *min_it, hi = *max_it;
-  if (!(hi > lo)) return lo;
-  constexpr std::size_t kBins = 4096;
-  const double width = (hi - lo) / double(kBins);
-  auto bin = [&](double v) { return std::min(kBins - 1, static_cast<std::size_t>((v - lo) / width)); };
-  std::vector<std::size_t> count(kBins, 0);
-  for (const double v : x) ++count[bin(v)];
-  std::size_t b = 0, before = 0;
-  while (before + count[b] <= k) before += count[b++];
-  std::vector<double> in_bin;
-  in_bin.reserve(count[b]);
-  for (const double v : x)
-    if (bin(v) == b) in_bin.push_back(v);
-  const auto mid = in_bin.begin() + static_cast<std::ptrdiff_t>(k - before);
-  std::nth_element(in_bin.begin(), mid, in_bin.end());
-  return *mid;
-}
-
-AutomaticThreshold automatic_threshold(ImageView<const float> v) {
-  constexpr std::size_t kBins = 1024;
-  std::vector<double> values;
-  values.reserve(v.height() * v.width());
-  for (std::size_t r = 0; r < v.height(); ++r)
-    for (std::size_t c = 0; c < v.width(); ++c)
-      if (const float x = v(r, c); std::isfinite(x)) values.push_back(x);
-  if (values.empty()) return {};
-  const auto [min_it, max_it] = std::minmax_element(values.begin(), values.end());
-  const double lo = *min_it, hi = *max_it;
-  if (!(hi > lo)) return {};
-  const double bin_width = (hi - lo) / double(kBins);
-  std::vector<double> hist(kBins, 0.0);
-  for (const double x : values) hist[std::min(kBins - 1, static_cast<std::size_t>((x - lo) / bin_width))] += 1.0;
-  // Otsu: bin indices as the class values; maximize the between-class variance w0 w1 (m0 - m1)^2.
-  double total = 0.0, total_sum = 0.0;
-  for (std::size_t k = 0; k < kBins; ++k) total += hist[k], total_sum += hist[k] * double(k);
-  double w0 = 0.0, sum0 = 0.0, best = -1.0;
-  std::size_t best_k = 0;
-  for (std::size_t k = 0; k + 1 < kBins; ++k) {
-    w0 += hist[k], sum0 += hist[k] * double(k);
-    const double w1 = total - w0;
-    if (w0 <= 0.0 || w1 <= 0.0) continue;
-    const double d = sum0 / w0 - (total_sum - sum0) / w1;
-    const double between = w0 * w1 * d * d;
-    if (between > best) best = between, best_k = k;
-  }
-  const double otsu = lo + double(best_k + 1) * bin_width;
-  // The background class: its median and robust spread.
-  std::vector<double> background;
-  for (const double x : values)
-    if (x < otsu) background.push_back(x);
-  const double level = middle_element(background);
-  for (double& x : background) x = std::abs(x - level);
-  const double sigma = 1.4826 * middle_element(background);
-  return {std::min(otsu, level + 4.0 * sigma + bin_width), sigma, level};
-}
-
 constexpr double kSmoothingSigmaPx = 1.0;
 constexpr double kGrowSigma = 2.0;  // hysteresis: low threshold, robust sigmas above the background
-
-// Seeds: one pixel per distance-transform maximum whose dynamic is >= min_dynamic, plus the
-// highest maximum of every object (see the header). Union-find over the pixels taken in
-// decreasing distance.
-std::vector<std::size_t> watershed_seeds(const cv::Mat& dist, const std::vector<std::size_t>& order,
-                                         double min_dynamic) {
-  const int h = dist.rows, w = dist.cols;
-  const std::size_t n = static_cast<std::size_t>(h) * static_cast<std::size_t>(w);
-  constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
-  std::vector<std::size_t> parent(n, kNone), peak(n, kNone);  // peak: valid at roots
-  const float* d = dist.ptr<float>(0);
-  auto find = [&](std::size_t p) {
-    while (parent[p] != p) p = parent[p] = parent[parent[p]];
-    return p;
-  };
-  std::vector<std::size_t> seeds;
-  std::vector<std::size_t> roots;
-  for (const std::size_t p : order) {
-    parent[p] = p, peak[p] = p;
-    const int r = static_cast<int>(p / static_cast<std::size_t>(w)), c = static_cast<int>(p % static_cast<std::size_t>(w));
-    roots.clear();
-    for (int k = 0; k < 8; ++k) {
-      const int rr = r + kDr[k], cc = c + kDc[k];
-      if (rr < 0 || rr >= h || cc < 0 || cc >= w) continue;
-      const std::size_t q = static_cast<std::size_t>(rr) * static_cast<std::size_t>(w) + static_cast<std::size_t>(cc);
-      if (parent[q] == kNone) continue;  // background or not yet reached
-      const std::size_t root = find(q);
-      if (std::find(roots.begin(), roots.end(), root) == roots.end()) roots.push_back(root);
-    }
-    if (roots.empty()) continue;  // a new maximum
-    // The component with the highest peak (earliest in `order` on ties) absorbs the others.
-    std::size_t winner = roots[0];
-    for (const std::size_t root : roots)
-      if (d[peak[root]] > d[peak[winner]]) winner = root;
-    for (const std::size_t root : roots) {
-      if (root == winner) continue;
-      if (double(d[peak[root]]) - double(d[p]) >= min_dynamic) seeds.push_back(peak[root]);
-      parent[root] = winner;
-    }
-    parent[p] = winner;
-  }
-  for (const std::size_t p : order)
-    if (parent[p] == p) seeds.push_back(peak[p]);
-  return seeds;
-}
-
-// Floods the objects of `dist` (> 0) from the seeds, deepest pixels first (ties: first come,
-// first served). Returns a label per pixel, 1..seeds.size(), 0 outside the objects.
-// A pixel is queued once, by the first neighbour that reaches it: every later entry for it would
-// have the same depth and a later place in the order, so it would pop after the first and find
-// the pixel labelled (the labels are those of queueing it every time, with an eighth of the work).
-std::vector<int> flood(const cv::Mat& dist, const std::vector<std::size_t>& seeds) {
-  const int h = dist.rows, w = dist.cols;
-  const float* d = dist.ptr<float>(0);
-  std::vector<int> label(static_cast<std::size_t>(h) * static_cast<std::size_t>(w), 0);
-  std::vector<char> queued(label.size(), 0);
-  struct Entry {
-    float depth;
-    std::uint64_t order;
-    std::size_t pixel;
-    int label;
-    bool operator<(const Entry& o) const {  // priority_queue pops the largest
-      return depth != o.depth ? depth < o.depth : order > o.order;
-    }
-  };
-  std::priority_queue<Entry> queue;
-  std::uint64_t counter = 0;
-  for (std::size_t i = 0; i < seeds.size(); ++i) {
-    if (queued[seeds[i]]) continue;  // (a pixel seeded twice keeps its first label, as before)
-    queued[seeds[i]] = 1;
-    queue.push({d[seeds[i]], counter++, seeds[i], static_cast<int>(i + 1)});
-  }
-  while (!queue.empty()) {
-    const Entry e = queue.top();
-    queue.pop();
-    if (label[e.pixel] != 0) continue;
-    label[e.pixel] = e.label;
-    const int r = static_cast<int>(e.pixel / static_cast<std::size_t>(w)), c = static_cast<int>(e.pixel % static_cast<std::size_t>(w));
-    for (int k = 0; k < 8; ++k) {
-      const int rr = r + kDr[k], cc = c + kDc[k];
-      if (rr < 0 || rr >= h || cc < 0 || cc >= w) continue;
-      const std::size_t q = static_cast<std::size_t>(rr) * static_cast<std::size_t>(w) + static_cast<std::size_t>(cc);
-      if (d[q] > 0.0f && !queued[q]) queued[q] = 1, queue.push({d[q], counter++, q, e.label});
-    }
-  }
-  return label;
-}
 
 }  // namespace
 
@@ -292,11 +135,9 @@ Segmentation segment_particles(ImageView<const float> edge_jump_od, const Segmen
     cv::Mat dist;
     cv::distanceTransform(mask, dist, cv::DIST_L2, cv::DIST_MASK_PRECISE, CV_32F);
     const float* d = dist.ptr<float>(0);
-    std::vector<std::size_t> order;
-    for (std::size_t p = 0; p < height * width; ++p)
-      if (d[p] > 0.0f) order.push_back(p);
-    std::stable_sort(order.begin(), order.end(), [d](std::size_t a, std::size_t b) { return d[a] > d[b]; });
-    label = flood(dist, watershed_seeds(dist, order, options.split_min_depth_px));
+    const std::vector<std::size_t> order = pixels_by_decreasing_depth(d, height * width);
+    label = flood_from_seeds(d, height, width, order,
+                             watershed_seeds(d, height, width, order, options.split_min_depth_px));
   }
 
   // Sequential ids in raster order of each particle's first pixel; statistics.

@@ -561,13 +561,21 @@ void write_pixel_data(TIFF* tif, const fs::path& file, std::span<const ImageView
   std::vector<T> strip;
   for (std::size_t k = 0; k < pages.size(); ++k) {
     const ImageView<const T>& page = pages[k];
-    strip.clear();  // packed copy: views may be strided, and libtiff may modify its input
-    for (std::size_t r = 0; r < page.height(); ++r)
-      strip.insert(strip.end(), page.row(r), page.row(r) + page.width());
-    const auto bytes = static_cast<tmsize_t>(strip.size() * sizeof(T));
-    const bool ok = TIFFSetDirectory(tif, static_cast<tdir_t>(k)) &&
-                    TIFFWriteEncodedStrip(tif, 0, strip.data(), bytes) == bytes &&
-                    TIFFForceStrileArrayWriting(tif);
+    const auto bytes = static_cast<tmsize_t>(page.height() * page.width() * sizeof(T));
+    if (!TIFFSetDirectory(tif, static_cast<tdir_t>(k))) fail_output(file, "pixel data of page " + std::to_string(k));
+    bool ok = false;
+    if (!TIFFIsByteSwapped(tif) && (page.stride() == page.width() || page.height() <= 1)) {
+      // Uncompressed, in the machine's byte order: the raw strip is the pixels as they are in
+      // memory, written straight from the view (TIFFWriteRawStrip only reads its input; the
+      // encoded path would copy the strip twice, through libtiff's buffer, for the same bytes).
+      ok = TIFFWriteRawStrip(tif, 0, const_cast<T*>(page.row(0)), bytes) == bytes;
+    } else {
+      strip.clear();  // packed copy: the view is strided, or libtiff swaps the bytes in place
+      for (std::size_t r = 0; r < page.height(); ++r)
+        strip.insert(strip.end(), page.row(r), page.row(r) + page.width());
+      ok = TIFFWriteEncodedStrip(tif, 0, strip.data(), bytes) == bytes;
+    }
+    ok = ok && TIFFForceStrileArrayWriting(tif);
     if (!ok) fail_output(file, "pixel data of page " + std::to_string(k));
   }
   if (!TIFFFlush(tif)) fail_output(file, "flushing to disk");

@@ -740,3 +740,27 @@ TEST_CASE("list_tiff_folder lists TIFFs in natural order", "[tiff]") {
     CHECK_THROWS_WITH(list_tiff_folder(dir / "plain.tif"), Contains("is not a folder"));
   }
 }
+
+TEST_CASE("contiguous pages (written raw) and strided pages (written encoded) give the same file", "[tiff]") {
+  // write_tiff writes a contiguous view straight from memory (TIFFWriteRawStrip) and packs a
+  // strided one first (TIFFWriteEncodedStrip): for uncompressed data in the machine's byte
+  // order both must produce the same bytes, header and pixels.
+  test::TempDir dir;
+  auto bytes_of = [](const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return std::vector<char>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  Image<float> wide = pattern<float>(17, 46, 0.25, -3.0);
+  wide(2, 3) = std::numeric_limits<float>::quiet_NaN();
+  const ImageView<const float> strided(wide.row(0) + 3, 17, 40, wide.width());
+  const Image<float> packed(strided);
+  const TiffWriteOptions options{.pixel_size_um = 0.03, .extra_description = "quantity=test"};
+  write_tiff(dir / "strided.tif", strided, options);
+  write_tiff(dir / "packed.tif", packed.view(), options);
+  CHECK(bytes_of(dir / "strided.tif") == bytes_of(dir / "packed.tif"));
+  const ImageView<const float> strided_second(wide.row(0), 17, 40, wide.width());
+  const Image<float> packed_second(strided_second);
+  write_tiff_pages(dir / "pages_strided.tif", {strided, strided_second}, options);
+  write_tiff_pages(dir / "pages_packed.tif", {packed.view(), packed_second.view()}, options);
+  CHECK(bytes_of(dir / "pages_strided.tif") == bytes_of(dir / "pages_packed.tif"));
+}
