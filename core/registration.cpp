@@ -167,10 +167,8 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
     result.reference_index = anchor;
     prepared[anchor].emplace(od.frame(anchor), t);
     const PreparedImage to_anchor = *prepared[anchor];
-    Image<double> sum(od.height(), od.width(), 0.0);
-    Image<std::uint32_t> count(od.height(), od.width(), 0);
     std::size_t used = 0;
-    // The estimates in parallel; the sum in the frames' order, as before.
+    // The estimates in parallel; the mean in the frames' order.
     std::vector<TranslationEstimate> to_anchor_estimates(post.size());
     tbb::parallel_for(std::size_t{0}, post.size(), [&](std::size_t k) {
       const std::size_t i = post[k];
@@ -181,25 +179,15 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
       prepared[i].emplace(od.frame(i), t);
       to_anchor_estimates[k] = estimate_translation(to_anchor, *prepared[i]);
     });
+    std::vector<std::size_t> aligned;
+    std::vector<double> aligned_dy, aligned_dx;
     for (std::size_t k = 0; k < post.size(); ++k) {
-      const std::size_t i = post[k];
       const TranslationEstimate& est = to_anchor_estimates[k];
       if (!est.ok) continue;
-      const ShiftedFrame aligned = shift_frame(od.frame(i), est.dy_px, est.dx_px);
-      // Each pixel's sum in the frames' order; pixels in parallel.
-      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, sum.size(), std::size_t{1} << 16), [&](const auto& range) {
-        for (std::size_t p = range.begin(); p != range.end(); ++p) {
-          const float v = aligned.image.data()[p];
-          if (std::isfinite(v)) sum.data()[p] += v, ++count.data()[p];
-        }
-      });
-      ++used;
+      aligned.push_back(post[k]), aligned_dy.push_back(est.dy_px), aligned_dx.push_back(est.dx_px);
     }
-    template_image = Image<float>(od.height(), od.width(), std::numeric_limits<float>::quiet_NaN());
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, sum.size(), std::size_t{1} << 16), [&](const auto& range) {
-      for (std::size_t p = range.begin(); p != range.end(); ++p)
-        if (count.data()[p]) template_image.data()[p] = static_cast<float>(sum.data()[p] / count.data()[p]);
-    });
+    used = aligned.size();
+    template_image = mean_of_shifted_frames(od, aligned, aligned_dy, aligned_dx);
     std::ostringstream d;
     d << "mean of " << used << " post-edge frames aligned to frame " << anchor << " (" << e[anchor] << " eV)";
     result.reference_description = d.str();

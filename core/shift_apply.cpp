@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -94,6 +95,59 @@ ShiftedFrame shift_frame(ImageView<const float> frame, double dy_px, double dx_p
                ImageView<std::uint8_t>());
   });
   return result;
+}
+
+Image<float> mean_of_shifted_frames(const EnergyStack& stack, std::span<const std::size_t> frames,
+                                    std::span<const double> dy_px, std::span<const double> dx_px) {
+  if (dy_px.size() != frames.size() || dx_px.size() != frames.size())
+    throw InputError("mean of shifted frames: " + std::to_string(frames.size()) + " frames but " +
+                     std::to_string(dy_px.size()) + " dy and " + std::to_string(dx_px.size()) + " dx values");
+  const std::size_t h = stack.height(), w = stack.width();
+  struct Shift {
+    AxisPlan rows, cols;
+    bool none = false;  // shift_frame copies such a frame as it is
+  };
+  std::vector<Shift> shifts;
+  for (std::size_t k = 0; k < frames.size(); ++k) {
+    if (frames[k] >= stack.frame_count())
+      throw InputError("mean of shifted frames: frame " + std::to_string(frames[k]) + " is out of range");
+    check_finite(dy_px[k], dx_px[k], "mean of shifted frames, frame " + std::to_string(frames[k]));
+    shifts.push_back({axis_plan(h, dy_px[k]), axis_plan(w, dx_px[k]), dy_px[k] == 0.0 && dx_px[k] == 0.0});
+  }
+  Image<float> mean(h, w, std::numeric_limits<float>::quiet_NaN());
+  // Per thread: the rows shift_rows writes (a frame-sized target, of which each band touches its
+  // own rows) and its ring of filtered source rows.
+  struct Scratch {
+    Image<float> target;
+    RowRing ring;
+  };
+  tbb::enumerable_thread_specific<Scratch> scratch([h, w] { return Scratch{Image<float>(h, w), RowRing(w)}; });
+  const std::size_t band = std::max<std::size_t>(16, h / 64);
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, h, band), [&](const auto& range) {
+    Scratch& s = scratch.local();
+    const std::size_t begin = range.begin(), end = range.end(), n = (end - begin) * w;
+    std::vector<double> sum(n, 0.0);
+    std::vector<std::uint32_t> count(n, 0);
+    for (std::size_t k = 0; k < frames.size(); ++k) {
+      const ImageView<const float> frame = stack.frame(frames[k]);
+      if (!shifts[k].none)
+        shift_rows(frame, s.target.view(), shifts[k].rows, shifts[k].cols, begin, end, RowOrder::ascending, s.ring,
+                   ImageView<std::uint8_t>());
+      for (std::size_t r = begin; r < end; ++r) {
+        const float* v = shifts[k].none ? frame.row(r) : s.target.row(r);
+        double* sr = sum.data() + (r - begin) * w;
+        std::uint32_t* cr = count.data() + (r - begin) * w;
+        for (std::size_t c = 0; c < w; ++c)
+          if (std::isfinite(v[c])) sr[c] += v[c], ++cr[c];
+      }
+    }
+    for (std::size_t r = begin; r < end; ++r)
+      for (std::size_t c = 0; c < w; ++c) {
+        const std::size_t i = (r - begin) * w + c;
+        if (count[i]) mean(r, c) = static_cast<float>(sum[i] / count[i]);
+      }
+  });
+  return mean;
 }
 
 namespace {

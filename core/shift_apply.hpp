@@ -58,6 +58,15 @@ struct ShiftedFrame {
 /// Rows are processed in parallel (TBB). Throws InputError when a shift is not finite.
 ShiftedFrame shift_frame(ImageView<const float> frame, double dy_px, double dx_px);
 
+/// Per pixel, the mean of the finite values of frames `frames` of `stack`, each shifted by its
+/// (dy_px, dx_px) as shift_frame shifts it, summed in double in the order given (NaN where no
+/// value is finite): the registration template. The same values, bit for bit, as shifting each
+/// frame with shift_frame and summing (tested), without storing a shifted frame or frame-sized
+/// sums: bands of rows in parallel, each band through every frame in turn. InputError for a shift
+/// that is not finite or a frame index out of range; the three lists must have one entry per frame.
+Image<float> mean_of_shifted_frames(const EnergyStack& stack, std::span<const std::size_t> frames,
+                                    std::span<const double> dy_px, std::span<const double> dx_px);
+
 struct AlignedStack {
   EnergyStack stack;                  ///< same energies and frame size as the input
   Image<std::uint8_t> outside_any;    ///< 1 where the pixel left the field of view in ANY frame

@@ -539,3 +539,43 @@ TEST_CASE("flag_aligned_pixels: outside first, then not finite, ORed into the OD
   CHECK(flags(0, 2) == (od_saturated | od_not_finite));
   CHECK(flags(0, 3) == od_sample_not_above_dark);
 }
+
+// The registration template: the mean of shifted frames without storing them equals shifting
+// each frame with shift_frame and summing in double in the same order, bit for bit, including
+// an unshifted frame, NaN pixels (left out of the mean) and pixels no frame reaches (NaN).
+TEST_CASE("mean_of_shifted_frames equals shift_frame and summing, bit for bit", "[shift][reference]") {
+  Random random({23});
+  const std::size_t h = 150, w = 97;  // several bands of rows, an odd width
+  std::vector<Image<float>> frames;
+  std::vector<double> energies;
+  for (int e = 0; e < 7; ++e) {
+    Image<float> f(h, w);
+    for (float& v : f.pixels()) v = static_cast<float>(random.normal(1.0, 0.5));
+    f(10 + e, 20) = std::numeric_limits<float>::quiet_NaN();
+    frames.push_back(std::move(f));
+    energies.push_back(6540.0 + e);
+  }
+  const EnergyStack stack(energies, frames);
+  const std::vector<std::size_t> used = {5, 1, 2, 6};  // not in stack order: the order given counts
+  const std::vector<double> dys = {2.37, 0.0, -4.5, 1.0}, dxs = {-1.21, 0.0, 3.75, -2.0};
+  const Image<float> mean = mean_of_shifted_frames(stack, used, dys, dxs);
+  std::vector<double> sum(h * w, 0.0);
+  std::vector<std::uint32_t> count(h * w, 0);
+  for (std::size_t k = 0; k < used.size(); ++k) {
+    const ShiftedFrame s = shift_frame(stack.frame(used[k]), dys[k], dxs[k]);
+    for (std::size_t i = 0; i < h * w; ++i)
+      if (std::isfinite(s.image.data()[i])) sum[i] += s.image.data()[i], ++count[i];
+  }
+  std::size_t empty = 0;
+  for (std::size_t i = 0; i < h * w; ++i) {
+    const float expected = count[i] ? static_cast<float>(sum[i] / count[i]) : std::numeric_limits<float>::quiet_NaN();
+    empty += count[i] == 0;
+    REQUIRE((std::isnan(expected) ? std::isnan(mean.data()[i]) : std::memcmp(&expected, &mean.data()[i], sizeof expected) == 0));
+  }
+  CHECK(empty == 0);  // the unshifted frame reaches every pixel but its one NaN, which others fill
+  CHECK_THROWS_AS(mean_of_shifted_frames(stack, used, {dys.data(), 3}, dxs), InputError);
+  const std::vector<std::size_t> beyond = {7}, one = {1};
+  const std::vector<double> zero = {0.0}, nan = {std::numeric_limits<double>::quiet_NaN()};
+  CHECK_THROWS_AS(mean_of_shifted_frames(stack, beyond, zero, zero), InputError);
+  CHECK_THROWS_AS(mean_of_shifted_frames(stack, one, nan, zero), InputError);
+}
