@@ -2,6 +2,7 @@
 //
 // Exit codes: 0 success; 1 bad input, options or outputs (xanesmap::Error and command-line
 // errors); 2 internal error (anything unexpected, including running out of memory).
+#include <cstdio>
 #include <iostream>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -82,15 +83,21 @@ int main(int argc, char** argv) {
   auto warn = [](const std::string& warning) {
     if (!warning.empty()) std::cerr << "xanesmap: warning: " << warning << "\n";
   };
-  if (wisdom) warn(cli::load_fft_wisdom(*wisdom));
+  if (wisdom) {
+    try {
+      warn(cli::load_fft_wisdom(*wisdom));
+    } catch (const std::exception& e) {  // e.g. out of memory: run without the kept plans
+      warn(std::string("the kept FFT plans were not read: ") + e.what());
+    }
+  }
   struct SaveWisdom {
     const std::optional<std::filesystem::path>& path;
     const decltype(warn)& report;
     ~SaveWisdom() {
       try {
         if (path) report(cli::save_fft_wisdom(*path));
-      } catch (const std::exception& e) {  // out of memory exporting: the plans are just not kept
-        report(std::string("the FFT plans were not kept: ") + e.what());
+      } catch (...) {  // out of memory exporting: the plans are just not kept
+        std::fputs("xanesmap: warning: the FFT plans were not kept\n", stderr);
       }
     }
   } save_wisdom{wisdom, warn};

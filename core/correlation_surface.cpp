@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <numbers>
+#include <stdexcept>
 
 namespace xanesmap::correlation {
 
@@ -421,6 +422,8 @@ void WeightedRows::climb_row_sums(int row, const double* const* tables, int n_po
   const auto* a = reinterpret_cast<const float*>(m_.row(row));
   const auto* b = reinterpret_cast<const float*>(r_.row(row));
   const auto n = static_cast<std::size_t>(m_.half());
+  if (n_points < 1 || n_points > 3 || centre < 0 || centre >= n_points)
+    throw std::invalid_argument("climb_row_sums: 1-3 points, the centre one of them");
   const auto kernel = n_points == 3 ? climb_row_avx2<6> : n_points == 2 ? climb_row_avx2<4> : climb_row_avx2<2>;
   kernel(a, b, n, gy, fy * fy, gx_.data(), fx2_.data(), gradient_, k_grad_, tables, centre, even, odd, plain_even,
          plain_odd);
@@ -608,10 +611,8 @@ GridPeak grid_peak(const WeightedRows& W, double y0, double x0, int up, int lo, 
       for (std::size_t k = 0; k < static_cast<std::size_t>(nh); ++k) dst[k] = duplicated[t * n2 + 2 * k];
       table_ptr[t] = dst;
     }
-    const double yc = grid_coordinate(y0, jy, up), xc = grid_coordinate(x0, jx, up);
-    std::size_t centre_x = 0, centre_y = 0;
-    while (xs[centre_x] != xc) ++centre_x;
-    while (ys[centre_y] != yc) ++centre_y;
+    // The neighbourhood's centre: climb lists jx - 1 first when it lies within [lo, hi].
+    const std::size_t centre_x = jx > lo ? 1 : 0, centre_y = jy > lo ? 1 : 0;
     std::vector<double> out(nj * nl, 0.0), ey_re(nj), ey_im(nj);
     double even[6], odd[6], plain_even[2], plain_odd[2], total = 0.0;
     for (int r = 0; r < rows; ++r) {

@@ -3,6 +3,7 @@
 #include <fftw3.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <mutex>
@@ -44,7 +45,7 @@ namespace {
 
 unsigned plan_flags(int rows, int cols) { return rows >= 512 && cols >= 512 ? FFTW_MEASURE : FFTW_ESTIMATE; }
 
-// Counts of planning_stats(), under the mutex of the precision that planned.
+// Counts of planning_stats(), under a mutex of their own.
 std::mutex stats_mutex;
 PlanningStats stats;
 
@@ -142,18 +143,23 @@ PlanCache& plans() {
   return cache;
 }
 
-void append_char(char c, void* text) { static_cast<std::string*>(text)->push_back(c); }
-
 }  // namespace
 
 Wisdom export_wisdom() {
+  // FFTW's strings are malloc'ed (freed with free()); copied into ours after the C calls, so that
+  // no exception passes through FFTW.
+  auto take = [](char* text) {
+    if (!text) throw std::bad_alloc();
+    std::unique_ptr<char, decltype(&std::free)> owned(text, &std::free);
+    return std::string(owned.get());
+  };
   Wisdom w;
   {
     const std::lock_guard<std::mutex> lock(float_plans().planner_mutex());
-    fftwf_export_wisdom(append_char, &w.single_precision);
+    w.single_precision = take(fftwf_export_wisdom_to_string());
   }
   const std::lock_guard<std::mutex> lock(plans().planner_mutex());
-  fftw_export_wisdom(append_char, &w.double_precision);
+  w.double_precision = take(fftw_export_wisdom_to_string());
   return w;
 }
 

@@ -115,26 +115,22 @@ Image<float> mean_of_shifted_frames(const EnergyStack& stack, std::span<const st
     shifts.push_back({axis_plan(h, dy_px[k]), axis_plan(w, dx_px[k]), dy_px[k] == 0.0 && dx_px[k] == 0.0});
   }
   Image<float> mean(h, w, std::numeric_limits<float>::quiet_NaN());
-  // Per thread: the rows shift_rows writes (a frame-sized target, of which each band touches its
-  // own rows) and its ring of filtered source rows.
-  struct Scratch {
-    Image<float> target;
-    RowRing ring;
-  };
-  tbb::enumerable_thread_specific<Scratch> scratch([h, w] { return Scratch{Image<float>(h, w), RowRing(w)}; });
+  // Bands of rows; per band its shifted rows (a band of one frame at a time), sums and counts.
   const std::size_t band = std::max<std::size_t>(16, h / 64);
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, h, band), [&](const auto& range) {
-    Scratch& s = scratch.local();
     const std::size_t begin = range.begin(), end = range.end(), n = (end - begin) * w;
+    RowRing ring(w);
+    std::vector<float> shifted(n);
+    const ImageView<float> target(shifted.data(), end - begin, w);
     std::vector<double> sum(n, 0.0);
     std::vector<std::uint32_t> count(n, 0);
     for (std::size_t k = 0; k < frames.size(); ++k) {
       const ImageView<const float> frame = stack.frame(frames[k]);
       if (!shifts[k].none)
-        shift_rows(frame, s.target.view(), shifts[k].rows, shifts[k].cols, begin, end, RowOrder::ascending, s.ring,
-                   ImageView<std::uint8_t>());
+        shift_rows(frame, target, shifts[k].rows, shifts[k].cols, begin, end, RowOrder::ascending, ring,
+                   ImageView<std::uint8_t>(), begin);
       for (std::size_t r = begin; r < end; ++r) {
-        const float* v = shifts[k].none ? frame.row(r) : s.target.row(r);
+        const float* v = shifts[k].none ? frame.row(r) : target.row(r - begin);
         double* sr = sum.data() + (r - begin) * w;
         std::uint32_t* cr = count.data() + (r - begin) * w;
         for (std::size_t c = 0; c < w; ++c)

@@ -175,7 +175,7 @@ void load_row(const float* src, const AxisPlan& cols, RowRing& ring, std::size_t
 
 void shift_rows(ImageView<const float> source, ImageView<float> target, const AxisPlan& rows, const AxisPlan& cols,
                 std::size_t row_begin, std::size_t row_end, RowOrder order, RowRing& ring,
-                ImageView<std::uint8_t> not_finite) {
+                ImageView<std::uint8_t> not_finite, std::size_t target_first_row) {
   const std::size_t w = source.width();
   const bool avx2 = has_avx2();
   ring.held.fill(static_cast<std::size_t>(-1));
@@ -189,7 +189,7 @@ void shift_rows(ImageView<const float> source, ImageView<float> target, const Ax
   };
   for (std::size_t i = 0; i < row_end - row_begin; ++i) {
     const std::size_t r = order == RowOrder::ascending ? row_begin + i : row_end - 1 - i;
-    float* out = target.row(r);
+    float* out = target.row(r - target_first_row);
     std::uint8_t* marks = not_finite.data() ? not_finite.row(r) : ring.marks();
     const AxisTaps& ty = rows.taps[r];
     if (!ty.inside) {

@@ -60,9 +60,11 @@ enum class RowOrder { ascending, descending };
 /// rows.whole >= 0, descending otherwise. ORs 1 into `not_finite` (when it has pixels) for
 /// every value written that is not finite. Single precision: within 17.2 u M (u = 2^-24, M the
 /// largest |value| of the support) of the same sums in double (tests/unit/shift_apply_test.cpp).
+/// With `target_first_row` > 0, output row r goes to target row r - target_first_row (a target
+/// that holds only rows [target_first_row, ...), e.g. one band).
 void shift_rows(ImageView<const float> source, ImageView<float> target, const AxisPlan& rows, const AxisPlan& cols,
                 std::size_t row_begin, std::size_t row_end, RowOrder order, RowRing& ring,
-                ImageView<std::uint8_t> not_finite);
+                ImageView<std::uint8_t> not_finite, std::size_t target_first_row = 0);
 
 /// ORs 1 into marks[i] where values[i] is NaN or infinite.
 void mark_not_finite(const float* values, std::size_t n, std::uint8_t* marks);

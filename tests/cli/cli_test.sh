@@ -502,6 +502,22 @@ CASES
     expect_in err "warning: the FFT plan file '$plans_file' is truncated or damaged"
     XANESMAP_FFTW_WISDOM="$plans_file" expect_exit 0 "$exe" "${bench[@]}"
     grep -Eq "FFT plans: 0 measured" "$work/out" || fail "the damaged plan file was not replaced"
+    # Both sections present, text FFTW rejects: a warning, measured again.
+    { sed -n 1,3p "$work/plans.first"; echo "(fftw-3.3.10 fftwf_wisdom #xdeadbeef (garbage"; \
+      echo "--- double precision"; echo "(garbage too"; } > "$plans_file"
+    XANESMAP_FFTW_WISDOM="$plans_file" expect_exit 0 "$exe" "${bench[@]}"
+    expect_in err "FFTW did not accept"
+    grep -Eq "FFT plans: [1-9][0-9]* measured" "$work/out" || fail "rejected plans were not measured again"
+    # An empty file (a save cut short): measured again and replaced, without a warning.
+    : > "$plans_file"
+    XANESMAP_FFTW_WISDOM="$plans_file" expect_exit 0 "$exe" "${bench[@]}"
+    [ -s "$work/err" ] && fail "warnings on an empty plan file: $(cat "$work/err")"
+    head -n 1 "$plans_file" | grep -qx "xanesmap fftw wisdom 1" || fail "an empty plan file was not replaced"
+    ls -a "$work/cache" | grep -q '\.tmp' && fail "a temporary plan file was left behind"
+    # Not a regular file: not read.
+    mkdir -p "$work/a-folder"
+    XANESMAP_FFTW_WISDOM="$work/a-folder" expect_exit 0 "$exe" "${bench[@]}"
+    expect_in err "is not a xanesmap FFT plan file"
     # Another processor's plans: not used, replaced without a warning.
     sed '2s/.*/cpu Some Other Processor/' "$work/plans.first" > "$plans_file"
     XANESMAP_FFTW_WISDOM="$plans_file" expect_exit 0 "$exe" "${bench[@]}"
