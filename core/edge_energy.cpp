@@ -1,11 +1,13 @@
 #include "core/edge_energy.hpp"
 
 #include <Eigen/Dense>
+#include <immintrin.h>
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
 
+#include "core/cpu_features.hpp"
 #include "core/error.hpp"
 
 namespace xanesmap {
@@ -69,6 +71,35 @@ void solve_3x3(const double a[9], const double b[3], double* x0, double* x1, dou
     for (int r = 0; r < 3; ++r) m[3 * r + c] = b[r];
     *out[c] = det(m) / d;
   }
+}
+
+// Four slopes at once for a group of four stencils with one size whose windows start at
+// consecutive grid points: lane q sums w_q[j] y[first + q + j] over j in order (the same
+// products and additions as apply(), so the same values), in a plain and an AVX2 version chosen
+// at run time. `gw` holds the weights transposed: gw[4 j + q] = w_q[j].
+#define XANESMAP_SLOPE_KERNEL(SUFFIX, ATTRIBUTE)                                                  \
+  ATTRIBUTE void group_slopes_##SUFFIX(const double* gw, const double* y, std::size_t count,     \
+                                       double* out) {                                           \
+    double d0 = 0.0, d1 = 0.0, d2 = 0.0, d3 = 0.0;                                              \
+    for (std::size_t j = 0; j < count; ++j) {                                                   \
+      const double* w = gw + 4 * j;                                                             \
+      const double* v = y + j;                                                                  \
+      d0 += w[0] * v[0];                                                                        \
+      d1 += w[1] * v[1];                                                                        \
+      d2 += w[2] * v[2];                                                                        \
+      d3 += w[3] * v[3];                                                                        \
+    }                                                                                           \
+    out[0] = d0, out[1] = d1, out[2] = d2, out[3] = d3;                                         \
+  }
+XANESMAP_SLOPE_KERNEL(generic, )
+#undef XANESMAP_SLOPE_KERNEL
+
+__attribute__((target("avx2"))) void group_slopes_avx2(const double* gw, const double* y, std::size_t count,
+                                                        double* out) {
+  __m256d d = _mm256_setzero_pd();
+  for (std::size_t j = 0; j < count; ++j)
+    d = _mm256_add_pd(d, _mm256_mul_pd(_mm256_loadu_pd(gw + 4 * j), _mm256_loadu_pd(y + j)));
+  _mm256_storeu_pd(out, d);
 }
 }  // namespace
 
@@ -149,6 +180,21 @@ EdgeEnergyFinder::EdgeEnergyFinder(std::span<const double> energy_ev, double e0_
     for (Eigen::Index k = 0; k < 3; ++k)
       for (Eigen::Index j = 0; j < w.cols(); ++j) weights_.push_back(k < w.rows() ? w(k, j) : 0.0);
   }
+  // Groups of four consecutive slope stencils that can be evaluated together (see
+  // group_slopes): one size, windows starting at consecutive grid points.
+  for (std::size_t p = 0; p + 4 <= slope_stencils_.size(); p += 4) {
+    const Stencil* st = slope_stencils_.data() + p;
+    bool together = true;
+    for (std::size_t q = 1; q < 4; ++q)
+      together = together && st[q].count == st[0].count && st[q].first == st[0].first + q;
+    if (!together) {
+      slope_groups_.push_back(npos);
+      continue;
+    }
+    slope_groups_.push_back(group_weights_.size());
+    for (std::size_t j = 0; j < st[0].count; ++j)
+      for (std::size_t q = 0; q < 4; ++q) group_weights_.push_back(weights_[st[q].offset + j]);
+  }
 }
 
 double EdgeEnergyFinder::apply(const Stencil& s, std::size_t row, std::span<const double> y) const {
@@ -172,10 +218,48 @@ std::size_t EdgeEnergyFinder::max_slope_index(std::span<const double> y) const {
   check_length(y);
   std::size_t best = npos;
   double best_slope = -INFINITY;
-  for (std::size_t i = search_first_; i <= search_last_; ++i) {
-    const double d = slope(i, y);
-    if (!std::isfinite(d)) return npos;
+  auto take = [&](std::size_t i, double d) {
     if (d > best_slope) best_slope = d, best = i;
+  };
+  // All slopes first, then the scan: the dot products do not wait for one another, and groups
+  // of four stencils run as one vector sum (the same value for each slope as apply()).
+  constexpr std::size_t kLocal = 256;
+  const std::size_t points = search_last_ - search_first_ + 1;
+  if (points > kLocal) {
+    for (std::size_t i = search_first_; i <= search_last_; ++i) {
+      const double d = slope(i, y);
+      if (!std::isfinite(d)) return npos;
+      take(i, d);
+    }
+  } else {
+    double slopes[kLocal];
+    const auto group = has_avx2() ? group_slopes_avx2 : group_slopes_generic;
+    std::size_t p = 0;
+    for (const std::size_t offset : slope_groups_) {
+      if (offset != npos) {
+        const Stencil& st = slope_stencils_[p];
+        group(group_weights_.data() + offset, y.data() + st.first, st.count, slopes + p);
+      } else {
+        for (std::size_t q = 0; q < 4; ++q) slopes[p + q] = apply(slope_stencils_[p + q], 0, y);
+      }
+      p += 4;
+    }
+    for (; p < points; ++p) slopes[p] = apply(slope_stencils_[p], 0, y);
+    // The scan without a branch per point: every slope finite, their maximum (in four
+    // independent lanes: max is exact, so the grouping does not matter), then its first index
+    // (what the "larger than the best so far" scan keeps).
+    bool finite = true;
+    double lane[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    for (p = 0; p < points; ++p) {
+      const double d = slopes[p];
+      finite = finite && std::isfinite(d);
+      lane[p & 3] = d > lane[p & 3] ? d : lane[p & 3];
+    }
+    if (!finite) return npos;
+    best_slope = std::max(std::max(lane[0], lane[1]), std::max(lane[2], lane[3]));
+    for (p = 0; slopes[p] != best_slope; ++p) {
+    }
+    best = search_first_ + p;
   }
   if (best_slope < min_slope_per_ev_ || best == search_first_ || best == search_last_) return npos;
   return best;

@@ -81,6 +81,7 @@ class EdgeEnergyFinder {
   const EdgeEnergyOptions& options() const { return options_; }
 
  private:
+  friend struct EdgeEnergyFinderProbe;  // tests/unit/edge_energy_test.cpp: the fast scan against the plain one
   // A local polynomial at one grid point: data indices [first, first + count); the weights of its
   // stored coefficients, row r at weights_[offset + r * count + j] (slope stencils store c_1
   // only, white-line stencils c_0, c_1, c_2).
@@ -101,6 +102,10 @@ class EdgeEnergyFinder {
   std::vector<Stencil> slope_stencils_;             // one per search point, c_1 only stored
   std::vector<Stencil> white_line_stencils_;        // one per search point, c_0..c_2 stored
   std::vector<double> weights_;
+  // Per group of four slope stencils (search points 4g .. 4g + 3): the offset of its transposed
+  // weights in group_weights_, or npos when the four cannot be evaluated together.
+  std::vector<std::size_t> slope_groups_;
+  std::vector<double> group_weights_;
 };
 
 }  // namespace xanesmap

@@ -82,12 +82,31 @@ LcfResult LinearCombinationFit::operator()(std::span<const double> y) const {
   const std::size_t k = valences_.size();
   std::array<double, kMaxLcfReferences> b{};
   double yy = 0.0;
-  for (std::size_t i = 0; i < points_; ++i) yy += y[i] * y[i];
-  for (std::size_t j = 0; j < k; ++j) {
-    double s = 0.0;
-    const double* r = refs_[j].data();
-    for (std::size_t i = 0; i < points_; ++i) s += r[i] * y[i];
-    b[j] = s;
+  // y'y and A'y in one pass over y: independent sums side by side, each in the order of a
+  // separate loop (the same values).
+  auto dots = [&]<std::size_t K>() {
+    const double* r[K];
+    double s[K];
+    for (std::size_t j = 0; j < K; ++j) r[j] = refs_[j].data(), s[j] = 0.0;
+    for (std::size_t i = 0; i < points_; ++i) {
+      const double v = y[i];
+      yy += v * v;
+      for (std::size_t j = 0; j < K; ++j) s[j] += r[j][i] * v;
+    }
+    for (std::size_t j = 0; j < K; ++j) b[j] = s[j];
+  };
+  switch (k) {
+    case 2: dots.template operator()<2>(); break;
+    case 3: dots.template operator()<3>(); break;
+    case 4: dots.template operator()<4>(); break;
+    default:
+      for (std::size_t i = 0; i < points_; ++i) yy += y[i] * y[i];
+      for (std::size_t j = 0; j < k; ++j) {
+        double sum = 0.0;
+        const double* r = refs_[j].data();
+        for (std::size_t i = 0; i < points_; ++i) sum += r[i] * y[i];
+        b[j] = sum;
+      }
   }
   LcfResult best;
   double best_objective = std::numeric_limits<double>::infinity();

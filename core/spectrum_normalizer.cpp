@@ -55,8 +55,18 @@ SpectrumNormalizer::SpectrumNormalizer(std::span<const double> e, double e0_ev,
     : e0_ev_(e0_ev), flatten_(options.flatten), post_order_(options.post_edge_order) {
   options.validate();
   if (e.empty()) throw InputError("no energies to normalize on");
+  for (std::size_t i = 1; i < e.size(); ++i)
+    if (!(e[i] > e[i - 1])) {
+      std::ostringstream m;
+      m.precision(10);
+      m << "normalization: energies must be strictly increasing, but point " << i << " is " << e[i]
+        << " eV after " << e[i - 1] << " eV";
+      throw InputError(m.str());
+    }
   x_.resize(e.size());
   for (std::size_t i = 0; i < e.size(); ++i) x_[i] = e[i] - e0_ev;
+  first_at_or_above_e0_ = static_cast<std::size_t>(
+      std::find_if(x_.begin(), x_.end(), [](double x) { return x >= 0.0; }) - x_.begin());
   const double pre_lo = e0_ev + options.pre_edge_ev.from_ev, pre_hi = e0_ev + options.pre_edge_ev.to_ev;
   const double post_lo = e0_ev + options.post_edge_ev.from_ev, post_hi = e0_ev + options.post_edge_ev.to_ev;
   clipped_pre_ = pre_lo < e.front() || pre_hi > e.back();
@@ -151,6 +161,32 @@ namespace {
   ATTRIBUTE void post_row_##SUFFIX(const float* row, double wk, double* acc, std::size_t count) {       \
     for (std::size_t c = 0; c < count; ++c) acc[c] += wk * static_cast<double>(row[c]);                \
   }                                                                                                    \
+  /* The three coefficients of a quadratic from one read of the row. */                                \
+  ATTRIBUTE void post_row3_##SUFFIX(const float* row, double w0, double w1, double w2, double* q0,      \
+                                   double* q1, double* q2, std::size_t count) {                        \
+    for (std::size_t c = 0; c < count; ++c) {                                                          \
+      const double v = row[c];                                                                         \
+      q0[c] += w0 * v;                                                                                 \
+      q1[c] += w1 * v;                                                                                 \
+      q2[c] += w2 * v;                                                                                 \
+    }                                                                                                  \
+  }                                                                                                    \
+  /* apply() over [begin, end): below e0 (no flattening) or, with flat, at and above it. */           \
+  ATTRIBUTE void apply_range_##SUFFIX(const double* x, const double* mu, double* out, std::size_t begin, \
+                                     std::size_t end, double a, double b, double p0, double p1,        \
+                                     double p2, double inv_step, bool flat) {                          \
+    if (!flat) {                                                                                       \
+      for (std::size_t i = begin; i < end; ++i) out[i] = (mu[i] - (a + b * x[i])) * inv_step;          \
+      return;                                                                                          \
+    }                                                                                                  \
+    for (std::size_t i = begin; i < end; ++i) {                                                        \
+      const double xi = x[i];                                                                          \
+      const double pre = a + b * xi;                                                                   \
+      const double value = (mu[i] - pre) * inv_step;                                                   \
+      const double post = p0 + xi * (p1 + xi * p2);                                                    \
+      out[i] = value - ((post - pre) * inv_step - 1.0);                                                \
+    }                                                                                                  \
+  }                                                                                                    \
   ATTRIBUTE void rss_row_##SUFFIX(const float* row, double x, const double* p0, const double* p1,       \
                                  double* rss, std::size_t count) {                                     \
     for (std::size_t c = 0; c < count; ++c) {                                                          \
@@ -189,6 +225,11 @@ void SpectrumNormalizer::fit_columns(const float* values, std::size_t stride, st
     // its terms in frame order).
     for (std::size_t j = 0; j < n_post; ++j) {
       const float* row = v + (post_begin_ + j) * stride;
+      if (post_order_ == 2) {
+        (avx2 ? post_row3_avx2 : post_row3_generic)(row, post_pinv_[j], post_pinv_[n_post + j], post_pinv_[2 * n_post + j],
+                                                    q[0].data(), q[1].data(), q[2].data(), count);
+        continue;
+      }
       for (int k = 0; k <= post_order_; ++k)
         (avx2 ? post_row_avx2 : post_row_generic)(row, post_pinv_[static_cast<std::size_t>(k) * n_post + j],
                                                   q[static_cast<std::size_t>(k)].data(), count);
@@ -217,17 +258,15 @@ SpectrumNormalizer::Result SpectrumNormalizer::operator()(std::span<const double
 }
 
 void SpectrumNormalizer::apply(const Fit& f, std::span<const double> mu, std::span<double> out) const {
+  // The grid is increasing, so the points below e0 come first: two branch-free loops (the same
+  // operations per point as one loop testing x >= 0, so the same values).
   const double inv_step = 1.0 / f.result.edge_step;
-  for (std::size_t i = 0; i < x_.size(); ++i) {
-    const double x = x_[i];
-    const double pre = f.pre_intercept + f.pre_slope * x;
-    double value = (mu[i] - pre) * inv_step;
-    if (flatten_ && x >= 0.0) {
-      const double post = f.post[0] + x * (f.post[1] + x * f.post[2]);
-      value -= (post - pre) * inv_step - 1.0;
-    }
-    out[i] = value;
-  }
+  const std::size_t n = x_.size(), split = flatten_ ? first_at_or_above_e0_ : n;
+  auto range = has_avx2() ? apply_range_avx2 : apply_range_generic;
+  range(x_.data(), mu.data(), out.data(), 0, split, f.pre_intercept, f.pre_slope, f.post[0], f.post[1], f.post[2],
+        inv_step, false);
+  range(x_.data(), mu.data(), out.data(), split, n, f.pre_intercept, f.pre_slope, f.post[0], f.post[1], f.post[2],
+        inv_step, true);
 }
 
 }  // namespace xanesmap

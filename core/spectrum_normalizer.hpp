@@ -72,6 +72,7 @@ class SpectrumNormalizer {
 
  private:
   std::vector<double> x_;                  // E - e0 for every grid point
+  std::size_t first_at_or_above_e0_ = 0;   // first index with x_ >= 0 (flattened from there)
   double e0_ev_ = 0.0;
   bool flatten_ = true;
   std::size_t pre_begin_ = 0, pre_end_ = 0, post_begin_ = 0, post_end_ = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <sstream>
@@ -171,7 +172,15 @@ double edge_sigma_ev(std::span<const double> e, std::span<const double> normaliz
                      double noise_over_step, double half_window_ev) {
   double sx = 0, sy = 0, sxx = 0, sxy = 0;
   std::size_t m = 0;
-  for (std::size_t i = 0; i < e.size(); ++i) {
+  // The grid increases, and so does e[i] - edge_ev: the points with |e[i] - edge_ev| <= half
+  // window form one run, found by bisection with the same test (the same points, the same sums).
+  const auto first = static_cast<std::size_t>(
+      std::partition_point(e.begin(), e.end(), [&](double x) { return x - edge_ev < -half_window_ev; }) - e.begin());
+  const auto end = static_cast<std::size_t>(
+      std::partition_point(e.begin() + static_cast<std::ptrdiff_t>(first), e.end(),
+                           [&](double x) { return x - edge_ev <= half_window_ev; }) -
+      e.begin());
+  for (std::size_t i = first; i < end; ++i) {
     if (std::abs(e[i] - edge_ev) > half_window_ev) continue;
     const double x = e[i] - edge_ev;
     sx += x, sy += normalized[i], sxx += x * x, sxy += x * normalized[i];
@@ -456,8 +465,11 @@ ValenceMaps valence_maps_impl(const EnergyStack& od, ImageView<const std::uint8_
         if (std::none_of(s.in_mask.begin() + static_cast<std::ptrdiff_t>(c0),
                          s.in_mask.begin() + static_cast<std::ptrdiff_t>(c0 + width), [](std::uint8_t m) { return m != 0; }))
           continue;
-        for (std::size_t i = 0; i < n; ++i)
-          std::copy(row + i * plane + c0, row + i * plane + c0 + width, s.block.begin() + static_cast<std::ptrdiff_t>(i * kBlock));
+        // A whole tile is one fixed-size copy (inlined, not a library call per frame).
+        if (width == kBlock)
+          for (std::size_t i = 0; i < n; ++i) std::memcpy(s.block.data() + i * kBlock, row + i * plane + c0, kBlock * sizeof(float));
+        else
+          for (std::size_t i = 0; i < n; ++i) std::memcpy(s.block.data() + i * kBlock, row + i * plane + c0, width * sizeof(float));
         for (std::size_t c = c0; c < c0 + width; ++c) {
           if (!s.in_mask[c]) continue;
           double* mu = s.mu.data() + c * n;

@@ -296,3 +296,60 @@ TEST_CASE("Shipped references: the white line lies above the edge", "[edge]") {
     CHECK(top > half);
   }
 }
+
+namespace xanesmap {
+// The finder's fast slope scan (four stencils per vector sum, the maximum without a branch per
+// point) against the straightforward one: every slope by its own stencil, kept when larger than
+// the best so far. Both must pick the same grid point for every spectrum.
+struct EdgeEnergyFinderProbe {
+  static std::size_t fast(const EdgeEnergyFinder& f, std::span<const double> y) { return f.max_slope_index(y); }
+  static std::size_t plain(const EdgeEnergyFinder& f, std::span<const double> y) {
+    const std::size_t npos = static_cast<std::size_t>(-1);
+    std::size_t best = npos;
+    double best_slope = -INFINITY;
+    for (std::size_t i = f.search_first_; i <= f.search_last_; ++i) {
+      const double d = f.slope(i, y);
+      if (!std::isfinite(d)) return npos;
+      if (d > best_slope) best_slope = d, best = i;
+    }
+    if (best_slope < f.min_slope_per_ev_ || best == f.search_first_ || best == f.search_last_) return npos;
+    return best;
+  }
+};
+}  // namespace xanesmap
+
+TEST_CASE("The fast slope scan picks the plain scan's grid point", "[edge][reference]") {
+  Random random({20261202});
+  std::vector<std::vector<double>> grids{coarse_fine_coarse()};
+  // Irregular: fine steps of random length (no two windows alike, so few stencils group).
+  std::vector<double> irregular;
+  for (double e = 6480; e < 6640; e += 0.2 + 0.9 * random.uniform()) irregular.push_back(e);
+  grids.push_back(irregular);
+  // The uniform run ending inside the search range (groups and single stencils side by side).
+  std::vector<double> mixed;
+  for (double e = 6480; e < 6545; e += 0.5) mixed.push_back(e);
+  for (double e = 6545; e < 6700; e += 1.7) mixed.push_back(e);
+  grids.push_back(mixed);
+  std::size_t found = 0, none = 0;
+  for (const auto& grid : grids) {
+    const EdgeEnergyFinder finder(grid, kReferenceE0);
+    for (int trial = 0; trial < 400; ++trial) {
+      AnalyticEdge edge;
+      edge.centre_ev = 6530.0 + 45.0 * random.uniform();
+      edge.sigma_ev = 0.5 + 3.0 * random.uniform();
+      edge.peak_height = random.uniform();
+      std::vector<double> y = sample(edge, grid);
+      const double noise = trial % 4 == 0 ? 0.0 : 0.02 * random.uniform();
+      for (double& v : y) v += noise * random.normal();
+      if (trial % 10 == 3) y.assign(y.size(), 0.25);                       // flat: ties everywhere
+      if (trial % 10 == 5) y[static_cast<std::size_t>(trial) % y.size()] = std::nan("");  // a NaN somewhere
+      if (trial % 10 == 7) y[y.size() / 2] = INFINITY;
+      const std::size_t want = EdgeEnergyFinderProbe::plain(finder, y);
+      CHECK(EdgeEnergyFinderProbe::fast(finder, y) == want);
+      (want == static_cast<std::size_t>(-1) ? none : found) += 1;
+    }
+  }
+  // Both outcomes were exercised (most spectra have an edge; the flat, NaN and inf ones not).
+  CHECK(found > 600);
+  CHECK(none > 100);
+}
