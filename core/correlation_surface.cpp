@@ -333,6 +333,16 @@ __attribute__((target("avx2"))) void climb_row_avx2(const float* a, const float*
   pre[0] = pre[1] = pim[0] = pim[1] = _mm256_setzero_pd();
   const double* centre_cos = tables[2 * centre];
   const double* centre_sin = tables[2 * centre + 1];
+  // Two sweeps over the row, so that the accumulators stay in the 16 vector registers (all 16
+  // of them at once spill to the stack, and every addition then waits on a store): the first
+  // makes the weighted values, keeps them in a row buffer (L1) and sums the first NA tables and
+  // the plain centre; the second sums the other tables from the buffer. Each accumulator takes
+  // its terms in the same order as in one sweep: the same sums.
+  constexpr int NA = NT < 2 ? NT : 2;
+  thread_local std::vector<double> row_buffer;
+  if (row_buffer.size() < 2 * n) row_buffer.resize(2 * n);
+  double* const buf_re = row_buffer.data();
+  double* const buf_im = row_buffer.data() + n;
   std::size_t k = 0;
   for (; k + 4 <= n; k += 4) {
     const __m128 alo = _mm_loadu_ps(a + 2 * k), ahi = _mm_loadu_ps(a + 2 * k + 4);
@@ -352,7 +362,8 @@ __attribute__((target("avx2"))) void climb_row_avx2(const float* a, const float*
     const __m256d g = _mm256_mul_pd(vgy, _mm256_loadu_pd(gx + k));
     wr = _mm256_cvtps_pd(_mm256_cvtpd_ps(_mm256_mul_pd(wr, g)));
     wi = _mm256_cvtps_pd(_mm256_cvtpd_ps(_mm256_mul_pd(wi, g)));
-    for (int t = 0; t < NT; ++t) {
+    if constexpr (NA < NT) _mm256_storeu_pd(buf_re + k, wr), _mm256_storeu_pd(buf_im + k, wi);
+    for (int t = 0; t < NA; ++t) {
       const __m256d tv = _mm256_loadu_pd(tables[t] + k);
       wre[t] = _mm256_add_pd(wre[t], _mm256_mul_pd(wr, tv));
       wim[t] = _mm256_add_pd(wim[t], _mm256_mul_pd(wi, tv));
@@ -362,6 +373,16 @@ __attribute__((target("avx2"))) void climb_row_avx2(const float* a, const float*
     pim[0] = _mm256_add_pd(pim[0], _mm256_mul_pd(pi, tc));
     pre[1] = _mm256_add_pd(pre[1], _mm256_mul_pd(pr, ts));
     pim[1] = _mm256_add_pd(pim[1], _mm256_mul_pd(pi, ts));
+  }
+  if constexpr (NA < NT) {
+    for (std::size_t q = 0; q + 4 <= k; q += 4) {
+      const __m256d wr = _mm256_loadu_pd(buf_re + q), wi = _mm256_loadu_pd(buf_im + q);
+      for (int t = NA; t < NT; ++t) {
+        const __m256d tv = _mm256_loadu_pd(tables[t] + q);
+        wre[t] = _mm256_add_pd(wre[t], _mm256_mul_pd(wr, tv));
+        wim[t] = _mm256_add_pd(wim[t], _mm256_mul_pd(wi, tv));
+      }
+    }
   }
   // The leftover columns, element by element (weighted_row_scalar's operations).
   double lre[3], lim[3], lwr[3], lwi[3];
