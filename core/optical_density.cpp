@@ -3,6 +3,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <immintrin.h>
 #include <limits>
 #include <mutex>
 #include <vector>
@@ -114,6 +115,50 @@ XANESMAP_OD_KERNELS(generic, )
 XANESMAP_OD_KERNELS(avx2, __attribute__((target("avx2"))))
 #undef XANESMAP_OD_KERNELS
 
+// minus_log_inline on 4 x 8 floats at a time, in AVX2: the same operations in the same order
+// for each value (the same bits), with the four vectors' steps interleaved. The polynomial is a
+// chain of 20 dependent operations; one vector at a time, the scheduler holds too few of them
+// to overlap, and the loop waited on each chain.
+__attribute__((target("avx2"))) void log_row_avx2_interleaved(const float* q, float* o, std::size_t w) {
+  constexpr int V = 4;
+  const __m256i exp_mask = _mm256_set1_epi32(0xff), mant_mask = _mm256_set1_epi32(0x007fffff);
+  const __m256i half_bits = _mm256_set1_epi32(0x3f000000), bias = _mm256_set1_epi32(126), one_i = _mm256_set1_epi32(1);
+  const __m256 sqrt_half = _mm256_set1_ps(0.70710678118654752440f), one = _mm256_set1_ps(1.0f);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const float coefficients[9] = {7.0376836292e-2f, -1.1514610310e-1f, 1.1676998740e-1f,
+                                 -1.2420140846e-1f, 1.4249322787e-1f, -1.6668057665e-1f,
+                                 2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f};
+  std::size_t c = 0;
+  for (; c + 8 * V <= w; c += 8 * V) {
+    __m256 f[V], z[V], y[V], fe[V];
+    for (int v = 0; v < V; ++v) {
+      const __m256i bits = _mm256_castps_si256(_mm256_loadu_ps(q + c + 8 * v));
+      __m256i e = _mm256_sub_epi32(_mm256_and_si256(_mm256_srli_epi32(bits, 23), exp_mask), bias);
+      const __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits, mant_mask), half_bits));
+      const __m256i low = _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(m, sqrt_half, _CMP_LT_OQ)), one_i);
+      e = _mm256_sub_epi32(e, low);
+      f[v] = _mm256_sub_ps(_mm256_mul_ps(m, _mm256_cvtepi32_ps(_mm256_add_epi32(low, one_i))), one);
+      z[v] = _mm256_mul_ps(f[v], f[v]);
+      fe[v] = _mm256_cvtepi32_ps(e);
+      y[v] = _mm256_set1_ps(coefficients[0]);
+    }
+    // y = y * f + c_k: the scalar code's "y * f - c" for a negative c_k is the same operation.
+    for (int k = 1; k < 9; ++k) {
+      const __m256 ck = _mm256_set1_ps(coefficients[k]);
+      for (int v = 0; v < V; ++v) y[v] = _mm256_add_ps(_mm256_mul_ps(y[v], f[v]), ck);
+    }
+    const __m256 c_fe = _mm256_set1_ps(-2.12194440e-4f), c_z = _mm256_set1_ps(-0.5f), ln2_hi = _mm256_set1_ps(0.693359375f);
+    for (int v = 0; v < V; ++v) {
+      __m256 r = _mm256_mul_ps(_mm256_mul_ps(y[v], f[v]), z[v]);
+      r = _mm256_add_ps(r, _mm256_mul_ps(c_fe, fe[v]));
+      r = _mm256_add_ps(r, _mm256_mul_ps(c_z, z[v]));
+      r = _mm256_add_ps(_mm256_add_ps(f[v], r), _mm256_mul_ps(ln2_hi, fe[v]));
+      _mm256_storeu_ps(o + c + 8 * v, _mm256_xor_ps(r, sign));
+    }
+  }
+  log_row_avx2(q + c, o + c, w - c);
+}
+
 // OD of rows [r0, r1) of frame e with its flat `flat` (of the flat's stored type): sample
 // (counts) -> out, which may be the same memory; `ratio`, `fixed`, `zeros` and `slow` are row
 // scratch (zeros: w zeros when there is no dark). Returns the NaN count. A vectorizable pass
@@ -131,7 +176,7 @@ std::size_t od_rows_typed(const OdInputs& in, const Flat* flat, const float* sam
   const float* dark = in.raw.has_dark() ? in.raw.dark().data() : nullptr;
   const float saturation = in.saturation;
   const auto ratio_row = has_avx2() ? ratio_row_avx2<Flat> : ratio_row_generic<Flat>;
-  const auto log_row = has_avx2() ? log_row_avx2 : log_row_generic;
+  const auto log_row = has_avx2() ? log_row_avx2_interleaved : log_row_generic;
   std::size_t invalid = 0;
   for (std::size_t r = r0; r != r1; ++r) {
     const std::size_t row = r * w;
