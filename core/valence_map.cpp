@@ -405,7 +405,7 @@ ValenceMaps valence_maps_impl(const EnergyStack& od, ImageView<const std::uint8_
   // Each row goes through the stages one after the other (normalization and mask, LCF, edge
   // energy, uncertainty), each over the whole row: a stage's coefficients stay in cache, and the
   // time per stage can be attributed (ValenceMapProfile) with a few clock reads per row.
-  constexpr std::size_t kBlock = 16;  // floats per cache line
+  constexpr std::size_t kBlock = 32;  // floats per tile row: two cache lines per frame
   struct RowScratch {
     std::vector<double> norm;   // w x n: normalized spectra, pixel-major
     std::vector<double> mu;     // w x n: the masked pixels' OD spectra, pixel-major
@@ -457,8 +457,8 @@ ValenceMaps valence_maps_impl(const EnergyStack& od, ImageView<const std::uint8_
         maps.mask(r, c) = 1;
         s.in_mask[c] = 1;
       }
-      // The masked pixels' spectra, gathered through a tile of kBlock columns per frame (one
-      // cache line each): reading one pixel's values straight from frames 16 MB apart maps them
+      // The masked pixels' spectra, gathered through a tile of kBlock columns per frame (two
+      // cache lines each): reading one pixel's values straight from frames 16 MB apart maps them
       // all to one cache set. Kept (as double) for the tally of the mean spectrum.
       for (std::size_t c0 = 0; c0 < w; c0 += kBlock) {
         const std::size_t width = std::min(kBlock, w - c0);
