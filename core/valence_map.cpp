@@ -13,6 +13,7 @@
 #include <tbb/parallel_for.h>
 
 #include "core/error.hpp"
+#include "core/lcf_noise.hpp"
 #include "core/optical_density.hpp"
 #include "core/spectrum_normalizer.hpp"
 
@@ -379,6 +380,7 @@ ValenceMaps valence_maps_impl(const EnergyStack& od, ImageView<const std::uint8_
       }
   }
   const std::size_t pre_lo = normalizer.pre_begin(), pre_hi = pre_lo + normalizer.pre_points();
+  const LcfNoiseModel noise_model{noise_map, k_refs, n_all, pre_lo, pre_hi};
   for (const auto& r : references) {
     maps.reference_names.push_back(r.name);
     maps.reference_valences.push_back(r.valence);
@@ -415,12 +417,15 @@ ValenceMaps valence_maps_impl(const EnergyStack& od, ImageView<const std::uint8_
     std::vector<LcfResult> fit;
     std::vector<std::uint8_t> in_mask;
     std::vector<double> edge, v_edge, v_edge_sigma;
+    std::vector<LcfNoisePixel> noise_pixels;  // the row's fitted pixels (capacity w)
+    std::vector<double> variances;
     std::array<double, 4> seconds{};  // thread time: normalization, LCF, edge, uncertainty
   };
   tbb::combinable<RowScratch> scratch([n, w] {
     RowScratch s;
     s.norm.resize(n * w), s.mu.resize(n * w), s.block.resize(n * kBlock), s.res.resize(w), s.fits.resize(w), s.fit.resize(w);
     s.in_mask.resize(w), s.edge.resize(w), s.v_edge.resize(w), s.v_edge_sigma.resize(w);
+    s.noise_pixels.reserve(w), s.variances.reserve(w);
     return s;
   });
   using Clock = std::chrono::steady_clock;
@@ -507,11 +512,25 @@ ValenceMaps valence_maps_impl(const EnergyStack& od, ImageView<const std::uint8_
         }
       }
       const auto t3 = Clock::now();
-      // LCF uncertainty, the statuses and the chosen valence.
+      // LCF uncertainty (the variances of the row's fitted pixels in one batch), the statuses and
+      // the chosen valence.
+      s.noise_pixels.clear();
+      for (std::size_t c = 0; c < w; ++c) {
+        if (!s.in_mask[c] || !s.fit[c].ok) continue;
+        const LcfResult& fit = s.fit[c];
+        const auto& res = s.res[c];
+        // Pre-edge points carry the pre-edge RMS, the others the LCF residual's noise level
+        // (both in OD).
+        const double dof = static_cast<double>(fit_count - lcf.parameters());
+        s.noise_pixels.push_back({lcf.valence_gradient(fit), res.edge_step, res.pre_edge_rms,
+                                  std::sqrt(fit.rss / dof) * res.edge_step});
+      }
+      s.variances.resize(s.noise_pixels.size());
+      lcf_valence_variances(noise_model, s.noise_pixels, s.variances);
+      std::size_t next_variance = 0;
       for (std::size_t c = 0; c < w; ++c) {
         if (!s.in_mask[c]) continue;
         const LcfResult& fit = s.fit[c];
-        const auto& res = s.res[c];
         const double edge = s.edge[c];
         const PixelStatus edge_status = !std::isfinite(edge)               ? PixelStatus::no_edge
                                         : calibration->within_range(edge) ? PixelStatus::ok
@@ -519,20 +538,7 @@ ValenceMaps valence_maps_impl(const EnergyStack& od, ImageView<const std::uint8_
         const PixelStatus lcf_status = fit.ok ? PixelStatus::ok : PixelStatus::fit_failed;
         double lcf_sigma = kNaN;
         if (fit.ok) {
-          // First-order propagation of the measurement noise: pre-edge points carry the
-          // pre-edge RMS, the others the LCF residual's noise level (both in OD).
-          const auto gradient = lcf.valence_gradient(fit);
-          const double dof = static_cast<double>(fit_count - lcf.parameters());
-          const double fit_noise_od = std::sqrt(fit.rss / dof) * res.edge_step;
-          double variance = 0.0;
-          for (std::size_t j = 0; j < n; ++j) {
-            double weight = 0.0;
-            for (std::size_t kk = 0; kk < k; ++kk) weight += gradient[kk] * noise_map[kk * n + j];
-            const double noise = (j >= pre_lo && j < pre_hi) ? res.pre_edge_rms : fit_noise_od;
-            weight /= res.edge_step;
-            variance += noise * noise * weight * weight;
-          }
-          lcf_sigma = std::sqrt(variance);
+          lcf_sigma = std::sqrt(s.variances[next_variance++]);
           maps.valence_lcf(r, c) = static_cast<float>(fit.valence);
           maps.rfactor(r, c) = static_cast<float>(fit.rfactor);
           for (std::size_t j = 0; j < k; ++j) maps.fractions[j](r, c) = static_cast<float>(fit.fractions[j]);
