@@ -161,6 +161,15 @@ namespace {
   ATTRIBUTE void post_row_##SUFFIX(const float* row, double wk, double* acc, std::size_t count) {       \
     for (std::size_t c = 0; c < count; ++c) acc[c] += wk * static_cast<double>(row[c]);                \
   }                                                                                                    \
+  /* The two coefficients of a line from one read of the row. */                                       \
+  ATTRIBUTE void post_row2_##SUFFIX(const float* row, double w0, double w1, double* q0, double* q1,     \
+                                   std::size_t count) {                                                \
+    for (std::size_t c = 0; c < count; ++c) {                                                          \
+      const double v = row[c];                                                                         \
+      q0[c] += w0 * v;                                                                                 \
+      q1[c] += w1 * v;                                                                                 \
+    }                                                                                                  \
+  }                                                                                                    \
   /* The three coefficients of a quadratic from one read of the row. */                                \
   ATTRIBUTE void post_row3_##SUFFIX(const float* row, double w0, double w1, double w2, double* q0,      \
                                    double* q1, double* q2, std::size_t count) {                        \
@@ -228,6 +237,11 @@ void SpectrumNormalizer::fit_columns(const float* values, std::size_t stride, st
       if (post_order_ == 2) {
         (avx2 ? post_row3_avx2 : post_row3_generic)(row, post_pinv_[j], post_pinv_[n_post + j], post_pinv_[2 * n_post + j],
                                                     q[0].data(), q[1].data(), q[2].data(), count);
+        continue;
+      }
+      if (post_order_ == 1) {
+        (avx2 ? post_row2_avx2 : post_row2_generic)(row, post_pinv_[j], post_pinv_[n_post + j], q[0].data(),
+                                                    q[1].data(), count);
         continue;
       }
       for (int k = 0; k <= post_order_; ++k)
