@@ -348,3 +348,56 @@ TEST_CASE("The OD row kernels' logarithm is minus_log bit for bit", "[od][refere
   }
   CHECK(compared > 9000);
 }
+
+// Guards the fast path's test (one branch-free pass decides which values it computes): every
+// combination of ordinary, saturated, at-dark, zero, huge, tiny, negative, infinite and NaN
+// sample, float flat and dark values must give what the definition gives: NaN and the flags of
+// classify() for an invalid value, else -ln((s - d) / (f - d)), by minus_log for a normal ratio
+// and std::log otherwise, bit for bit.
+TEST_CASE("OD of every kind of input value equals its definition", "[od][reference]") {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const float big = std::numeric_limits<float>::max(), tiny = std::numeric_limits<float>::denorm_min();
+  const std::vector<float> kinds = {1500.0f, 200.0f, 100.0f, 100.0f + 1e-3f, 0.0f, -5.0f, 65535.0f, 70000.0f,
+                                    3e38f, big, tiny, 1e-30f, inf, -inf, nan};
+  const float saturation = 65535.0f;
+  // One pixel per (sample, flat, dark) triple; one frame.
+  const std::size_t w = kinds.size() * kinds.size() * kinds.size();
+  std::vector<float> sample(w);
+  Image<float> flat(1, w), dark(1, w);
+  std::size_t p = 0;
+  for (const float s : kinds)
+    for (const float f : kinds)
+      for (const float d : kinds) sample[p] = s, flat(0, p) = f, dark(0, p) = d, ++p;
+  const RawStack raw(EnergyStack({6550.0}, 1, w, sample), std::vector<Image<float>>{flat}, dark, saturation);
+  const OpticalDensityResult r = compute_optical_density(raw);
+  std::size_t invalid = 0, fast = 0, slow = 0;
+  for (std::size_t i = 0; i < w; ++i) {
+    const float s = sample[i], f = flat(0, i), d = dark(0, i);
+    std::uint8_t flags = 0;
+    if (!std::isfinite(s) || !std::isfinite(f) || !std::isfinite(d)) {
+      flags = od_not_finite;
+    } else {
+      if (s >= saturation || f >= saturation) flags |= od_saturated;
+      if (s - d <= 0.0f) flags |= od_sample_not_above_dark;
+      if (f - d <= 0.0f) flags |= od_flat_not_above_dark;
+    }
+    const float got = r.od.values()[i];
+    INFO("sample " << s << ", flat " << f << ", dark " << d);
+    CHECK(r.flags.data()[i] == flags);
+    if (flags) {
+      CHECK(std::isnan(got));
+      ++invalid;
+      continue;
+    }
+    const float x = (s - d) / (f - d);
+    const bool normal = std::isnormal(x);
+    const float want = normal ? minus_log(x) : -std::log(x);
+    CHECK(std::bit_cast<std::uint32_t>(got) == std::bit_cast<std::uint32_t>(want));
+    ++(normal ? fast : slow);
+  }
+  CHECK(r.invalid_per_energy[0] == invalid);
+  // Every branch is exercised: invalid values, normal ratios and ratios outside the normals.
+  CHECK(invalid > 0);
+  CHECK(fast > 0);
+  CHECK(slow > 0);
+}
