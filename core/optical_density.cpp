@@ -98,10 +98,10 @@ struct OdInputs {
     unsigned any_slow = 0;                                                                              \
     for (std::size_t c = 0; c < w; ++c) {                                                               \
       const float f = static_cast<float>(fl[c]), d = dk[c], num = s[c] - d, den = f - d, x = num / den; \
-      /* Every condition of classify() and a normal ratio; NaN fails each comparison. Implied, so   \
-         not tested: finite inputs (+inf fails "< saturation", also an infinite one; -inf makes num  \
-         or den -inf; an infinite dark makes den -inf or the ratio inf / inf = NaN), and num > 0     \
-         (with den > 0, a ratio of at least the smallest normal float). */                           \
+      /* Every condition of classify() and a normal ratio; NaN fails each comparison. Implied, so       \
+         not tested: finite inputs (+inf fails "< saturation", also an infinite one; -inf makes         \
+         num or den -inf or NaN; an infinite dark makes den -inf or the ratio inf / inf = NaN),         \
+         and num > 0 (with den > 0, a ratio of at least the smallest normal float). */                  \
       const bool fast = (s[c] < saturation) & (f < saturation) & (den > 0.0f) & (x >= kMin) & (x <= kMax); \
       q[c] = fast ? x : 1.0f;                                                                           \
       sl[c] = fast ? 0 : 1;                                                                             \

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <variant>
 
 #include "core/error.hpp"
@@ -351,15 +352,18 @@ TEST_CASE("The OD row kernels' logarithm is minus_log bit for bit", "[od][refere
 
 // Guards the fast path's test (one branch-free pass decides which values it computes): every
 // combination of ordinary, saturated, at-dark, zero, huge, tiny, negative, infinite and NaN
-// sample, float flat and dark values must give what the definition gives: NaN and the flags of
+// sample, float flat and dark values, with and without a saturation level, must give what the definition gives: NaN and the flags of
 // classify() for an invalid value, else -ln((s - d) / (f - d)), by minus_log for a normal ratio
 // and std::log otherwise, bit for bit.
 TEST_CASE("OD of every kind of input value equals its definition", "[od][reference]") {
   const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
   const float big = std::numeric_limits<float>::max(), tiny = std::numeric_limits<float>::denorm_min();
   const std::vector<float> kinds = {1500.0f, 200.0f, 100.0f, 100.0f + 1e-3f, 0.0f, -5.0f, 65535.0f, 70000.0f,
-                                    3e38f, big, tiny, 1e-30f, inf, -inf, nan};
-  const float saturation = 65535.0f;
+                                    3e38f, big, -3e38f, tiny, 1e-30f, inf, -inf, nan};
+  // A known saturation level, and none (float files): then nothing is saturated and +inf must
+  // still fail the fast path's "< saturation".
+  for (const std::optional<double> level : {std::optional<double>(65535.0), std::optional<double>()}) {
+  const float saturation = level ? static_cast<float>(*level) : inf;
   // One pixel per (sample, flat, dark) triple; one frame.
   const std::size_t w = kinds.size() * kinds.size() * kinds.size();
   std::vector<float> sample(w);
@@ -368,7 +372,7 @@ TEST_CASE("OD of every kind of input value equals its definition", "[od][referen
   for (const float s : kinds)
     for (const float f : kinds)
       for (const float d : kinds) sample[p] = s, flat(0, p) = f, dark(0, p) = d, ++p;
-  const RawStack raw(EnergyStack({6550.0}, 1, w, sample), std::vector<Image<float>>{flat}, dark, saturation);
+  const RawStack raw(EnergyStack({6550.0}, 1, w, sample), std::vector<Image<float>>{flat}, dark, level);
   const OpticalDensityResult r = compute_optical_density(raw);
   std::size_t invalid = 0, fast = 0, slow = 0;
   for (std::size_t i = 0; i < w; ++i) {
@@ -382,7 +386,7 @@ TEST_CASE("OD of every kind of input value equals its definition", "[od][referen
       if (f - d <= 0.0f) flags |= od_flat_not_above_dark;
     }
     const float got = r.od.values()[i];
-    INFO("sample " << s << ", flat " << f << ", dark " << d);
+    INFO("sample " << s << ", flat " << f << ", dark " << d << ", saturation " << saturation);
     CHECK(r.flags.data()[i] == flags);
     if (flags) {
       CHECK(std::isnan(got));
@@ -400,4 +404,5 @@ TEST_CASE("OD of every kind of input value equals its definition", "[od][referen
   CHECK(invalid > 0);
   CHECK(fast > 0);
   CHECK(slow > 0);
+  }
 }
