@@ -150,24 +150,13 @@ namespace {
 // targets plain x86-64): the same operations per element in the same order (no fused
 // multiply-add), so the fits are identical.
 #define XANESMAP_NORMALIZER_KERNELS(SUFFIX, ATTRIBUTE)                                                   \
-  ATTRIBUTE void pre_row_##SUFFIX(const float* row, double w0, double w1, double* p0, double* p1,       \
-                                 std::size_t count) {                                                  \
+  /* Two weighted sums from one read of the row: the pre-edge line, and a post-edge line. */           \
+  ATTRIBUTE void row_sums2_##SUFFIX(const float* row, double w0, double w1, double* p0, double* p1,    \
+                                   std::size_t count) {                                                \
     for (std::size_t c = 0; c < count; ++c) {                                                          \
       const double v = row[c];                                                                         \
       p0[c] += w0 * v;                                                                                 \
       p1[c] += w1 * v;                                                                                 \
-    }                                                                                                  \
-  }                                                                                                    \
-  ATTRIBUTE void post_row_##SUFFIX(const float* row, double wk, double* acc, std::size_t count) {       \
-    for (std::size_t c = 0; c < count; ++c) acc[c] += wk * static_cast<double>(row[c]);                \
-  }                                                                                                    \
-  /* The two coefficients of a line from one read of the row. */                                       \
-  ATTRIBUTE void post_row2_##SUFFIX(const float* row, double w0, double w1, double* q0, double* q1,     \
-                                   std::size_t count) {                                                \
-    for (std::size_t c = 0; c < count; ++c) {                                                          \
-      const double v = row[c];                                                                         \
-      q0[c] += w0 * v;                                                                                 \
-      q1[c] += w1 * v;                                                                                 \
     }                                                                                                  \
   }                                                                                                    \
   /* The three coefficients of a quadratic from one read of the row. */                                \
@@ -228,25 +217,18 @@ void SpectrumNormalizer::fit_columns(const float* values, std::size_t stride, st
     std::fill(p0.begin(), p0.end(), 0.0), std::fill(p1.begin(), p1.end(), 0.0), std::fill(rss.begin(), rss.end(), 0.0);
     for (int k = 0; k <= post_order_; ++k) std::fill(q[static_cast<std::size_t>(k)].begin(), q[static_cast<std::size_t>(k)].end(), 0.0);
     for (std::size_t j = 0; j < n_pre; ++j)
-      (avx2 ? pre_row_avx2 : pre_row_generic)(v + (pre_begin_ + j) * stride, pre_pinv_[j], pre_pinv_[n_pre + j],
+      (avx2 ? row_sums2_avx2 : row_sums2_generic)(v + (pre_begin_ + j) * stride, pre_pinv_[j], pre_pinv_[n_pre + j],
                                               p0.data(), p1.data(), count);
     // Every post-edge coefficient from one read of each frame row (each accumulator still takes
     // its terms in frame order).
     for (std::size_t j = 0; j < n_post; ++j) {
       const float* row = v + (post_begin_ + j) * stride;
-      if (post_order_ == 2) {
+      if (post_order_ == 2)  // options.validate(): the order is 1 or 2
         (avx2 ? post_row3_avx2 : post_row3_generic)(row, post_pinv_[j], post_pinv_[n_post + j], post_pinv_[2 * n_post + j],
                                                     q[0].data(), q[1].data(), q[2].data(), count);
-        continue;
-      }
-      if (post_order_ == 1) {
-        (avx2 ? post_row2_avx2 : post_row2_generic)(row, post_pinv_[j], post_pinv_[n_post + j], q[0].data(),
+      else
+        (avx2 ? row_sums2_avx2 : row_sums2_generic)(row, post_pinv_[j], post_pinv_[n_post + j], q[0].data(),
                                                     q[1].data(), count);
-        continue;
-      }
-      for (int k = 0; k <= post_order_; ++k)
-        (avx2 ? post_row_avx2 : post_row_generic)(row, post_pinv_[static_cast<std::size_t>(k) * n_post + j],
-                                                  q[static_cast<std::size_t>(k)].data(), count);
     }
     for (std::size_t j = pre_begin_; j < pre_end_; ++j)
       (avx2 ? rss_row_avx2 : rss_row_generic)(v + j * stride, x_[j], p0.data(), p1.data(), rss.data(), count);

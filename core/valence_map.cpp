@@ -381,6 +381,7 @@ ValenceMaps valence_maps_impl(const EnergyStack& od, ImageView<const std::uint8_
   }
   const std::size_t pre_lo = normalizer.pre_begin(), pre_hi = pre_lo + normalizer.pre_points();
   const LcfNoiseModel noise_model{noise_map, k_refs, n_all, pre_lo, pre_hi};
+  const double lcf_dof = static_cast<double>(fit_count - lcf.parameters());  // of every pixel's fit
   for (const auto& r : references) {
     maps.reference_names.push_back(r.name);
     maps.reference_valences.push_back(r.valence);
@@ -521,9 +522,8 @@ ValenceMaps valence_maps_impl(const EnergyStack& od, ImageView<const std::uint8_
         const auto& res = s.res[c];
         // Pre-edge points carry the pre-edge RMS, the others the LCF residual's noise level
         // (both in OD).
-        const double dof = static_cast<double>(fit_count - lcf.parameters());
         s.noise_pixels.push_back({lcf.valence_gradient(fit), res.edge_step, res.pre_edge_rms,
-                                  std::sqrt(fit.rss / dof) * res.edge_step});
+                                  std::sqrt(fit.rss / lcf_dof) * res.edge_step});
       }
       s.variances.resize(s.noise_pixels.size());
       lcf_valence_variances(noise_model, s.noise_pixels, s.variances);
