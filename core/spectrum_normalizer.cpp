@@ -159,6 +159,17 @@ namespace {
       p1[c] += w1 * v;                                                                                 \
     }                                                                                                  \
   }                                                                                                    \
+  /* row_sums2 of four frame rows in one pass over the accumulators: each accumulator still takes */ \
+  /* its terms in frame order, so the sums are those of four row_sums2 calls. */                      \
+  ATTRIBUTE void row_sums2x4_##SUFFIX(const float* const* rows, const double* w0, const double* w1,     \
+                                     double* p0, double* p1, std::size_t count) {                      \
+    const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3];                            \
+    for (std::size_t c = 0; c < count; ++c) {                                                          \
+      const double v0 = r0[c], v1 = r1[c], v2 = r2[c], v3 = r3[c];                                     \
+      p0[c] = (((p0[c] + w0[0] * v0) + w0[1] * v1) + w0[2] * v2) + w0[3] * v3;                         \
+      p1[c] = (((p1[c] + w1[0] * v0) + w1[1] * v1) + w1[2] * v2) + w1[3] * v3;                         \
+    }                                                                                                  \
+  }                                                                                                    \
   /* The three coefficients of a quadratic from one read of the row. */                                \
   ATTRIBUTE void post_row3_##SUFFIX(const float* row, double w0, double w1, double w2, double* q0,      \
                                    double* q1, double* q2, std::size_t count) {                        \
@@ -191,6 +202,17 @@ namespace {
       const double r = row[c] - (p0[c] + p1[c] * x);                                                   \
       rss[c] += r * r;                                                                                 \
     }                                                                                                  \
+  }                                                                                                    \
+  /* rss_row of four frame rows in one pass, the squares added in frame order. */                      \
+  ATTRIBUTE void rss_row_x4_##SUFFIX(const float* const* rows, const double* x, const double* p0,      \
+                                    const double* p1, double* rss, std::size_t count) {                \
+    const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3];                            \
+    for (std::size_t c = 0; c < count; ++c) {                                                          \
+      const double a = p0[c], b = p1[c];                                                               \
+      const double d0 = r0[c] - (a + b * x[0]), d1 = r1[c] - (a + b * x[1]);                           \
+      const double d2 = r2[c] - (a + b * x[2]), d3 = r3[c] - (a + b * x[3]);                           \
+      rss[c] = (((rss[c] + d0 * d0) + d1 * d1) + d2 * d2) + d3 * d3;                                   \
+    }                                                                                                  \
   }
 XANESMAP_NORMALIZER_KERNELS(generic, )
 XANESMAP_NORMALIZER_KERNELS(avx2, __attribute__((target("avx2"))))
@@ -216,21 +238,49 @@ void SpectrumNormalizer::fit_columns(const float* values, std::size_t stride, st
     // spectrum the terms arrive in the order fit() adds them.
     std::fill(p0.begin(), p0.end(), 0.0), std::fill(p1.begin(), p1.end(), 0.0), std::fill(rss.begin(), rss.end(), 0.0);
     for (int k = 0; k <= post_order_; ++k) std::fill(q[static_cast<std::size_t>(k)].begin(), q[static_cast<std::size_t>(k)].end(), 0.0);
-    for (std::size_t j = 0; j < n_pre; ++j)
-      (avx2 ? row_sums2_avx2 : row_sums2_generic)(v + (pre_begin_ + j) * stride, pre_pinv_[j], pre_pinv_[n_pre + j],
-                                              p0.data(), p1.data(), count);
+    // The next tile's values of a frame, requested into L2 while this tile is summed: the frames
+    // lie a whole image apart, in different pages, so each tile's read of a frame is a short run
+    // the hardware prefetcher does not see coming (measured on the bench's 2048 x 2048 x 100:
+    // fit_columns 0.044 -> 0.035 s with 2 threads; a prefetch into L1 was slower).
+    const std::size_t next = std::min(kTile, fits.size() - begin - count);
+    auto prefetch_next = [&](std::size_t frame) {
+      if (next == 0) return;
+      const float* row = v + frame * stride + kTile;
+      for (std::size_t c = 0; c < next; c += 64 / sizeof(float)) __builtin_prefetch(row + c, 0, 2);
+    };
+    // Two weighted sums over frames [first, first + frames) with weights w0[j], w1[j], four
+    // frames per pass over the accumulators (a quarter of their loads and stores; on the bench
+    // fit_columns 0.064 -> 0.044 s).
+    auto sums2 = [&](std::size_t first, std::size_t frames, const double* w0, const double* w1, double* a0, double* a1) {
+      std::size_t j = 0;
+      for (; j + 4 <= frames; j += 4) {
+        for (std::size_t f = 0; f < 4; ++f) prefetch_next(first + j + f);
+        const float* rows[4] = {v + (first + j) * stride, v + (first + j + 1) * stride, v + (first + j + 2) * stride,
+                                v + (first + j + 3) * stride};
+        (avx2 ? row_sums2x4_avx2 : row_sums2x4_generic)(rows, w0 + j, w1 + j, a0, a1, count);
+      }
+      for (; j < frames; ++j) {
+        prefetch_next(first + j);
+        (avx2 ? row_sums2_avx2 : row_sums2_generic)(v + (first + j) * stride, w0[j], w1[j], a0, a1, count);
+      }
+    };
+    sums2(pre_begin_, n_pre, pre_pinv_.data(), pre_pinv_.data() + n_pre, p0.data(), p1.data());
     // Every post-edge coefficient from one read of each frame row (each accumulator still takes
     // its terms in frame order).
-    for (std::size_t j = 0; j < n_post; ++j) {
-      const float* row = v + (post_begin_ + j) * stride;
-      if (post_order_ == 2)  // options.validate(): the order is 1 or 2
-        (avx2 ? post_row3_avx2 : post_row3_generic)(row, post_pinv_[j], post_pinv_[n_post + j], post_pinv_[2 * n_post + j],
-                                                    q[0].data(), q[1].data(), q[2].data(), count);
-      else
-        (avx2 ? row_sums2_avx2 : row_sums2_generic)(row, post_pinv_[j], post_pinv_[n_post + j], q[0].data(),
-                                                    q[1].data(), count);
+    if (post_order_ == 2) {  // options.validate(): the order is 1 or 2
+      for (std::size_t j = 0; j < n_post; ++j)
+        prefetch_next(post_begin_ + j), (avx2 ? post_row3_avx2 : post_row3_generic)(v + (post_begin_ + j) * stride, post_pinv_[j], post_pinv_[n_post + j],
+                                                    post_pinv_[2 * n_post + j], q[0].data(), q[1].data(), q[2].data(), count);
+    } else {
+      sums2(post_begin_, n_post, post_pinv_.data(), post_pinv_.data() + n_post, q[0].data(), q[1].data());
     }
-    for (std::size_t j = pre_begin_; j < pre_end_; ++j)
+    // The pre-edge line's residuals, four frames per pass (the tile's frames are still cached).
+    std::size_t j = pre_begin_;
+    for (; j + 4 <= pre_end_; j += 4) {
+      const float* rows[4] = {v + j * stride, v + (j + 1) * stride, v + (j + 2) * stride, v + (j + 3) * stride};
+      (avx2 ? rss_row_x4_avx2 : rss_row_x4_generic)(rows, x_.data() + j, p0.data(), p1.data(), rss.data(), count);
+    }
+    for (; j < pre_end_; ++j)
       (avx2 ? rss_row_avx2 : rss_row_generic)(v + j * stride, x_[j], p0.data(), p1.data(), rss.data(), count);
     const double dof = static_cast<double>(n_pre - 2);
     for (std::size_t c = 0; c < count; ++c) {
