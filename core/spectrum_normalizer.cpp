@@ -244,9 +244,7 @@ void SpectrumNormalizer::fit_columns(const float* values, std::size_t stride, st
     // fit_columns 0.044 -> 0.035 s with 2 threads; a prefetch into L1 was slower).
     const std::size_t next = std::min(kTile, fits.size() - begin - count);
     auto prefetch_next = [&](std::size_t frame) {
-      if (next == 0) return;
-      const float* row = v + frame * stride + kTile;
-      for (std::size_t c = 0; c < next; c += 64 / sizeof(float)) __builtin_prefetch(row + c, 0, 2);
+      if (next > 0) prefetch_to_l2(v + frame * stride + kTile, next);
     };
     // Two weighted sums over frames [first, first + frames) with weights w0[j], w1[j], four
     // frames per pass over the accumulators (a quarter of their loads and stores; on the bench
@@ -254,9 +252,8 @@ void SpectrumNormalizer::fit_columns(const float* values, std::size_t stride, st
     auto sums2 = [&](std::size_t first, std::size_t frames, const double* w0, const double* w1, double* a0, double* a1) {
       std::size_t j = 0;
       for (; j + 4 <= frames; j += 4) {
-        for (std::size_t f = 0; f < 4; ++f) prefetch_next(first + j + f);
-        const float* rows[4] = {v + (first + j) * stride, v + (first + j + 1) * stride, v + (first + j + 2) * stride,
-                                v + (first + j + 3) * stride};
+        const float* rows[4];
+        for (std::size_t f = 0; f < 4; ++f) prefetch_next(first + j + f), rows[f] = v + (first + j + f) * stride;
         (avx2 ? row_sums2x4_avx2 : row_sums2x4_generic)(rows, w0 + j, w1 + j, a0, a1, count);
       }
       for (; j < frames; ++j) {
@@ -268,16 +265,19 @@ void SpectrumNormalizer::fit_columns(const float* values, std::size_t stride, st
     // Every post-edge coefficient from one read of each frame row (each accumulator still takes
     // its terms in frame order).
     if (post_order_ == 2) {  // options.validate(): the order is 1 or 2
-      for (std::size_t j = 0; j < n_post; ++j)
-        prefetch_next(post_begin_ + j), (avx2 ? post_row3_avx2 : post_row3_generic)(v + (post_begin_ + j) * stride, post_pinv_[j], post_pinv_[n_post + j],
+      for (std::size_t j = 0; j < n_post; ++j) {
+        prefetch_next(post_begin_ + j);
+        (avx2 ? post_row3_avx2 : post_row3_generic)(v + (post_begin_ + j) * stride, post_pinv_[j], post_pinv_[n_post + j],
                                                     post_pinv_[2 * n_post + j], q[0].data(), q[1].data(), q[2].data(), count);
+      }
     } else {
       sums2(post_begin_, n_post, post_pinv_.data(), post_pinv_.data() + n_post, q[0].data(), q[1].data());
     }
     // The pre-edge line's residuals, four frames per pass (the tile's frames are still cached).
     std::size_t j = pre_begin_;
     for (; j + 4 <= pre_end_; j += 4) {
-      const float* rows[4] = {v + j * stride, v + (j + 1) * stride, v + (j + 2) * stride, v + (j + 3) * stride};
+      const float* rows[4];
+      for (std::size_t f = 0; f < 4; ++f) rows[f] = v + (j + f) * stride;
       (avx2 ? rss_row_x4_avx2 : rss_row_x4_generic)(rows, x_.data() + j, p0.data(), p1.data(), rss.data(), count);
     }
     for (; j < pre_end_; ++j)

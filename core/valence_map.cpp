@@ -12,6 +12,7 @@
 #include <tbb/combinable.h>
 #include <tbb/parallel_for.h>
 
+#include "core/cpu_features.hpp"
 #include "core/error.hpp"
 #include "core/lcf_noise.hpp"
 #include "core/optical_density.hpp"
@@ -482,14 +483,8 @@ ValenceMaps valence_maps_impl(const EnergyStack& od, ImageView<const std::uint8_
       for (std::size_t c0 = next_masked_tile(0), next = 0; c0 < w; c0 = next) {
         const std::size_t width = std::min(kBlock, w - c0);
         next = next_masked_tile(c0 + kBlock);
-        if (next < w) {
-          const std::size_t next_width = std::min(kBlock, w - next);
-          for (std::size_t i = 0; i < n; ++i) {  // every cache line of [next, next + next_width)
-            const float* first = row + i * plane + next;
-            for (std::size_t c = 0; c < next_width; c += 64 / sizeof(float)) __builtin_prefetch(first + c, 0, 2);
-            __builtin_prefetch(first + next_width - 1, 0, 2);
-          }
-        }
+        if (next < w)
+          for (std::size_t i = 0; i < n; ++i) prefetch_to_l2(row + i * plane + next, std::min(kBlock, w - next));
         // A whole tile is one fixed-size copy (inlined, not a library call per frame).
         if (width == kBlock)
           for (std::size_t i = 0; i < n; ++i) std::memcpy(s.block.data() + i * kBlock, row + i * plane + c0, kBlock * sizeof(float));
