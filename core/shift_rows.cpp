@@ -182,9 +182,19 @@ void shift_rows(ImageView<const float> source, ImageView<float> target, const Ax
   // The ring slot holding source row s, loading it on a miss. An output row's support is at most
   // 4 consecutive rows (distinct slots), and supports move monotonically with the output row, so
   // a row evicted is never needed again.
+  // Loading row s also requests the row kAhead rows further on, in the order of the pass, into
+  // L2: rows are short runs (8 KB at 2048 px), and taken upwards each starts a new descending
+  // step that the hardware prefetcher learns anew. Stand-alone, 2048 x 2048 x 100 on one
+  // thread: 0.73-0.78 -> 0.60-0.67 s; 2, 4 and 8 rows ahead were alike within the noise.
+  constexpr std::size_t kAhead = 4;
+  const std::size_t h = source.height();
   auto slot_of = [&](std::size_t s) {
     const std::size_t k = s % RowRing::kSlots;
-    if (ring.held[k] != s) load_row(source.row(s), cols, ring, k, avx2), ring.held[k] = s;
+    if (ring.held[k] != s) {
+      if (order == RowOrder::ascending ? s + kAhead < h : s >= kAhead)
+        prefetch_to_l2(source.row(order == RowOrder::ascending ? s + kAhead : s - kAhead), w);
+      load_row(source.row(s), cols, ring, k, avx2), ring.held[k] = s;
+    }
     return k;
   };
   for (std::size_t i = 0; i < row_end - row_begin; ++i) {
