@@ -164,6 +164,53 @@ __attribute__((target("avx2"))) void log_row_avx2_interleaved(const float* q, fl
   log_row_avx2(q + c, o + c, w - c);
 }
 
+// log_row_avx2_interleaved with 16 floats per vector (AVX-512F): the same operations in the same
+// order for each value, the same bits (tested against minus_log). On a Zen 4 core, 0.62 -> 0.46 ns
+// per value in a stand-alone loop: each dependent chain of the polynomial carries twice the values.
+// The shift and the conversions are the zero-masking forms with every lane selected (the same
+// values): GCC 12's plain forms start from _mm512_undefined_*, which -Wmaybe-uninitialized flags
+// (GCC bug 105593).
+__attribute__((target("avx512f"))) void log_row_avx512(const float* q, float* o, std::size_t w) {
+  constexpr int V = 4;
+  constexpr __mmask16 all = 0xffff;
+  const __m512i exp_mask = _mm512_set1_epi32(0xff), mant_mask = _mm512_set1_epi32(0x007fffff);
+  const __m512i half_bits = _mm512_set1_epi32(0x3f000000), bias = _mm512_set1_epi32(126), one_i = _mm512_set1_epi32(1);
+  const __m512 sqrt_half = _mm512_set1_ps(0.70710678118654752440f), one = _mm512_set1_ps(1.0f);
+  const __m512i sign = _mm512_set1_epi32(static_cast<int>(0x80000000u));
+  const float coefficients[9] = {7.0376836292e-2f, -1.1514610310e-1f, 1.1676998740e-1f,
+                                 -1.2420140846e-1f, 1.4249322787e-1f, -1.6668057665e-1f,
+                                 2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f};
+  std::size_t c = 0;
+  for (; c + 16 * V <= w; c += 16 * V) {
+    __m512 f[V], z[V], y[V], fe[V];
+    for (int v = 0; v < V; ++v) {
+      const __m512i bits = _mm512_castps_si512(_mm512_loadu_ps(q + c + 16 * v));
+      __m512i e = _mm512_sub_epi32(_mm512_and_si512(_mm512_maskz_srli_epi32(all, bits, 23), exp_mask), bias);
+      const __m512 m = _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(bits, mant_mask), half_bits));
+      const __m512i low = _mm512_maskz_mov_epi32(_mm512_cmp_ps_mask(m, sqrt_half, _CMP_LT_OQ), one_i);
+      e = _mm512_sub_epi32(e, low);
+      f[v] = _mm512_sub_ps(_mm512_mul_ps(m, _mm512_maskz_cvtepi32_ps(all, _mm512_add_epi32(low, one_i))), one);
+      z[v] = _mm512_mul_ps(f[v], f[v]);
+      fe[v] = _mm512_maskz_cvtepi32_ps(all, e);
+      y[v] = _mm512_set1_ps(coefficients[0]);
+    }
+    for (int k = 1; k < 9; ++k) {
+      const __m512 ck = _mm512_set1_ps(coefficients[k]);
+      for (int v = 0; v < V; ++v) y[v] = _mm512_add_ps(_mm512_mul_ps(y[v], f[v]), ck);
+      for (int v = 0; v < V; ++v) asm volatile("" : "+v"(y[v]));  // as in the AVX2 version
+    }
+    const __m512 c_fe = _mm512_set1_ps(-2.12194440e-4f), c_z = _mm512_set1_ps(-0.5f), ln2_hi = _mm512_set1_ps(0.693359375f);
+    for (int v = 0; v < V; ++v) {
+      __m512 r = _mm512_mul_ps(_mm512_mul_ps(y[v], f[v]), z[v]);
+      r = _mm512_add_ps(r, _mm512_mul_ps(c_fe, fe[v]));
+      r = _mm512_add_ps(r, _mm512_mul_ps(c_z, z[v]));
+      r = _mm512_add_ps(_mm512_add_ps(f[v], r), _mm512_mul_ps(ln2_hi, fe[v]));
+      _mm512_storeu_ps(o + c + 16 * v, _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(r), sign)));
+    }
+  }
+  log_row_avx2_interleaved(q + c, o + c, w - c);
+}
+
 // OD of rows [r0, r1) of frame e with its flat `flat` (of the flat's stored type): sample
 // (counts) -> out, which may be the same memory; `ratio`, `fixed`, `zeros` and `slow` are row
 // scratch (zeros: w zeros when there is no dark). Returns the NaN count. A vectorizable pass
@@ -181,7 +228,7 @@ std::size_t od_rows_typed(const OdInputs& in, const Flat* flat, const float* sam
   const float* dark = in.raw.has_dark() ? in.raw.dark().data() : nullptr;
   const float saturation = in.saturation;
   const auto ratio_row = has_avx2() ? ratio_row_avx2<Flat> : ratio_row_generic<Flat>;
-  const auto log_row = has_avx2() ? log_row_avx2_interleaved : log_row_generic;
+  const auto log_row = has_avx512f() ? log_row_avx512 : has_avx2() ? log_row_avx2_interleaved : log_row_generic;
   std::size_t invalid = 0;
   for (std::size_t r = r0; r != r1; ++r) {
     const std::size_t row = r * w;

@@ -326,9 +326,10 @@ TEST_CASE("OD in bands of rows equals OD pixel by pixel", "[od][reference]") {
   CHECK(std::count(per_energy.begin(), per_energy.end(), std::size_t{0}) == 0);
 }
 
-// Guards the row kernels' logarithm (AVX2: four vectors interleaved, then a tail; or the plain
-// loop): every OD value is minus_log of its ratio, bit for bit, on a row of 10007 values (312
-// blocks of 32 and a tail of 23) whose ratios spread over about 1e-30 .. 1e30 (no dark).
+// Guards the row kernels' logarithm (AVX-512 or AVX2: four vectors interleaved, then a tail; or
+// the plain loop): every OD value is minus_log of its ratio, bit for bit, on a row of 10007 values
+// (156 blocks of 64 or 312 of 32, and a tail of 23) whose ratios spread over about 1e-30 .. 1e30
+// (no dark). ctest runs it with each kernel (reference.without_avx512, reference.without_avx2).
 TEST_CASE("The OD row kernels' logarithm is minus_log bit for bit", "[od][reference]") {
   const std::size_t w = 10007;
   std::vector<float> sample(w);
