@@ -1,7 +1,8 @@
 // What the processor can do beyond the build's target (plain x86-64), asked once at run time.
 // The hot row loops (optical density, shift application, normalization fits, sums over spectra,
-// the registration frames' background pass) have AVX2 versions chosen with this; each does the
-// same operations per element in the same order as its plain version (no fused multiply-add).
+// the registration frames' background pass) have AVX2 versions chosen with this (the OD
+// logarithm also an AVX-512F one); each does the same operations per element in the same order
+// as its plain version (no fused multiply-add).
 #pragma once
 
 #include <cstddef>
