@@ -11,6 +11,12 @@
 
 namespace xanesmap {
 
+/// True when the environment variable `name` is set and neither empty nor "0".
+inline bool env_switch_set(const char* name) {
+  const char* value = std::getenv(name);
+  return value && *value && std::string_view(value) != "0";
+}
+
 /// True when the processor has AVX2 and the environment variable XANESMAP_NO_AVX2 is unset or
 /// "0" (set, it selects the plain versions, so that the tests check them on AVX2 machines too).
 /// __builtin_cpu_init makes the answer valid even before main (static initialization), where
@@ -18,7 +24,7 @@ namespace xanesmap {
 inline bool has_avx2() {
 #if defined(__x86_64__) || defined(__i386__)
   static const bool avx2 = [] {
-    if (const char* off = std::getenv("XANESMAP_NO_AVX2"); off && *off && std::string_view(off) != "0") return false;
+    if (env_switch_set("XANESMAP_NO_AVX2")) return false;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") != 0;
   }();
@@ -37,7 +43,7 @@ inline bool has_avx512f() {
 #if defined(__x86_64__) || defined(__i386__)
   static const bool avx512 = [] {
     if (!has_avx2()) return false;
-    if (const char* off = std::getenv("XANESMAP_NO_AVX512"); off && *off && std::string_view(off) != "0") return false;
+    if (env_switch_set("XANESMAP_NO_AVX512")) return false;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") != 0;
   }();

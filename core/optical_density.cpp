@@ -116,6 +116,12 @@ XANESMAP_OD_KERNELS(generic, )
 XANESMAP_OD_KERNELS(avx2, __attribute__((target("avx2"))))
 #undef XANESMAP_OD_KERNELS
 
+// minus_log_inline's polynomial coefficients, highest degree first, for the vector kernels (each
+// step y = y * f + c; the scalar code writes a negative c as "y * f - |c|", the same operation).
+constexpr float kLogPolynomial[9] = {7.0376836292e-2f,  -1.1514610310e-1f, 1.1676998740e-1f,
+                                     -1.2420140846e-1f, 1.4249322787e-1f,  -1.6668057665e-1f,
+                                     2.0000714765e-1f,  -2.4999993993e-1f, 3.3333331174e-1f};
+
 // minus_log_inline on 4 x 8 floats at a time, in AVX2: the same operations in the same order
 // for each value (the same bits), with the four vectors' steps interleaved. The polynomial is a
 // chain of 20 dependent operations; one vector at a time, the scheduler holds too few of them
@@ -126,9 +132,6 @@ __attribute__((target("avx2"))) void log_row_avx2_interleaved(const float* q, fl
   const __m256i half_bits = _mm256_set1_epi32(0x3f000000), bias = _mm256_set1_epi32(126), one_i = _mm256_set1_epi32(1);
   const __m256 sqrt_half = _mm256_set1_ps(0.70710678118654752440f), one = _mm256_set1_ps(1.0f);
   const __m256 sign = _mm256_set1_ps(-0.0f);
-  const float coefficients[9] = {7.0376836292e-2f, -1.1514610310e-1f, 1.1676998740e-1f,
-                                 -1.2420140846e-1f, 1.4249322787e-1f, -1.6668057665e-1f,
-                                 2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f};
   std::size_t c = 0;
   for (; c + 8 * V <= w; c += 8 * V) {
     __m256 f[V], z[V], y[V], fe[V];
@@ -141,11 +144,11 @@ __attribute__((target("avx2"))) void log_row_avx2_interleaved(const float* q, fl
       f[v] = _mm256_sub_ps(_mm256_mul_ps(m, _mm256_cvtepi32_ps(_mm256_add_epi32(low, one_i))), one);
       z[v] = _mm256_mul_ps(f[v], f[v]);
       fe[v] = _mm256_cvtepi32_ps(e);
-      y[v] = _mm256_set1_ps(coefficients[0]);
+      y[v] = _mm256_set1_ps(kLogPolynomial[0]);
     }
     // y = y * f + c_k: the scalar code's "y * f - c" for a negative c_k is the same operation.
     for (int k = 1; k < 9; ++k) {
-      const __m256 ck = _mm256_set1_ps(coefficients[k]);
+      const __m256 ck = _mm256_set1_ps(kLogPolynomial[k]);
       for (int v = 0; v < V; ++v) y[v] = _mm256_add_ps(_mm256_mul_ps(y[v], f[v]), ck);
       // Keeps the four chains interleaved step by step (no effect on the values): left alone, the
       // compiler emits each vector's whole chain in turn, and the loop waits on its latency
@@ -177,9 +180,6 @@ __attribute__((target("avx512f"))) void log_row_avx512(const float* q, float* o,
   const __m512i half_bits = _mm512_set1_epi32(0x3f000000), bias = _mm512_set1_epi32(126), one_i = _mm512_set1_epi32(1);
   const __m512 sqrt_half = _mm512_set1_ps(0.70710678118654752440f), one = _mm512_set1_ps(1.0f);
   const __m512i sign = _mm512_set1_epi32(static_cast<int>(0x80000000u));
-  const float coefficients[9] = {7.0376836292e-2f, -1.1514610310e-1f, 1.1676998740e-1f,
-                                 -1.2420140846e-1f, 1.4249322787e-1f, -1.6668057665e-1f,
-                                 2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f};
   std::size_t c = 0;
   for (; c + 16 * V <= w; c += 16 * V) {
     __m512 f[V], z[V], y[V], fe[V];
@@ -192,10 +192,10 @@ __attribute__((target("avx512f"))) void log_row_avx512(const float* q, float* o,
       f[v] = _mm512_sub_ps(_mm512_mul_ps(m, _mm512_maskz_cvtepi32_ps(all, _mm512_add_epi32(low, one_i))), one);
       z[v] = _mm512_mul_ps(f[v], f[v]);
       fe[v] = _mm512_maskz_cvtepi32_ps(all, e);
-      y[v] = _mm512_set1_ps(coefficients[0]);
+      y[v] = _mm512_set1_ps(kLogPolynomial[0]);
     }
     for (int k = 1; k < 9; ++k) {
-      const __m512 ck = _mm512_set1_ps(coefficients[k]);
+      const __m512 ck = _mm512_set1_ps(kLogPolynomial[k]);
       for (int v = 0; v < V; ++v) y[v] = _mm512_add_ps(_mm512_mul_ps(y[v], f[v]), ck);
       for (int v = 0; v < V; ++v) asm volatile("" : "+v"(y[v]));  // as in the AVX2 version
     }
