@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "apps/cli_common.hpp"
+#include "core/background_release.hpp"
 #include "core/error.hpp"
 #include "core/optical_density.hpp"
 #include "core/pipeline.hpp"
@@ -291,7 +292,10 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
       {"valence_setup", valence_s - profile.pixel_pass_s, 0.0, 0.0,
        "references, calibration, counts, mean spectrum; cpu_s: the whole valence pass",
        valence_cpu_s});
-  aligned = {};  // as run_map_pipeline, the stack is gone once the maps exist
+  // As run_map_pipeline for `xanesmap map`: the stack is released on a thread of its own once the
+  // maps exist, while segmentation and statistics run; joined before the compute time is read.
+  BackgroundRelease stack_release;
+  stack_release.release(std::move(aligned));
   od = {};
 
   t = Clock::now();
@@ -309,6 +313,7 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
                         "regions, figures, histograms, depth profile, populations of " +
                             std::to_string(particle_count) + " particles",
                         cpu_since()});
+  stack_release.wait();  // the stack is gone before the compute time is read
   run.compute_s = seconds_since(start);
 
   // Writing: what `xanesmap map` writes, into a temporary folder removed afterwards.

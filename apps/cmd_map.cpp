@@ -8,6 +8,7 @@
 
 #include "apps/cli_common.hpp"
 #include "apps/config_file.hpp"
+#include "core/background_release.hpp"
 #include "core/error.hpp"
 #include "core/particle_analysis.hpp"
 #include "core/pipeline.hpp"
@@ -165,9 +166,13 @@ int run_map(MapArgs a, const GlobalOptions& global) {
     throw OptionError("--depth-bin-nm", "must be at least a tenth of the pixel size (" +
                                             std::to_string(info.pixel_size_nm / 10.0) + " nm)");
   // The stages' input errors name no file: say which stack and references they are about.
+  // The stack is released on a thread of its own while the particles are analysed and the
+  // outputs written (it is gone before this function returns).
+  BackgroundRelease stack_release;
   const MapPipelineResult result = [&] {
     try {
-      return run_map_pipeline(std::move(loaded.raw), references, a.options, progress);  // the stack becomes the OD in place
+      return run_map_pipeline(std::move(loaded.raw), references, a.options, progress,
+                              &stack_release);  // the stack becomes the OD in place
     } catch (const InputError& e) {
       rethrow_with_context(e, "mapping '" + a.stack.stack + "' with the references of '" + a.refs + "'");
     }

@@ -138,7 +138,8 @@ OpticalDensitySummary summarize_od_flags(const Image<std::uint8_t>& flags) {
 namespace {
 
 MapPipelineResult maps_of(AlignedOpticalDensity aligned, const std::vector<ReferenceSpectrum>& references,
-                          const MapPipelineOptions& options, const ProgressSink& progress) {
+                          const MapPipelineOptions& options, const ProgressSink& progress,
+                          BackgroundRelease* stack_release) {
   if (aligned.summary.invalid_pixels >= aligned.flags.size())
     throw InputError("every pixel's optical density is undefined at one energy or more, so no pixel can be "
                      "mapped: " + empty_frames_text(aligned.od) + "pixels per flag: " +
@@ -149,19 +150,23 @@ MapPipelineResult maps_of(AlignedOpticalDensity aligned, const std::vector<Refer
   result.alignment = options.alignment;
   result.registration = std::move(aligned.registration);
   result.maps = compute_valence_maps(aligned.od, aligned.flags.view(), references, options.valence, progress);
+  if (stack_release) stack_release->release(std::move(aligned.od));
   return result;
 }
 
 }  // namespace
 
 MapPipelineResult run_map_pipeline(const RawStack& raw, const std::vector<ReferenceSpectrum>& references,
-                                   const MapPipelineOptions& options, const ProgressSink& progress) {
-  return maps_of(aligned_optical_density(raw, options, progress), references, options, progress);
+                                   const MapPipelineOptions& options, const ProgressSink& progress,
+                                   BackgroundRelease* stack_release) {
+  return maps_of(aligned_optical_density(raw, options, progress), references, options, progress, stack_release);
 }
 
 MapPipelineResult run_map_pipeline(RawStack&& raw, const std::vector<ReferenceSpectrum>& references,
-                                   const MapPipelineOptions& options, const ProgressSink& progress) {
-  return maps_of(aligned_optical_density(std::move(raw), options, progress), references, options, progress);
+                                   const MapPipelineOptions& options, const ProgressSink& progress,
+                                   BackgroundRelease* stack_release) {
+  return maps_of(aligned_optical_density(std::move(raw), options, progress), references, options, progress,
+                 stack_release);
 }
 
 }  // namespace xanesmap

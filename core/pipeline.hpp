@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "core/background_release.hpp"
 #include "core/optical_density.hpp"
 #include "core/progress.hpp"
 #include "core/raw_stack.hpp"
@@ -65,11 +66,16 @@ OpticalDensitySummary summarize_od_flags(const Image<std::uint8_t>& flags);
 
 /// Throws InputError, besides the stages' own errors, when every pixel's OD is undefined at one
 /// energy or more (e.g. whole frames saturated): no pixel could be mapped.
+/// With `stack_release`, the aligned OD stack is handed to it once the maps exist, instead of
+/// being destroyed before the function returns: the caller's next stages (particles, writing)
+/// then run while it is released (core/background_release.hpp).
 MapPipelineResult run_map_pipeline(const RawStack& raw, const std::vector<ReferenceSpectrum>& references,
-                                   const MapPipelineOptions& options, const ProgressSink& progress = {});
+                                   const MapPipelineOptions& options, const ProgressSink& progress = {},
+                                   BackgroundRelease* stack_release = nullptr);
 /// The same, consuming the raw stack (see aligned_optical_density): for callers that do not need
 /// the raw stack afterwards, e.g. `xanesmap map` (std::move(loaded.raw)).
 MapPipelineResult run_map_pipeline(RawStack&& raw, const std::vector<ReferenceSpectrum>& references,
-                                   const MapPipelineOptions& options, const ProgressSink& progress = {});
+                                   const MapPipelineOptions& options, const ProgressSink& progress = {},
+                                   BackgroundRelease* stack_release = nullptr);
 
 }  // namespace xanesmap
