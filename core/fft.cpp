@@ -2,11 +2,13 @@
 
 #include <fftw3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
 #include <string>
 #include <mutex>
+#include <stdexcept>
 #include <tuple>
 #include <utility>
 
@@ -71,32 +73,53 @@ auto make_counted_plan(unsigned flags, MakePlan make) {
   return plan;
 }
 
-// Single-precision forward plans by (rows, cols), as PlanCache below.
+// Single-precision forward plans, as PlanCache below: the row transforms of `count` rows of
+// `cols` real values (contiguous rows in, rows of half_columns(cols) complex values out) by
+// (cols, count), and the in-place column transforms of a rows x half_columns(cols) half spectrum
+// by rows (and cols). The planning arrays have FFTW's alignment, as every array these plans run on.
 class FloatPlanCache {
  public:
   ~FloatPlanCache() {
-    for (auto& [key, plan] : plans_) fftwf_destroy_plan(plan);
+    for (auto& [key, plan] : row_plans_) fftwf_destroy_plan(plan);
+    for (auto& [key, plan] : column_plans_) fftwf_destroy_plan(plan);
     fftwf_cleanup();
   }
-  fftwf_plan get(int rows, int cols) {
+  fftwf_plan rows(int cols, int count, unsigned flags) {
     const std::lock_guard<std::mutex> lock(mutex_);
-    const auto key = std::make_pair(rows, cols);
-    if (const auto it = plans_.find(key); it != plans_.end()) return it->second;
-    FloatBuffer r = float_buffer(static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols));
-    ComplexFloatBuffer c =
-        complex_float_buffer(static_cast<std::size_t>(rows) * static_cast<std::size_t>(half_columns(cols)));
-    const fftwf_plan plan = make_counted_plan(plan_flags(rows, cols), [&](unsigned flags) {
-      return fftwf_plan_dft_r2c_2d(rows, cols, r.get(), reinterpret_cast<fftwf_complex*>(c.get()), flags);
+    const auto key = std::make_pair(cols, count);
+    if (const auto it = row_plans_.find(key); it != row_plans_.end()) return it->second;
+    const int half = half_columns(cols);
+    FloatBuffer r = float_buffer(static_cast<std::size_t>(count) * static_cast<std::size_t>(cols));
+    ComplexFloatBuffer c = complex_float_buffer(static_cast<std::size_t>(count) * static_cast<std::size_t>(half));
+    const fftwf_plan plan = make_counted_plan(flags, [&](unsigned f) {
+      int n[1] = {cols};
+      return fftwf_plan_many_dft_r2c(1, n, count, r.get(), nullptr, 1, cols, reinterpret_cast<fftwf_complex*>(c.get()),
+                                     nullptr, 1, half, f);
     });
     if (!plan) throw std::runtime_error("FFTW could not make a plan");
-    plans_.emplace(key, plan);
+    row_plans_.emplace(key, plan);
+    return plan;
+  }
+  fftwf_plan columns(int rows, int cols, unsigned flags) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    const auto key = std::make_pair(rows, cols);
+    if (const auto it = column_plans_.find(key); it != column_plans_.end()) return it->second;
+    const int half = half_columns(cols);
+    ComplexFloatBuffer c = complex_float_buffer(static_cast<std::size_t>(rows) * static_cast<std::size_t>(half));
+    auto* cc = reinterpret_cast<fftwf_complex*>(c.get());
+    const fftwf_plan plan = make_counted_plan(flags, [&](unsigned f) {
+      int n[1] = {rows};
+      return fftwf_plan_many_dft(1, n, half, cc, nullptr, half, 1, cc, nullptr, half, 1, FFTW_FORWARD, f);
+    });
+    if (!plan) throw std::runtime_error("FFTW could not make a plan");
+    column_plans_.emplace(key, plan);
     return plan;
   }
   std::mutex& planner_mutex() { return mutex_; }
 
  private:
   std::mutex mutex_;
-  std::map<std::pair<int, int>, fftwf_plan> plans_;
+  std::map<std::pair<int, int>, fftwf_plan> row_plans_, column_plans_;
 };
 
 FloatPlanCache& float_plans() {
@@ -188,8 +211,37 @@ void forward(int rows, int cols, const double* in, std::complex<double>* out) {
 }
 
 void forward(int rows, int cols, const float* in, std::complex<float>* out) {
-  fftwf_execute_dft_r2c(float_plans().get(rows, cols), const_cast<float*>(in),
-                        reinterpret_cast<fftwf_complex*>(out));
+  const auto ucols = static_cast<std::size_t>(cols);
+  forward_rows(rows, cols, [&](int row0, int count, float* block) {
+    std::copy(in + static_cast<std::size_t>(row0) * ucols, in + static_cast<std::size_t>(row0 + count) * ucols, block);
+  }, out);
+}
+
+void forward_rows(int rows, int cols, const RowSource& source, std::complex<float>* out) {
+  if (rows < 1 || cols < 1) throw std::invalid_argument("fft::forward_rows: empty image");
+  if (fftwf_alignment_of(reinterpret_cast<float*>(out)) != 0)
+    throw std::invalid_argument("fft::forward_rows: the output is not an FFTW buffer");
+  const unsigned flags = plan_flags(rows, cols);
+  const int half = half_columns(cols);
+  const auto ucols = static_cast<std::size_t>(cols), uhalf = static_cast<std::size_t>(half);
+  // Blocks of kBlockRows rows: the block and its transformed rows stay in cache between the
+  // source writing them and FFTW reading them. Block starts at multiples of 8 rows keep every
+  // block's output at the alignment of the planning arrays (8 half rows are a multiple of 64 bytes).
+  constexpr int kBlockRows = 16;
+  thread_local FloatBuffer block;
+  thread_local std::size_t capacity = 0;
+  const std::size_t needed = static_cast<std::size_t>(kBlockRows) * ucols;
+  if (capacity < needed) block = float_buffer(needed), capacity = needed;
+  for (int row0 = 0; row0 < rows; row0 += kBlockRows) {
+    const int count = std::min(kBlockRows, rows - row0);
+    source(row0, count, block.get());
+    const fftwf_plan plan = float_plans().rows(cols, count, flags);
+    fftwf_execute_dft_r2c(plan, block.get(), reinterpret_cast<fftwf_complex*>(out + static_cast<std::size_t>(row0) * uhalf));
+  }
+  if (rows > 1) {
+    auto* o = reinterpret_cast<fftwf_complex*>(out);
+    fftwf_execute_dft(float_plans().columns(rows, cols, flags), o, o);
+  }
 }
 
 void inverse(int rows, int cols, std::complex<double>* in, double* out) {

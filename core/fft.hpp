@@ -11,9 +11,10 @@
 // Hermitian half spectrum (divide by rows x cols to invert forward).
 //
 // Plans are made on first use of a size and kept for the process (FFTW plans are not cheap to
-// make; executing one is thread-safe). From 512 x 512 up, FFTW_MEASURE picks the fastest
-// algorithm by timing (about 0.6 s once at 2048 x 2048; the choice can change the last bits of
-// the results between runs); below, FFTW_ESTIMATE (deterministic, instant). FFTW's "wisdom"
+// make; executing one is thread-safe). The single-precision forward transform is made of two
+// kinds of plans (rows of a block, columns in place: forward_rows). From 512 x 512 up,
+// FFTW_MEASURE picks the fastest algorithm by timing (about 0.5 s once at 2048 x 2048; the choice
+// can change the last bits of the results between runs); below, FFTW_ESTIMATE (deterministic, instant). FFTW's "wisdom"
 // keeps measured plans between processes: export_wisdom gives the plans measured so far as text,
 // import_wisdom hands them to a later process on the same machine, which then makes those plans
 // without timing anything (and picks the same algorithm, so the same last bits). The CLI keeps
@@ -23,6 +24,7 @@
 
 #include <complex>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -49,8 +51,17 @@ inline int half_columns(int cols) { return cols / 2 + 1; }
 
 /// out (rows x half_columns(cols)) = the spectrum of in (rows x cols); `in` is left unchanged.
 void forward(int rows, int cols, const double* in, std::complex<double>* out);
-/// The same in single precision.
+/// The same in single precision (forward_rows over the rows of `in`).
 void forward(int rows, int cols, const float* in, std::complex<float>* out);
+/// Writes rows [row0, row0 + count) of a real image, count x cols values row-major, to `block`.
+using RowSource = std::function<void(int row0, int count, float* block)>;
+/// out (rows x half_columns(cols), an FFTW buffer) = the single-precision spectrum of the image
+/// that `source` writes, block by block of consecutive rows in order: FFTW's transforms of the
+/// rows of each block as it comes (still in cache), then of the columns of `out` in place (the
+/// row-column algorithm of a 2D transform). An image that is made on the fly (registration's
+/// background subtraction) is then never stored whole. The source is called once per block,
+/// from the calling thread.
+void forward_rows(int rows, int cols, const RowSource& source, std::complex<float>* out);
 /// out (rows x cols) = the unnormalized inverse of the Hermitian half spectrum `in`, which is
 /// overwritten (FFTW's complex-to-real transforms use it as scratch).
 void inverse(int rows, int cols, std::complex<double>* in, double* out);
