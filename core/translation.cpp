@@ -18,6 +18,7 @@
 #include "core/cpu_features.hpp"
 #include "core/correlation_surface.hpp"
 #include "core/fft.hpp"
+#include "core/prefetch.hpp"
 
 #include "core/error.hpp"
 
@@ -272,16 +273,6 @@ Background robust_background(ImageView<const float> image, BackgroundModel model
 // x = v - median written to q (0 for the others): their count, sum x, sum x^2, the count and sum
 // x of those with v in [lo, hi], and max |v|. In vector lanes (two doubles, or four with AVX2,
 // chosen at run time), summed in a fixed order at the end of the row.
-// A hint to fetch the cache line 8 KB past `p` (the same row or a later one of a frame that is
-// read in order): measured on a 2-vCPU KVM guest (Xeon, 2026-12-04), a pass that does ~12 cycles of
-// arithmetic per 16 bytes read ran at 1.8 GB/s from memory without it (9 ms per 2048 x 2048
-// frame, 2.6 ms with the frame in cache) and at cache speed with it: the hardware prefetchers
-// alone kept too few lines in flight. A prefetch never faults, past the end of an array included
-// (the address is formed as an integer, not as a pointer past the end).
-inline void prefetch_ahead(const float* p) {
-  __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(p) + 8192), 0, 3);
-}
-
 struct ConstantRowSums {
   double n = 0, s = 0, s2 = 0, n_band = 0, s_band = 0, max_abs = 0;
 };
