@@ -82,6 +82,7 @@ __attribute__((target("avx2"))) void row_sums_avx2(const T* q, std::size_t n2, c
   Lanes4 acc0[G] = {}, acc1[G] = {};
   std::size_t i = 0;
   for (; i + 8 <= n2; i += 8) {
+    if (i % (64 / sizeof(T)) == 0) prefetch_ahead(q + i);  // one line per 64 bytes of q
     const Lanes4 v0 = load_lanes4(q + i), v1 = load_lanes4(q + i + 4);
     for (int g = 0; g < G; ++g) {
       acc0[g] += v0 * load_lanes4(tables[g] + i);
@@ -285,6 +286,7 @@ __attribute__((target("avx2"))) void weighted_row_avx2(const float* a, const flo
   const __m256d vgy = _mm256_set1_pd(gy), vfy2 = _mm256_set1_pd(fy2), vk = _mm256_set1_pd(k_grad);
   std::size_t c = 0;
   for (; c + 4 <= n; c += 4) {
+    if (c % 8 == 0) prefetch_ahead(a + 2 * c), prefetch_ahead(b + 2 * c);  // one line of each per 8 columns
     const __m128 a4lo = _mm_loadu_ps(a + 2 * c), a4hi = _mm_loadu_ps(a + 2 * c + 4);
     const __m128 b4lo = _mm_loadu_ps(b + 2 * c), b4hi = _mm_loadu_ps(b + 2 * c + 4);
     // [ar0 ai0 ar1 ai1] and [ar2 ai2 ar3 ai3] in double; the same for b.
