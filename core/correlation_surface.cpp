@@ -1,7 +1,6 @@
 #include "core/correlation_surface.hpp"
 
 #include "core/cpu_features.hpp"
-#include "core/prefetch.hpp"
 
 #include <immintrin.h>
 

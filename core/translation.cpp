@@ -18,7 +18,6 @@
 #include "core/cpu_features.hpp"
 #include "core/correlation_surface.hpp"
 #include "core/fft.hpp"
-#include "core/prefetch.hpp"
 
 #include "core/error.hpp"
 
