@@ -85,41 +85,44 @@ class FloatPlanCache {
     fftwf_cleanup();
   }
   fftwf_plan rows(int cols, int count, unsigned flags) {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    const auto key = std::make_pair(cols, count);
-    if (const auto it = row_plans_.find(key); it != row_plans_.end()) return it->second;
-    const int half = half_columns(cols);
-    FloatBuffer r = float_buffer(static_cast<std::size_t>(count) * static_cast<std::size_t>(cols));
-    ComplexFloatBuffer c = complex_float_buffer(static_cast<std::size_t>(count) * static_cast<std::size_t>(half));
-    const fftwf_plan plan = make_counted_plan(flags, [&](unsigned f) {
-      int n[1] = {cols};
-      return fftwf_plan_many_dft_r2c(1, n, count, r.get(), nullptr, 1, cols, reinterpret_cast<fftwf_complex*>(c.get()),
-                                     nullptr, 1, half, f);
+    return cached(row_plans_, {cols, count}, [&] {
+      const int half = half_columns(cols);
+      FloatBuffer r = float_buffer(static_cast<std::size_t>(count) * static_cast<std::size_t>(cols));
+      ComplexFloatBuffer c = complex_float_buffer(static_cast<std::size_t>(count) * static_cast<std::size_t>(half));
+      return make_counted_plan(flags, [&](unsigned f) {
+        int n[1] = {cols};
+        return fftwf_plan_many_dft_r2c(1, n, count, r.get(), nullptr, 1, cols,
+                                       reinterpret_cast<fftwf_complex*>(c.get()), nullptr, 1, half, f);
+      });
     });
-    if (!plan) throw std::runtime_error("FFTW could not make a plan");
-    row_plans_.emplace(key, plan);
-    return plan;
   }
   fftwf_plan columns(int rows, int cols, unsigned flags) {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    const auto key = std::make_pair(rows, cols);
-    if (const auto it = column_plans_.find(key); it != column_plans_.end()) return it->second;
-    const int half = half_columns(cols);
-    ComplexFloatBuffer c = complex_float_buffer(static_cast<std::size_t>(rows) * static_cast<std::size_t>(half));
-    auto* cc = reinterpret_cast<fftwf_complex*>(c.get());
-    const fftwf_plan plan = make_counted_plan(flags, [&](unsigned f) {
-      int n[1] = {rows};
-      return fftwf_plan_many_dft(1, n, half, cc, nullptr, half, 1, cc, nullptr, half, 1, FFTW_FORWARD, f);
+    return cached(column_plans_, {rows, cols}, [&] {
+      const int half = half_columns(cols);
+      ComplexFloatBuffer c = complex_float_buffer(static_cast<std::size_t>(rows) * static_cast<std::size_t>(half));
+      auto* cc = reinterpret_cast<fftwf_complex*>(c.get());
+      return make_counted_plan(flags, [&](unsigned f) {
+        int n[1] = {rows};
+        return fftwf_plan_many_dft(1, n, half, cc, nullptr, half, 1, cc, nullptr, half, 1, FFTW_FORWARD, f);
+      });
     });
-    if (!plan) throw std::runtime_error("FFTW could not make a plan");
-    column_plans_.emplace(key, plan);
-    return plan;
   }
   std::mutex& planner_mutex() { return mutex_; }
 
  private:
+  using Plans = std::map<std::pair<int, int>, fftwf_plan>;
+  // The plan for `key`, made by `make` (under the planner mutex) the first time.
+  template <class Make>
+  fftwf_plan cached(Plans& plans, const std::pair<int, int>& key, Make make) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (const auto it = plans.find(key); it != plans.end()) return it->second;
+    const fftwf_plan plan = make();
+    if (!plan) throw std::runtime_error("FFTW could not make a plan");
+    plans.emplace(key, plan);
+    return plan;
+  }
   std::mutex mutex_;
-  std::map<std::pair<int, int>, fftwf_plan> row_plans_, column_plans_;
+  Plans row_plans_, column_plans_;
 };
 
 FloatPlanCache& float_plans() {
@@ -232,10 +235,11 @@ void forward_rows(int rows, int cols, const RowSource& source, std::complex<floa
   thread_local std::size_t capacity = 0;
   const std::size_t needed = static_cast<std::size_t>(kBlockRows) * ucols;
   if (capacity < needed) block = float_buffer(needed), capacity = needed;
+  const fftwf_plan full_block = float_plans().rows(cols, std::min(kBlockRows, rows), flags);
   for (int row0 = 0; row0 < rows; row0 += kBlockRows) {
     const int count = std::min(kBlockRows, rows - row0);
     source(row0, count, block.get());
-    const fftwf_plan plan = float_plans().rows(cols, count, flags);
+    const fftwf_plan plan = count == kBlockRows || count == rows ? full_block : float_plans().rows(cols, count, flags);
     fftwf_execute_dft_r2c(plan, block.get(), reinterpret_cast<fftwf_complex*>(out + static_cast<std::size_t>(row0) * uhalf));
   }
   if (rows > 1) {
