@@ -6,11 +6,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <numbers>
 #include <string>
 #include <mutex>
 #include <stdexcept>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 namespace xanesmap::fft {
 
@@ -74,9 +76,8 @@ auto make_counted_plan(unsigned flags, MakePlan make) {
 }
 
 // Single-precision forward plans, as PlanCache below: the row transforms of `count` rows of
-// `cols` real values (contiguous rows in, rows of half_columns(cols) complex values out) by
-// (cols, count), and the in-place column transforms of a rows x half_columns(cols) half spectrum
-// by rows (and cols). The planning arrays have FFTW's alignment, as every array these plans run on.
+// `cols` real values (contiguous rows in, rows of half_columns(cols) complex values out), and the
+// in-place column transforms of a rows x half_columns(cols) half spectrum. The planning arrays have FFTW's alignment, as every array these plans run on.
 class FloatPlanCache {
  public:
   ~FloatPlanCache() {
@@ -85,7 +86,7 @@ class FloatPlanCache {
     fftwf_cleanup();
   }
   fftwf_plan rows(int cols, int count, unsigned flags) {
-    return cached(row_plans_, {cols, count}, [&] {
+    return cached(row_plans_, {cols, count, flags}, [&] {
       const int half = half_columns(cols);
       FloatBuffer r = float_buffer(static_cast<std::size_t>(count) * static_cast<std::size_t>(cols));
       ComplexFloatBuffer c = complex_float_buffer(static_cast<std::size_t>(count) * static_cast<std::size_t>(half));
@@ -97,7 +98,7 @@ class FloatPlanCache {
     });
   }
   fftwf_plan columns(int rows, int cols, unsigned flags) {
-    return cached(column_plans_, {rows, cols}, [&] {
+    return cached(column_plans_, {rows, cols, flags}, [&] {
       const int half = half_columns(cols);
       ComplexFloatBuffer c = complex_float_buffer(static_cast<std::size_t>(rows) * static_cast<std::size_t>(half));
       auto* cc = reinterpret_cast<fftwf_complex*>(c.get());
@@ -110,10 +111,13 @@ class FloatPlanCache {
   std::mutex& planner_mutex() { return mutex_; }
 
  private:
-  using Plans = std::map<std::pair<int, int>, fftwf_plan>;
+  // By (columns, rows in a block, flags) and (rows, columns, flags): a block of 16 rows of
+  // 2048 columns is planned with FFTW_MEASURE for a 2048 x 2048 image and FFTW_ESTIMATE for a
+  // 300 x 2048 one, and neither plan stands in for the other.
+  using Plans = std::map<std::tuple<int, int, unsigned>, fftwf_plan>;
   // The plan for `key`, made by `make` (under the planner mutex) the first time.
   template <class Make>
-  fftwf_plan cached(Plans& plans, const std::pair<int, int>& key, Make make) {
+  fftwf_plan cached(Plans& plans, const std::tuple<int, int, unsigned>& key, Make make) {
     const std::lock_guard<std::mutex> lock(mutex_);
     if (const auto it = plans.find(key); it != plans.end()) return it->second;
     const fftwf_plan plan = make();
@@ -220,7 +224,8 @@ void forward(int rows, int cols, const float* in, std::complex<float>* out) {
   }, out);
 }
 
-void forward_rows(int rows, int cols, const RowSource& source, std::complex<float>* out) {
+void forward_rows(int rows, int cols, const RowSource& source, std::complex<float>* out,
+                  const RowSpectraHook& before_columns) {
   if (rows < 1 || cols < 1) throw std::invalid_argument("fft::forward_rows: empty image");
   if (fftwf_alignment_of(reinterpret_cast<float*>(out)) != 0)
     throw std::invalid_argument("fft::forward_rows: the output is not an FFTW buffer");
@@ -228,8 +233,9 @@ void forward_rows(int rows, int cols, const RowSource& source, std::complex<floa
   const int half = half_columns(cols);
   const auto ucols = static_cast<std::size_t>(cols), uhalf = static_cast<std::size_t>(half);
   // Blocks of kBlockRows rows: the block and its transformed rows stay in cache between the
-  // source writing them and FFTW reading them. Block starts at multiples of 8 rows keep every
-  // block's output at the alignment of the planning arrays (8 half rows are a multiple of 64 bytes).
+  // source writing them and FFTW reading them. Block starts at multiples of 16 rows (hence of 8)
+  // keep every block's output at the alignment of the planning arrays (8 half rows are a
+  // multiple of 64 bytes).
   constexpr int kBlockRows = 16;
   thread_local FloatBuffer block;
   thread_local std::size_t capacity = 0;
@@ -242,9 +248,30 @@ void forward_rows(int rows, int cols, const RowSource& source, std::complex<floa
     const fftwf_plan plan = count == kBlockRows || count == rows ? full_block : float_plans().rows(cols, count, flags);
     fftwf_execute_dft_r2c(plan, block.get(), reinterpret_cast<fftwf_complex*>(out + static_cast<std::size_t>(row0) * uhalf));
   }
+  if (before_columns) before_columns(out);
   if (rows > 1) {
     auto* o = reinterpret_cast<fftwf_complex*>(out);
     fftwf_execute_dft(float_plans().columns(rows, cols, flags), o, o);
+  }
+}
+
+void add_row_impulses(int rows, int cols, std::complex<float>* row_spectra,
+                      std::span<const std::pair<int, int>> points, double value) {
+  if (points.empty()) return;
+  const int half = half_columns(cols);
+  // exp(-2 pi i m / cols) for m = 0 .. cols - 1; the phase of kx at column c is table[kx c mod cols].
+  std::vector<std::complex<double>> table(static_cast<std::size_t>(cols));
+  for (int m = 0; m < cols; ++m) table[static_cast<std::size_t>(m)] = std::polar(1.0, -2.0 * std::numbers::pi * m / cols);
+  for (const auto& [row, col] : points) {
+    if (row < 0 || row >= rows || col < 0 || col >= cols)
+      throw std::invalid_argument("fft::add_row_impulses: a point outside the image");
+    std::complex<float>* q = row_spectra + static_cast<std::size_t>(row) * static_cast<std::size_t>(half);
+    int index = 0;  // kx col mod cols
+    for (int kx = 0; kx < half; ++kx) {
+      q[kx] = std::complex<float>(std::complex<double>(q[kx]) + value * table[static_cast<std::size_t>(index)]);
+      index += col;
+      if (index >= cols) index -= cols;
+    }
   }
 }
 

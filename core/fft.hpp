@@ -26,7 +26,9 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
+#include <utility>
 
 namespace xanesmap::fft {
 
@@ -60,8 +62,21 @@ using RowSource = std::function<void(int row0, int count, float* block)>;
 /// rows of each block as it comes (still in cache), then of the columns of `out` in place (the
 /// row-column algorithm of a 2D transform). An image that is made on the fly (registration's
 /// background subtraction) is then never stored whole. The source is called once per block,
-/// from the calling thread.
-void forward_rows(int rows, int cols, const RowSource& source, std::complex<float>* out);
+/// from the calling thread. `before_columns`, if given, is called with `out` once every row is
+/// transformed and before the columns are: the rows' half spectra (rows x half_columns(cols)),
+/// which it may change (the column transforms are linear: a change to the transform of row r
+/// there is that change to row r of the image, transformed). The source and the hook must not
+/// start work that could call forward_rows on the same thread (the block is per thread).
+using RowSpectraHook = std::function<void(std::complex<float>* row_spectra)>;
+void forward_rows(int rows, int cols, const RowSource& source, std::complex<float>* out,
+                  const RowSpectraHook& before_columns = {});
+/// Adds, for every (row, col) of `points`, `value` times the transform of a unit impulse at column
+/// col, exp(-2 pi i kx col / cols) for kx = 0 .. half_columns(cols) - 1, to that row of
+/// `row_spectra` (rows x half_columns(cols), as forward_rows hands them to its hook): the row
+/// transforms of the image plus `value` at those pixels. In double, rounded once per value.
+/// std::invalid_argument for a point outside rows x cols.
+void add_row_impulses(int rows, int cols, std::complex<float>* row_spectra,
+                      std::span<const std::pair<int, int>> points, double value);
 /// out (rows x cols) = the unnormalized inverse of the Hermitian half spectrum `in`, which is
 /// overwritten (FFTW's complex-to-real transforms use it as scratch).
 void inverse(int rows, int cols, std::complex<double>* in, double* out);

@@ -333,8 +333,11 @@ XANESMAP_CONSTANT_ROW(avx2, __attribute__((target("avx2"))), 4)
 // while each is in cache (fft::forward_rows: the image is never copied whole); without
 // non-finite pixels either, the small difference d between the median and the robust constant is
 // then taken off the zero-frequency term alone (the transform is linear, and subtracting a
-// constant changes only that term). Otherwise the residuals from the robust constant are
-// transformed in a second pass (non-finite pixels and the padding at 0). Returns false when the frame needs the general path (no finite pixel sampled).
+// constant changes only that term); with up to 4 x rows non-finite pixels, the same correction
+// and their impulses are applied to the row spectra before the columns are transformed (see
+// below). Otherwise (padding, or more non-finite pixels) the residuals from the robust constant
+// are transformed in a second pass (non-finite pixels and the padding at 0). Returns false when
+// the frame needs the general path (no finite pixel sampled).
 bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared& out) {
   const std::size_t h = image.height(), w = image.width(), n_pixels = h * w;
   const std::size_t step = std::max<std::size_t>(1, n_pixels / 65536);
@@ -361,34 +364,69 @@ bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared
   const auto ucols = static_cast<std::size_t>(cols);
   const auto row_sums = has_avx2() ? constant_row_avx2 : constant_row_generic;
   double n_all = 0, s_all = 0, s2_all = 0, n_band = 0, s_band = 0, vmax = 0;
+  // The non-finite pixels the fused pass meets (row, column), while few enough to be corrected
+  // in the row spectra: each costs one pass over a half row, 4 x rows of them about as much as a
+  // few passes over the spectrum, far less than a second transform.
+  const std::size_t max_corrected = 4 * static_cast<std::size_t>(rows);
+  std::vector<std::pair<int, int>> not_finite;
+  bool too_many = false;
   auto add_row = [&](std::size_t r, float* q) {
     const ConstantRowSums t = row_sums(image.row(r), w, median, lo, hi, q);
     n_all += t.n, s_all += t.s, s2_all += t.s2, n_band += t.n_band, s_band += t.s_band;
     vmax = std::max(vmax, t.max_abs);
+    if (t.n < static_cast<double>(w) && !too_many) {
+      const float* p = image.row(r);
+      for (std::size_t c = 0; c < w && !too_many; ++c) {
+        if (std::isfinite(p[c])) continue;
+        if (not_finite.size() == max_corrected) too_many = true;
+        else not_finite.emplace_back(static_cast<int>(r), static_cast<int>(c));
+      }
+    }
   };
+  // The robust constant relative to the median, once the sums are complete.
+  auto robust_offset = [&] { return n_band > 0 && n_band >= 0.5 * n_all ? s_band / n_band : s_all / n_all; };
   const bool unpadded = static_cast<std::size_t>(rows) == h && ucols == w;
   std::shared_ptr<std::complex<float>[]> spectrum =
       spectrum_pool().get(static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols)));
+  bool corrected = false;
   if (unpadded) {
     // The sums and the transform of x = v - median in one pass: each block of rows is
-    // transformed while it is in cache (fft::forward_rows).
-    fft::forward_rows(rows, cols, [&](int row0, int count, float* block) {
-      for (int k = 0; k < count; ++k) add_row(static_cast<std::size_t>(row0 + k), block + static_cast<std::size_t>(k) * ucols);
-    }, spectrum.get());
+    // transformed while it is in cache (fft::forward_rows). The FFT input wanted is v - a for
+    // the finite pixels and 0 for the others: x - d everywhere, plus d at the non-finite
+    // pixels (where x is 0). Without any, d is taken off the zero frequency after the
+    // transform (below); with a few, between the row and the column transforms: d cols off each
+    // row's zero frequency, d's impulse at each non-finite pixel added (fft::add_row_impulses).
+    fft::forward_rows(
+        rows, cols,
+        [&](int row0, int count, float* block) {
+          for (int k = 0; k < count; ++k) add_row(static_cast<std::size_t>(row0 + k), block + static_cast<std::size_t>(k) * ucols);
+        },
+        spectrum.get(),
+        [&](std::complex<float>* row_spectra) {
+          if (n_all == 0 || n_all == static_cast<double>(n_pixels) || too_many) return;
+          const double d = robust_offset();
+          const auto half = static_cast<std::size_t>(fft::half_columns(cols));
+          for (std::size_t r = 0; r < h; ++r) {
+            std::complex<float>& dc = row_spectra[r * half];
+            dc = std::complex<float>(static_cast<float>(static_cast<double>(dc.real()) - d * static_cast<double>(cols)), dc.imag());
+          }
+          fft::add_row_impulses(rows, cols, row_spectra, not_finite, d);
+          corrected = true;
+        });
   } else {
     float* row_scratch = scratch_float(w);  // the sums only: x is written again below
     for (std::size_t r = 0; r < h; ++r) add_row(r, row_scratch);
   }
   if (n_all == 0) return true;  // out.ok stays false: no finite pixel
-  // The robust constant relative to the median.
-  const double d = n_band > 0 && n_band >= 0.5 * n_all ? s_band / n_band : s_all / n_all;
+  const double d = robust_offset();
   const bool whole = n_all == static_cast<double>(n_pixels) && unpadded;
   double rss = 0.0;
-  if (whole) {
-    rss = s2_all - 2.0 * d * s_all + n_all * d * d;  // sum of (x - d)^2 = sum of (v - a)^2
+  if (whole || corrected) {
+    rss = s2_all - 2.0 * d * s_all + n_all * d * d;  // sum of (x - d)^2 = sum of (v - a)^2 (finite pixels)
   } else {
-    // Non-finite pixels and the padding become the background (0 after the subtraction): the
-    // residuals v - a are transformed (the transform above, if any, is not used).
+    // Padding, or more non-finite pixels than are corrected above: they become the background
+    // (0 after the subtraction), and the residuals v - a are transformed (the transform above,
+    // if any, is not used).
     constexpr std::size_t L = 8;
     const double a = median + d;
     auto residual_row = [&](std::size_t r, float* q) {
@@ -557,6 +595,14 @@ PreparedImage::PreparedImage(ImageView<const float> image, const TranslationOpti
 std::size_t PreparedImage::height() const { return state_->height; }
 std::size_t PreparedImage::width() const { return state_->width; }
 const TranslationOptions& PreparedImage::options() const { return state_->options; }
+bool PreparedImage::ok() const { return state_->image.ok; }
+std::span<const std::complex<float>> PreparedImage::spectrum() const {
+  if (!state_->image.ok) return {};
+  return {state_->image.spectrum.get(),
+          static_cast<std::size_t>(state_->rows) * static_cast<std::size_t>(fft::half_columns(state_->cols))};
+}
+int PreparedImage::fft_rows() const { return state_->rows; }
+int PreparedImage::fft_cols() const { return state_->cols; }
 
 TranslationEstimator::TranslationEstimator(ImageView<const float> reference, const TranslationOptions& options)
     : reference_(reference, options) {}

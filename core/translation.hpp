@@ -96,7 +96,9 @@
 // and the climb's last pass also gives `peak`.
 #pragma once
 
+#include <complex>
 #include <memory>
+#include <span>
 
 #include "core/image.hpp"
 
@@ -164,6 +166,15 @@ class PreparedImage {
   std::size_t height() const;
   std::size_t width() const;
   const TranslationOptions& options() const;
+  /// False when the image has no finite pixel or no variation (it then registers as not ok).
+  bool ok() const;
+  /// The transform registration uses, for inspection: the half spectrum of the background-
+  /// subtracted, windowed image zero-padded to fft_rows() x fft_cols(), as fft::forward gives it
+  /// (fft_rows() x (fft_cols() / 2 + 1) values, row-major; non-finite pixels at 0, the
+  /// background). Empty when ok() is false.
+  std::span<const std::complex<float>> spectrum() const;
+  int fft_rows() const;
+  int fft_cols() const;
 
  private:
   friend TranslationEstimate estimate_translation(const PreparedImage&, const PreparedImage&);

@@ -14,7 +14,8 @@
 using namespace xanesmap;
 
 TEST_CASE("FFT wisdom: measured plans are counted, exported and accepted back", "[fft]") {
-  // 512 x 528: a size no other test transforms, at or above the 512 px where plans are measured.
+  // 512 x 528: no other test transforms images of 528 columns (so both plans are new), at or
+  // above the 512 px where plans are measured.
   const int rows = 512, cols = 528;
   const fft::PlanningStats before = fft::planning_stats();
   fft::FloatBuffer in = fft::float_buffer(static_cast<std::size_t>(rows) * cols);
@@ -77,9 +78,10 @@ TEST_CASE("FFT: the row-block transform is the 2D DFT, with a short last block a
             const double phase = -2.0 * 3.14159265358979323846 * (static_cast<double>(ky * y) / rows + static_cast<double>(kx * x) / cols);
             sum += static_cast<double>(static_cast<float>(image[static_cast<std::size_t>(y) * cols + x])) * std::polar(1.0, phase);
           }
-        // Single-precision transforms: errors of a few float epsilons (1.2e-7) times the sum of
-        // |pixels| (the largest any coefficient can be) and log2 of the size; 1e-6 of that sum is
-        // a bound with a margin of ~2 over 4 float epsilons x log2(777).
+        // Single-precision transforms: the error of a coefficient grows like a float epsilon
+        // (1.2e-7) times the image's norm and sqrt(log2 of the size) (about 3e-7 x the sum of
+        // |pixels| here); 1e-6 of the sum of |pixels| (the largest any coefficient can be) is
+        // above that, and far below the O(1) errors of a wrong offset, stride or block plan.
         CHECK(std::abs(std::complex<double>(out[static_cast<std::size_t>(ky) * half + kx]) - sum) <= 1e-6 * norm);
       }
     // forward() over a stored image is the same computation: the same bits.
@@ -97,4 +99,36 @@ TEST_CASE("FFT: an output array without FFTW's alignment is refused", "[fft]") {
   auto* shifted = reinterpret_cast<std::complex<float>*>(reinterpret_cast<float*>(out.get()) + 1);
   CHECK_THROWS_AS(fft::forward_rows(8, 8, [](int, int count, float* block) { std::fill(block, block + count * 8, 1.0f); }, shifted),
                   std::invalid_argument);
+}
+
+TEST_CASE("FFT: impulses added between the row and column transforms are those pixels added", "[fft]") {
+  const int rows = 37, cols = 21, half = fft::half_columns(cols);
+  std::vector<float> image(static_cast<std::size_t>(rows) * cols);
+  for (std::size_t i = 0; i < image.size(); ++i) image[i] = static_cast<float>(std::cos(0.23 * static_cast<double>(i % 53)));
+  const std::vector<std::pair<int, int>> points{{0, 0}, {5, 20}, {36, 7}, {12, 12}, {12, 13}, {12, 12}};
+  const double value = 0.75;
+  auto source_of = [&](const std::vector<float>& pixels) {
+    return [&pixels, cols](int row0, int count, float* block) {
+      std::copy(pixels.begin() + static_cast<std::ptrdiff_t>(row0) * cols,
+                pixels.begin() + static_cast<std::ptrdiff_t>(row0 + count) * cols, block);
+    };
+  };
+  fft::ComplexFloatBuffer hooked = fft::complex_float_buffer(static_cast<std::size_t>(rows) * half);
+  bool called = false;
+  fft::forward_rows(rows, cols, source_of(image), hooked.get(), [&](std::complex<float>* row_spectra) {
+    called = true;
+    fft::add_row_impulses(rows, cols, row_spectra, points, value);
+  });
+  CHECK(called);
+  std::vector<float> added = image;  // (12, 12) twice: 2 x value there
+  for (const auto& [r, c] : points) added[static_cast<std::size_t>(r) * cols + static_cast<std::size_t>(c)] += static_cast<float>(value);
+  fft::ComplexFloatBuffer direct = fft::complex_float_buffer(static_cast<std::size_t>(rows) * half);
+  fft::forward_rows(rows, cols, source_of(added), direct.get());
+  double norm = 0.0;
+  for (const float v : added) norm += std::abs(static_cast<double>(v));
+  // Two single-precision computations of the same transform: within the bound of the test above.
+  for (std::size_t i = 0; i < static_cast<std::size_t>(rows) * half; ++i)
+    CHECK(std::abs(std::complex<double>(hooked[i]) - std::complex<double>(direct[i])) <= 1e-6 * norm);
+  const std::vector<std::pair<int, int>> outside{{rows, 0}};
+  CHECK_THROWS_AS(fft::add_row_impulses(rows, cols, hooked.get(), outside, 1.0), std::invalid_argument);
 }
