@@ -238,7 +238,8 @@ std::size_t od_rows_typed(const OdInputs& in, const Flat* flat, const float* sam
     float* q = scratch.ratio.data();
     std::uint8_t* sl = scratch.slow.data();
     // In runs of 256 columns, each after prefetch hints for the same columns 8 KB further on
-    // (prefetch_ahead): the next row of counts, the row after next of a uint16 flat.
+    // (prefetch_ahead; for 2048 px rows: the next row of counts, the row after next of a
+    // uint16 flat).
     unsigned any_slow = 0;
     constexpr std::size_t kRun = 256;
     for (std::size_t c0 = 0; c0 < w; c0 += kRun) {
