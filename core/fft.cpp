@@ -77,7 +77,8 @@ auto make_counted_plan(unsigned flags, MakePlan make) {
 
 // Single-precision forward plans, as PlanCache below: the row transforms of `count` rows of
 // `cols` real values (contiguous rows in, rows of half_columns(cols) complex values out), and the
-// in-place column transforms of a rows x half_columns(cols) half spectrum. The planning arrays have FFTW's alignment, as every array these plans run on.
+// in-place column transforms of a rows x half_columns(cols) half spectrum. The planning arrays
+// have FFTW's alignment, as every array these plans run on.
 class FloatPlanCache {
  public:
   ~FloatPlanCache() {

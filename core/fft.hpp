@@ -14,11 +14,11 @@
 // make; executing one is thread-safe). The single-precision forward transform is made of two
 // kinds of plans (rows of a block, columns in place: forward_rows). From 512 x 512 up,
 // FFTW_MEASURE picks the fastest algorithm by timing (about 0.5 s once at 2048 x 2048; the choice
-// can change the last bits of the results between runs); below, FFTW_ESTIMATE (deterministic, instant). FFTW's "wisdom"
-// keeps measured plans between processes: export_wisdom gives the plans measured so far as text,
-// import_wisdom hands them to a later process on the same machine, which then makes those plans
-// without timing anything (and picks the same algorithm, so the same last bits). The CLI keeps
-// them in a cache file (apps/fft_wisdom.hpp).
+// can change the last bits of the results between runs); below, FFTW_ESTIMATE (deterministic,
+// instant). FFTW's "wisdom" keeps measured plans between processes: export_wisdom gives the
+// plans measured so far as text, import_wisdom hands them to a later process on the same
+// machine, which then makes those plans without timing anything (and picks the same algorithm,
+// so the same last bits). The CLI keeps them in a cache file (apps/fft_wisdom.hpp).
 // M. Frigo & S. G. Johnson, "The design and implementation of FFTW3", Proc. IEEE 93, 216 (2005).
 #pragma once
 
