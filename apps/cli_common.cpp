@@ -61,7 +61,7 @@ std::string examples_footer(std::initializer_list<const char*> lines) {
 
 }  // namespace xanesmap::cli
 
-#include "core/error.hpp"
+#include "core/base/error.hpp"
 
 namespace xanesmap::cli {
 

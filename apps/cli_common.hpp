@@ -7,7 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "core/progress.hpp"
+#include "core/base/progress.hpp"
 
 namespace xanesmap::cli {
 
@@ -37,9 +37,9 @@ void register_bench(CLI::App& app, const GlobalOptions& global, Action& action);
 
 }  // namespace xanesmap::cli
 
-#include "core/distribution.hpp"
-#include "core/registration.hpp"
-#include "io/stack_reader.hpp"
+#include "core/particles/distribution.hpp"
+#include "core/registration/registration.hpp"
+#include "io/formats/stack_reader.hpp"
 
 namespace xanesmap::cli {
 

@@ -8,12 +8,12 @@
 
 #include "apps/cli_common.hpp"
 #include "apps/config_file.hpp"
-#include "core/error.hpp"
+#include "core/base/error.hpp"
 #include "core/pipeline.hpp"
-#include "io/hdf5_file.hpp"
-#include "io/map_outputs.hpp"
-#include "io/shifts_table.hpp"
-#include "io/text_output.hpp"
+#include "io/formats/hdf5_file.hpp"
+#include "io/outputs/map_outputs.hpp"
+#include "io/formats/shifts_table.hpp"
+#include "io/outputs/text_output.hpp"
 
 namespace xanesmap::cli {
 

@@ -12,7 +12,7 @@
 //                     1 x stack   each (the whole stack's spectra, as one read would give them:
 //                                 the "equivalent stack throughput" a stage keeps up with)
 //   segmentation      the edge-jump map; writing: the bytes of the files written.
-// The per-pixel stages run inside one pass (core/valence_map.hpp, ValenceMapProfile): their
+// The per-pixel stages run inside one pass (core/spectral/valence_map.hpp, ValenceMapProfile): their
 // seconds are the pass's wall time split by the thread time each took.
 // Peak memory is the kernel's VmHWM (/proc/self/status), reset (clear_refs 5) once the simulated
 // raw stack is in memory, so it covers the pipeline from the raw stack to the written maps.
@@ -39,19 +39,19 @@
 #include <vector>
 
 #include "apps/cli_common.hpp"
-#include "core/background_release.hpp"
-#include "core/error.hpp"
-#include "core/optical_density.hpp"
+#include "core/base/background_release.hpp"
+#include "core/base/error.hpp"
+#include "core/stack/optical_density.hpp"
 #include "core/pipeline.hpp"
-#include "core/registration.hpp"
-#include "core/particle_analysis.hpp"
-#include "core/fft.hpp"
-#include "core/segmentation.hpp"
-#include "core/shift_apply.hpp"
+#include "core/registration/registration.hpp"
+#include "core/particles/particle_analysis.hpp"
+#include "core/registration/detail/fft.hpp"
+#include "core/particles/segmentation.hpp"
+#include "core/registration/shift_apply.hpp"
 #include "core/simulation/simulator.hpp"
-#include "core/valence_map.hpp"
-#include "io/map_outputs.hpp"
-#include "io/reference_manifest.hpp"
+#include "core/spectral/valence_map.hpp"
+#include "io/outputs/map_outputs.hpp"
+#include "io/formats/reference_manifest.hpp"
 
 namespace xanesmap::cli {
 
@@ -169,7 +169,7 @@ struct BenchRun {
   std::size_t stack_bytes = 0, raw_input_bytes = 0, peak_rss_bytes = 0;
   std::size_t masked_pixels = 0;  // pixels in the Mn mask (edge energy and LCF run on these)
   bool peak_reset = false;
-  // FFT plans made during the timed stages (core/fft.hpp): measured now (their time is inside
+  // FFT plans made during the timed stages (core/registration/detail/fft.hpp): measured now (their time is inside
   // registration's) or taken from the plans kept by an earlier run (apps/fft_wisdom.hpp).
   int fft_plans_measured = 0, fft_plans_from_wisdom = 0;
   double fft_planning_s = 0.0;

@@ -8,12 +8,12 @@
 
 #include "apps/cli_common.hpp"
 #include "apps/config_file.hpp"
-#include "core/error.hpp"
-#include "core/sample_comparison.hpp"
-#include "io/comparison_outputs.hpp"
-#include "io/map_run_folder.hpp"
-#include "io/output_dir.hpp"
-#include "io/text_output.hpp"
+#include "core/base/error.hpp"
+#include "core/particles/sample_comparison.hpp"
+#include "io/outputs/comparison_outputs.hpp"
+#include "io/outputs/map_run_folder.hpp"
+#include "io/outputs/output_dir.hpp"
+#include "io/outputs/text_output.hpp"
 
 namespace xanesmap::cli {
 

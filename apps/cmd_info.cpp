@@ -6,9 +6,9 @@
 #include <sstream>
 
 #include "apps/cli_common.hpp"
-#include "core/energy_grid.hpp"
-#include "core/raw_quality.hpp"
-#include "io/stack_reader.hpp"
+#include "core/base/energy_grid.hpp"
+#include "core/stack/raw_quality.hpp"
+#include "io/formats/stack_reader.hpp"
 
 namespace xanesmap::cli {
 

@@ -8,14 +8,14 @@
 
 #include "apps/cli_common.hpp"
 #include "apps/config_file.hpp"
-#include "core/background_release.hpp"
-#include "core/error.hpp"
-#include "core/particle_analysis.hpp"
+#include "core/base/background_release.hpp"
+#include "core/base/error.hpp"
+#include "core/particles/particle_analysis.hpp"
 #include "core/pipeline.hpp"
-#include "io/map_outputs.hpp"
-#include "io/output_dir.hpp"
-#include "io/reference_manifest.hpp"
-#include "io/shifts_table.hpp"
+#include "io/outputs/map_outputs.hpp"
+#include "io/outputs/output_dir.hpp"
+#include "io/formats/reference_manifest.hpp"
+#include "io/formats/shifts_table.hpp"
 
 namespace xanesmap::cli {
 

@@ -1,7 +1,7 @@
 // `xanesmap simulate --out DIR`: a realistic simulated TXM-XANES scan with its ground truth.
 // DIR receives scan.h5 (FXI layout), tiff/ (raw.tif, flat.tif, dark.tif, energies.txt),
 // truth.h5 and truth_valence.tif (the true valence map, ImageJ TIFF with the pixel size).
-// Nothing appears at DIR unless every file was written (io/output_dir.hpp).
+// Nothing appears at DIR unless every file was written (io/outputs/output_dir.hpp).
 #include <cmath>
 #include <iostream>
 #include <memory>
@@ -10,14 +10,14 @@
 
 #include "apps/cli_common.hpp"
 #include "apps/config_file.hpp"
-#include "core/error.hpp"
+#include "core/base/error.hpp"
 #include "core/simulation/simulator.hpp"
-#include "io/fxi_writer.hpp"
-#include "io/output_dir.hpp"
-#include "io/reference_manifest.hpp"
-#include "io/text_tables.hpp"
-#include "io/text_output.hpp"
-#include "io/tiff_io.hpp"
+#include "io/formats/fxi_writer.hpp"
+#include "io/outputs/output_dir.hpp"
+#include "io/formats/reference_manifest.hpp"
+#include "io/formats/text_tables.hpp"
+#include "io/outputs/text_output.hpp"
+#include "io/formats/tiff_io.hpp"
 
 namespace xanesmap::cli {
 

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <system_error>
 
-#include "core/fft.hpp"
+#include "core/registration/detail/fft.hpp"
 
 namespace xanesmap::cli {
 

@@ -19,7 +19,7 @@
 #include "apps/cli_common.hpp"
 #include "apps/config_file.hpp"
 #include "apps/fft_wisdom.hpp"
-#include "core/error.hpp"
+#include "core/base/error.hpp"
 
 int main(int argc, char** argv) {
   using namespace xanesmap;

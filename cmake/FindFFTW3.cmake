@@ -3,7 +3,7 @@
 #
 # Finds FFTW 3 in double and single precision (Debian: libfftw3-dev, which holds both), which
 # ships no CMake config file.
-# xanesmap uses it for the real-to-complex transforms of registration (core/fft.cpp).
+# xanesmap uses it for the real-to-complex transforms of registration (core/registration/detail/fft.cpp).
 #
 # Usage:
 #   find_package(FFTW3 REQUIRED)

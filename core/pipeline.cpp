@@ -5,8 +5,8 @@
 #include <limits>
 #include <string>
 
-#include "core/error.hpp"
-#include "core/shift_apply.hpp"
+#include "core/base/error.hpp"
+#include "core/registration/shift_apply.hpp"
 
 namespace xanesmap {
 

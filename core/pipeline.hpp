@@ -4,13 +4,13 @@
 
 #include <vector>
 
-#include "core/background_release.hpp"
-#include "core/optical_density.hpp"
-#include "core/progress.hpp"
-#include "core/raw_stack.hpp"
-#include "core/registration.hpp"
-#include "core/shift_apply.hpp"
-#include "core/valence_map.hpp"
+#include "core/base/background_release.hpp"
+#include "core/stack/optical_density.hpp"
+#include "core/base/progress.hpp"
+#include "core/stack/raw_stack.hpp"
+#include "core/registration/registration.hpp"
+#include "core/registration/shift_apply.hpp"
+#include "core/spectral/valence_map.hpp"
 
 namespace xanesmap {
 
@@ -68,7 +68,7 @@ OpticalDensitySummary summarize_od_flags(const Image<std::uint8_t>& flags);
 /// energy or more (e.g. whole frames saturated): no pixel could be mapped.
 /// With `stack_release`, the aligned OD stack is handed to it once the maps exist, instead of
 /// being destroyed before the function returns: the caller's next stages (particles, writing)
-/// then run while it is released (core/background_release.hpp).
+/// then run while it is released (core/base/background_release.hpp).
 MapPipelineResult run_map_pipeline(const RawStack& raw, const std::vector<ReferenceSpectrum>& references,
                                    const MapPipelineOptions& options, const ProgressSink& progress = {},
                                    BackgroundRelease* stack_release = nullptr);

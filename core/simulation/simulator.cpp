@@ -9,10 +9,10 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
-#include "core/error.hpp"
-#include "core/normalization.hpp"
-#include "core/spectrum_normalizer.hpp"
-#include "core/random.hpp"
+#include "core/base/error.hpp"
+#include "core/spectral/normalization.hpp"
+#include "core/spectral/spectrum_normalizer.hpp"
+#include "core/base/random.hpp"
 
 namespace xanesmap::sim {
 
@@ -139,7 +139,7 @@ PreparedReferences prepare_references(const std::vector<SimulationReference>& re
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     return references[a].valence < references[b].valence;
   });
-  // Every reference is normalized with the engine's default convention (core/valence_map.hpp):
+  // Every reference is normalized with the engine's default convention (core/spectral/valence_map.hpp):
   // windows around ONE e0, the references' mean derivative maximum. LCF fractions are shares of
   // the edge step as that convention measures it, so this defines "fraction" the same way on
   // both sides (docs/simulator.md discusses the few-% sensitivity to the windows).

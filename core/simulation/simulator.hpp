@@ -1,7 +1,7 @@
 // `xanesmap simulate`: realistic TXM-XANES scans with ground truth, the test bed of every stage.
 //
 // Forward model (docs/simulator.md gives the details and the numbers):
-// - Mn spectra: each reference is normalized (core/normalization.hpp: its pre-edge line
+// - Mn spectra: each reference is normalized (core/spectral/normalization.hpp: its pre-edge line
 //   subtracted, divided by its edge step, NOT flattened) and interpolated onto the energy grid.
 //   A pure-phase pixel is then its measured reference times a thickness plus a straight line,
 //   so every normalization routine treats pixel and reference alike. A voxel of valence v mixes the two references that bracket v linearly
@@ -22,13 +22,13 @@
 #include <string>
 #include <vector>
 
-#include "core/energy_stack.hpp"
-#include "core/raw_stack.hpp"
-#include "core/image.hpp"
-#include "core/progress.hpp"
+#include "core/base/energy_stack.hpp"
+#include "core/stack/raw_stack.hpp"
+#include "core/base/image.hpp"
+#include "core/base/progress.hpp"
 #include "core/simulation/drift.hpp"
 #include "core/simulation/scene.hpp"
-#include "core/spectrum.hpp"
+#include "core/base/spectrum.hpp"
 
 namespace xanesmap::sim {
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <map>
 
-#include "core/particle_analysis.hpp"
+#include "core/particles/particle_analysis.hpp"
 #include "core/pipeline.hpp"
 #include "support/simulation_support.hpp"
 

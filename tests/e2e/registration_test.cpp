@@ -5,10 +5,10 @@
 #include <cmath>
 #include <limits>
 
-#include "core/error.hpp"
-#include "core/optical_density.hpp"
+#include "core/base/error.hpp"
+#include "core/stack/optical_density.hpp"
 #include "core/pipeline.hpp"
-#include "core/registration.hpp"
+#include "core/registration/registration.hpp"
 #include "support/simulation_support.hpp"
 
 using namespace xanesmap;

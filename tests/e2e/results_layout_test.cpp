@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "core/particle_analysis.hpp"
+#include "core/particles/particle_analysis.hpp"
 #include "core/pipeline.hpp"
-#include "io/fxi_writer.hpp"
-#include "io/hdf5_file.hpp"
-#include "io/map_outputs.hpp"
-#include "io/reference_manifest.hpp"
+#include "io/formats/fxi_writer.hpp"
+#include "io/formats/hdf5_file.hpp"
+#include "io/outputs/map_outputs.hpp"
+#include "io/formats/reference_manifest.hpp"
 #include "support/simulation_support.hpp"
 #include "support/temp_dir.hpp"
 

@@ -3,13 +3,13 @@
 
 #include <cmath>
 
-#include "core/error.hpp"
-#include "core/optical_density.hpp"
+#include "core/base/error.hpp"
+#include "core/stack/optical_density.hpp"
 #include "core/simulation/simulator.hpp"
-#include "io/fxi_writer.hpp"
-#include "io/hdf5_file.hpp"
-#include "io/reference_manifest.hpp"
-#include "io/stack_reader.hpp"
+#include "io/formats/fxi_writer.hpp"
+#include "io/formats/hdf5_file.hpp"
+#include "io/formats/reference_manifest.hpp"
+#include "io/formats/stack_reader.hpp"
 #include "support/simulation_support.hpp"
 #include "support/temp_dir.hpp"
 

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.hpp"
+#include "core/base/error.hpp"
 #include "core/pipeline.hpp"
-#include "core/spectrum_normalizer.hpp"
+#include "core/spectral/spectrum_normalizer.hpp"
 #include "support/simulation_support.hpp"
 
 using namespace xanesmap;

@@ -1,6 +1,6 @@
 // libFuzzer harness for xanesmap's text parsers: energy lists and reference spectra
-// (io/text_tables.hpp), reference manifests (io/reference_manifest.hpp) and shifts tables
-// (io/shifts_table.hpp).
+// (io/formats/text_tables.hpp), reference manifests (io/formats/reference_manifest.hpp) and shifts tables
+// (io/formats/shifts_table.hpp).
 //
 // The parsers read files, so each input is written to a file in a private temporary folder and
 // read back: that is the code path users hit, file opening included. A parser may refuse an
@@ -23,10 +23,10 @@
 #include <set>
 #include <string>
 
-#include "core/error.hpp"
-#include "io/reference_manifest.hpp"
-#include "io/shifts_table.hpp"
-#include "io/text_tables.hpp"
+#include "core/base/error.hpp"
+#include "io/formats/reference_manifest.hpp"
+#include "io/formats/shifts_table.hpp"
+#include "io/formats/text_tables.hpp"
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "io/opencv_headers.hpp"
+#include "io/plots/detail/opencv_headers.hpp"
 
 namespace xanesmap::test {
 

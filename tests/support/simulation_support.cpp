@@ -1,6 +1,6 @@
 #include "support/simulation_support.hpp"
 
-#include "io/reference_manifest.hpp"
+#include "io/formats/reference_manifest.hpp"
 
 namespace xanesmap::test {
 

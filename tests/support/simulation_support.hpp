@@ -3,9 +3,9 @@
 
 #include <vector>
 
-#include "core/raw_stack.hpp"
+#include "core/stack/raw_stack.hpp"
 #include "core/simulation/simulator.hpp"
-#include "core/valence_map.hpp"
+#include "core/spectral/valence_map.hpp"
 
 namespace xanesmap::test {
 

@@ -1,0 +1,56 @@
+// EnergyStack: one float32 frame per X-ray energy, all frames the same size.
+//
+// Energies are in eV and strictly increasing; the constructor refuses anything else and says
+// what is wrong. Frames are stored contiguously, frame-major: value (e, row, col) lives at
+// data()[(e * height + row) * width + col]. Image conventions (axis order, pixel centres,
+// NaN) are those of core/base/image.hpp.
+//
+// The same type carries raw counts (before optical density) and optical density (after):
+// what the values mean is decided by the stage that produced them.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "core/base/image.hpp"
+
+namespace xanesmap {
+
+/// Throws InputError unless `energies_ev` is non-empty, finite and strictly increasing. The
+/// message names the first offending index and value (duplicate or decreasing).
+void check_energies_strictly_increasing(std::span<const double> energies_ev);
+
+class EnergyStack {
+ public:
+  EnergyStack() = default;
+  /// Takes `values` (energies.size() * height * width floats, frame-major).
+  EnergyStack(std::vector<double> energies_ev, std::size_t height, std::size_t width,
+              std::vector<float> values);
+  /// One image per energy; every frame must have the size of the first.
+  EnergyStack(std::vector<double> energies_ev, const std::vector<Image<float>>& frames);
+
+  std::size_t frame_count() const { return energies_ev_.size(); }
+  std::size_t height() const { return height_; }
+  std::size_t width() const { return width_; }
+  std::size_t pixels_per_frame() const { return height_ * width_; }
+  const std::vector<double>& energies_ev() const { return energies_ev_; }
+  double energy_ev(std::size_t e) const { return energies_ev_[e]; }
+
+  ImageView<const float> frame(std::size_t e) const {
+    return {values_.data() + e * pixels_per_frame(), height_, width_};
+  }
+  ImageView<float> frame(std::size_t e) {
+    return {values_.data() + e * pixels_per_frame(), height_, width_};
+  }
+  std::span<const float> values() const { return values_; }
+  std::span<float> values() { return values_; }
+
+ private:
+  std::vector<double> energies_ev_;
+  std::size_t height_ = 0;
+  std::size_t width_ = 0;
+  std::vector<float> values_;
+};
+
+}  // namespace xanesmap
