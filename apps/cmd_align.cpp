@@ -10,7 +10,7 @@
 #include "apps/config_file.hpp"
 #include "core/base/error.hpp"
 #include "core/pipeline.hpp"
-#include "io/formats/hdf5_file.hpp"
+#include "io/formats/aligned_stack.hpp"
 #include "io/outputs/map_outputs.hpp"
 #include "io/formats/shifts_table.hpp"
 #include "io/outputs/text_output.hpp"
@@ -68,32 +68,15 @@ int run_align(AlignArgs a, const GlobalOptions& global) {
   LoadedStack loaded = load_raw_stack(source, progress);
   const AlignedOpticalDensity aligned = [&] {
     try {
-      return aligned_optical_density(std::move(loaded.raw), options, progress);  // OD in place of the counts
+      return aligned_optical_density(std::move(loaded.raw), options, {progress, {}, nullptr});  // OD in place of the counts
     } catch (const InputError& e) {
       rethrow_with_context(e, "aligning '" + a.stack.stack + "'");  // the stages name no file
     }
   }();
   const auto& reg = aligned.registration;
   const auto& energies = aligned.od.energies_ev();
-  const std::size_t n = aligned.od.frame_count(), h = aligned.od.height(), w = aligned.od.width();
-  {
-    h5::File file = h5::File::create(h5_file.staging);
-    h5::write(file, "/od", aligned.od.values(), {n, h, w});
-    h5::write_attribute(file, "/od", "content", "optical density, frames aligned (NaN: no value)");
-    h5::write(file, "/energies_ev", std::span<const double>(energies), {n});
-    h5::write(file, "/flags", aligned.flags.pixels(), {h, w});
-    h5::write_attribute(file, "/flags", "bits",
-                        "1 sample<=dark, 2 flat<=dark, 4 saturated, 8 not finite, 16 outside the view after alignment");
-    write_registration_h5(file, "/shifts", reg);
-    if (loaded.description.pixel_size_nm) {
-      const double pixel = *loaded.description.pixel_size_nm;
-      h5::write(file, "/pixel_size_nm", std::span<const double>(&pixel, 1), {1});
-    }
-    h5::write_string(file, "/provenance/command_line", global.command_line);
-    h5::write_string(file, "/provenance/version", XANESMAP_VERSION);
-    h5::write_string(file, "/provenance/git_commit", XANESMAP_GIT_COMMIT);
-    h5::write_string(file, "/provenance/config_toml", a.config_toml);
-  }
+  write_aligned_stack(h5_file.staging, aligned, loaded.description.pixel_size_nm,
+                      {global.command_line, XANESMAP_VERSION, XANESMAP_GIT_COMMIT, a.config_toml});
   const auto rows = shift_rows(energies, reg);
   write_shifts_csv(csv_file.staging, rows);
   write_drift_plot_png(png_file.staging, rows, kFlaggedBelow, "Sample drift (" + reg.reference_description + ")");
@@ -101,8 +84,8 @@ int run_align(AlignArgs a, const GlobalOptions& global) {
   // rename() replaces an existing file atomically; nothing is removed beforehand.
   for (const StagedFile* f : {&h5_file, &csv_file, &png_file, &config_file}) f->commit();
   double largest = 0.0;
-  for (std::size_t i = 0; i < n; ++i) largest = std::max(largest, std::hypot(reg.dy_px[i], reg.dx_px[i]));
-  std::cout << "aligned " << n << " frames to " << reg.reference_description << "; largest shift " << largest
+  for (std::size_t i = 0; i < energies.size(); ++i) largest = std::max(largest, std::hypot(reg.dy_px[i], reg.dx_px[i]));
+  std::cout << "aligned " << energies.size() << " frames to " << reg.reference_description << "; largest shift " << largest
             << " px; " << reg.flagged_count() << " frame(s) flagged; " << aligned.summary.pixels_by_flag[4]
             << " pixels left the field of view\n";
   std::cout << "wrote " << out.string() << ", " << csv_file.destination.string() << ", "

@@ -1,21 +1,22 @@
-// `xanesmap bench`: times every stage of the map pipeline on a simulated stack held in memory
-// (docs/performance.md explains the figures and how to reproduce them).
+// `xanesmap bench`: times every stage of the map pipeline (docs/performance.md explains the
+// figures and how to reproduce them), either on a simulated stack held in memory (the default)
+// or as `xanesmap map` runs on a file (`--file STACK`), reading and writing included.
 //
-// What is measured, per stage: wall seconds, spectra per second (pixels / s), GB/s and the ratio
-// of that rate to the memory bandwidth measured in the same run (a STREAM-like triad). The bytes
-// charged to a stage are the float32 data it must stream at the least:
-//   od                2 x stack + the flats as stored (counts and one flat per energy read, OD
-//                                 written): 2.5 x stack with the simulator's uint16 flats
+// The stages are timed by a StageObserver (core/base/progress.hpp) that the pipeline calls at
+// the begin and end of each stage: the bench runs the same code as `xanesmap map`, with a clock
+// attached, and never replays the chain. What is reported per stage: wall seconds, process CPU
+// seconds, spectra per second (pixels / s), GB/s and the ratio of that rate to the memory
+// bandwidth measured in the same run (a STREAM-like triad). The bytes charged to a stage are the
+// float32 data it must stream at the least:
+//   reading           the bytes of the files read (--file), or none (in memory)
+//   optical_density   2 x stack + the flats as stored (counts and a flat per energy read, OD written)
 //   registration      1 x stack   (every frame read)
 //   shift_apply       2 x stack   (read and written)
-//   normalization, edge_energy, lcf
-//                     1 x stack   each (the whole stack's spectra, as one read would give them:
-//                                 the "equivalent stack throughput" a stage keeps up with)
-//   segmentation      the edge-jump map; writing: the bytes of the files written.
-// The per-pixel stages run inside one pass (core/spectral/valence_map.hpp, ValenceMapProfile): their
-// seconds are the pass's wall time split by the thread time each took.
+//   valence_maps      1 x stack   (every spectrum read once)
+//   segmentation      the edge-jump map; particle_statistics: the maps it reads
+//   writing           the bytes of the files written.
 // Peak memory is the kernel's VmHWM (/proc/self/status), reset (clear_refs 5) once the simulated
-// raw stack is in memory, so it covers the pipeline from the raw stack to the written maps.
+// raw stack is in memory, or before the file is read: it covers the whole run after that.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <tbb/blocked_range.h>
@@ -39,19 +40,16 @@
 #include <vector>
 
 #include "apps/cli_common.hpp"
+#include "apps/cmd_map.hpp"
 #include "core/base/background_release.hpp"
+#include "core/base/defaults.hpp"
 #include "core/base/error.hpp"
-#include "core/stack/optical_density.hpp"
 #include "core/pipeline.hpp"
-#include "core/registration/registration.hpp"
-#include "core/particles/particle_analysis.hpp"
 #include "core/registration/detail/fft.hpp"
-#include "core/particles/segmentation.hpp"
-#include "core/registration/shift_apply.hpp"
 #include "core/simulation/simulator.hpp"
-#include "core/spectral/valence_map.hpp"
-#include "io/outputs/map_outputs.hpp"
 #include "io/formats/reference_manifest.hpp"
+#include "io/formats/stack_reader.hpp"
+#include "io/outputs/map_outputs.hpp"
 
 namespace xanesmap::cli {
 
@@ -70,6 +68,7 @@ struct BenchArgs {
   std::uint64_t seed = 1;
   std::string refs = XANESMAP_DEFAULT_REFS;
   std::string work_dir;  // where the writing stage writes (default: system temp)
+  StackArgs file;        // --file STACK (and its --flat, --dark, --energies...): time `map` on it
 };
 
 double seconds_since(Clock::time_point t0) {
@@ -148,45 +147,75 @@ double triad_gb_s() {
   return 3.0 * 8.0 * static_cast<double>(n) / best / 1e9;
 }
 
-// ---- Stages.
+// ---- Stages, timed from the pipeline's events.
 
 struct Stage {
   std::string name;
-  std::optional<double> seconds;  // nullopt: not measured (a reserved slot)
-  double bytes = 0.0;             // bytes charged (see the top of this file)
-  double spectra = 0.0;           // pixels processed
+  double seconds = 0.0;
+  double cpu_s = 0.0;    // process CPU seconds during the stage
+  double bytes = 0.0;    // bytes charged (see the top of this file)
+  double spectra = 0.0;  // pixels processed
   std::string note;
-  std::optional<double> cpu_s;  // process CPU seconds during the stage (stages timed alone)
+};
+
+/// A StageObserver that reads the wall clock and the process's CPU time at each event and keeps
+/// one Stage per name, in the order the stages began.
+class StageClock {
+ public:
+  void operator()(const StageEvent& event) {
+    if (event.phase == StagePhase::begin) {
+      started_ = Clock::now(), cpu_started_ = process_cpu_s();
+      Stage stage;
+      stage.name = std::string(event.stage);
+      stages_.push_back(std::move(stage));
+      return;
+    }
+    if (stages_.empty() || stages_.back().name != event.stage)
+      throw std::logic_error("bench: stage '" + std::string(event.stage) + "' ended without beginning");
+    stages_.back().seconds = seconds_since(started_);
+    stages_.back().cpu_s = process_cpu_s() - cpu_started_;
+  }
+  StageObserver observer() {
+    return [this](const StageEvent& e) { (*this)(e); };
+  }
+  std::vector<Stage>& stages() { return stages_; }
+
+ private:
+  Clock::time_point started_;
+  double cpu_started_ = 0.0;
+  std::vector<Stage> stages_;
 };
 
 struct BenchRun {
-  std::size_t size = 0, energies = 0;
+  std::string input;  // "simulated in memory" or the file
+  std::size_t size = 0, height = 0, width = 0, energies = 0;
   int threads = 0;
   double triad_gb_s = 0.0;
   double simulate_s = 0.0;
-  double total_s = 0.0;    // raw stack in memory -> all maps written
-  double compute_s = 0.0;  // the same without the writing stage
+  double total_s = 0.0;    // raw stack in memory (or the file) -> all maps written
+  double compute_s = 0.0;  // the same without reading and writing
   std::size_t stack_bytes = 0, raw_input_bytes = 0, peak_rss_bytes = 0;
   std::size_t masked_pixels = 0;  // pixels in the Mn mask (edge energy and LCF run on these)
   bool peak_reset = false;
-  // FFT plans made during the timed stages (core/registration/detail/fft.hpp): measured now (their time is inside
-  // registration's) or taken from the plans kept by an earlier run (apps/fft_wisdom.hpp).
+  // FFT plans made during the timed stages (core/registration/detail/fft.hpp): measured now
+  // (their time is inside registration's) or taken from plans kept by an earlier run.
   int fft_plans_measured = 0, fft_plans_from_wisdom = 0;
   double fft_planning_s = 0.0;
   std::vector<Stage> stages;
 };
 
-double bench_pixel_size_nm(std::size_t size) { return 30.0 * 512.0 / static_cast<double>(size); }
+double bench_pixel_size_nm(std::size_t size) {
+  return kDefaultPixelSizeNm * 512.0 / static_cast<double>(size);
+}
 
-sim::SimulationOptions simulation_options(std::size_t size, std::size_t energies,
-                                          std::uint64_t seed) {
+sim::SimulationOptions simulation_options(std::size_t size, std::size_t energies, std::uint64_t seed) {
   sim::SimulationOptions o;
   o.height = o.width = size;
   o.energies_ev = sim::energy_grid_of_size(energies);
   o.supersampling = 1;  // area integration changes nothing to the cost of the pipeline
-  // The same scene at every size: the default 30 nm pixels at 512 px, finer pixels for larger
-  // images (the same 15 um field), so that particles cover the same share of it (about 15 % is
-  // Mn) and the per-pixel stages see as many Mn pixels as a field full of particles gives.
+  // The same scene at every size: the default pixels at 512 px, finer pixels for larger images
+  // (the same 15 um field), so that particles cover the same share of it (about 15 % is Mn)
+  // and the per-pixel stages see as many Mn pixels as a field full of particles gives.
   o.pixel_size_nm = bench_pixel_size_nm(size);
   o.seed = seed;
   o.validate();
@@ -209,8 +238,8 @@ std::vector<sim::SimulationReference> simulation_references(const ReferenceManif
 
 RawStack simulated_raw_stack(std::size_t size, std::size_t energies, std::uint64_t seed,
                              const ReferenceManifest& manifest, const ProgressSink& progress) {
-  sim::Simulation simulation = sim::simulate(simulation_options(size, energies, seed),
-                                             simulation_references(manifest), progress);
+  sim::Simulation simulation =
+      sim::simulate(simulation_options(size, energies, seed), simulation_references(manifest), progress);
   simulation.truth = {};
   return sim::to_raw_stack(std::move(simulation.scan));
 }
@@ -222,176 +251,192 @@ std::uintmax_t folder_bytes(const std::filesystem::path& folder) {
   return total;
 }
 
-BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies,
-                      const ReferenceManifest& manifest, const ProgressSink& progress) {
+std::filesystem::path scratch_folder(const BenchArgs& a) {
+  const std::filesystem::path base =
+      a.work_dir.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(a.work_dir);
+  return base / ("xanesmap-bench-" + std::to_string(::getpid()));
+}
+
+/// Bytes, spectra and notes of each stage (see the top of this file), once the run is known.
+void charge_stages(BenchRun& run, double flat_bytes, double read_bytes, double written_bytes) {
+  const double stack = static_cast<double>(run.stack_bytes);
+  const double px = static_cast<double>(run.height * run.width);
+  for (Stage& s : run.stages) {
+    s.spectra = px;
+    if (s.name == "reading") s.bytes = read_bytes, s.note = "files read (page cache if warm)";
+    if (s.name == "optical_density") s.bytes = 2.0 * stack + flat_bytes;
+    if (s.name == "registration") s.bytes = stack, s.note = "estimate: template, direct and chain";
+    if (s.name == "shift_apply") s.bytes = 2.0 * stack, s.note = "includes flagging";
+    if (s.name == "valence_maps")
+      s.bytes = stack, s.note = "normalization, mask, LCF, edge energy, uncertainty; " +
+                                std::to_string(run.masked_pixels) + " masked pixels";
+    if (s.name == "segmentation") s.bytes = px * sizeof(float);
+    if (s.name == "particle_statistics") s.bytes = px * (2 + 4 + 4 + 4 + 4 + 1);
+    if (s.name == "writing") s.bytes = written_bytes, s.note = "TIFF, HDF5, PNG (page cache)";
+  }
+}
+
+void record_fft_plans(BenchRun& run, const fft::PlanningStats& before) {
+  const fft::PlanningStats after = fft::planning_stats();
+  run.fft_plans_measured = after.measured - before.measured;
+  run.fft_plans_from_wisdom = after.from_wisdom - before.from_wisdom;
+  run.fft_planning_s = after.measure_s - before.measure_s;
+}
+
+/// compute_s: the pipeline's stages only (not reading or writing).
+void sum_compute_time(BenchRun& run) {
+  run.compute_s = 0.0;
+  for (const Stage& s : run.stages)
+    if (s.name != "reading" && s.name != "writing") run.compute_s += s.seconds;
+}
+
+// ---- In memory: a simulated raw stack, the pipeline, and what `map` writes.
+
+BenchRun run_in_memory(const BenchArgs& a, std::size_t size, std::size_t energies,
+                       const ReferenceManifest& manifest, const ProgressSink& progress) {
   BenchRun run;
-  run.size = size, run.energies = energies, run.threads = threads_in_use();
+  run.input = "simulated in memory";
+  run.size = run.height = run.width = size, run.energies = energies, run.threads = threads_in_use();
   run.triad_gb_s = triad_gb_s();
   const std::vector<ReferenceSpectrum> references = map_references(manifest);
-
   auto t = Clock::now();
   RawStack raw = simulated_raw_stack(size, energies, a.seed, manifest, progress);
   run.simulate_s = seconds_since(t);
-  const std::size_t n = raw.counts().frame_count(), pixels = size * size;
-  run.stack_bytes = n * pixels * sizeof(float);
+  run.stack_bytes = raw.counts().frame_count() * size * size * sizeof(float);
   run.raw_input_bytes = raw.bytes();
-  const auto od_bytes = static_cast<double>(2 * run.stack_bytes + raw.flat_bytes());
+  const auto flat_bytes = static_cast<double>(raw.flat_bytes());
   run.peak_reset = reset_peak_rss();
 
-  const double stack = static_cast<double>(run.stack_bytes), px = static_cast<double>(pixels);
   MapPipelineOptions options;
-  const auto start = Clock::now();
+  options.pixel_size_nm = bench_pixel_size_nm(size);
+  StageClock clock;
   const fft::PlanningStats plans_before = fft::planning_stats();
-
-  double cpu = process_cpu_s();
-  auto cpu_since = [&cpu] {
-    const double now = process_cpu_s(), d = now - cpu;
-    cpu = now;
-    return d;
-  };
-  t = Clock::now();
-  OpticalDensityResult od =
-      compute_optical_density(std::move(raw), options.optical_density, progress);  // in place
-  run.stages.push_back({"od", seconds_since(t), od_bytes, px, "", cpu_since()});
-
-  t = Clock::now();
-  RegistrationResult reg = register_stack(od.od, options.registration, progress);
-  run.stages.push_back({"registration", seconds_since(t), stack, px,
-                        "estimate: template, direct and chain", cpu_since()});
-
-  t = Clock::now();
-  AlignedStack aligned =
-      apply_shifts(std::move(od.od), reg.dy_px, reg.dx_px, progress);  // in place
-  flag_aligned_pixels(aligned, od.flags);
-  run.stages.push_back(
-      {"shift_apply", seconds_since(t), 2.0 * stack, px, "includes flagging", cpu_since()});
-
-  MapPipelineResult result;
-  result.energies_ev = aligned.stack.energies_ev();
-  result.optical_density = summarize_od_flags(od.flags);
-  result.alignment = AlignmentMode::estimate;
-  result.registration = std::move(reg);
-  ValenceMapProfile profile;
-  t = Clock::now();
-  result.maps = compute_valence_maps(aligned.stack, od.flags.view(), references, options.valence,
-                                     progress, profile);
-  const double valence_s = seconds_since(t);
-  const double valence_cpu_s = cpu_since();
-  run.stages.push_back({"normalization", profile.normalization_s, stack, px,
-                        "share of the per-pixel pass", std::nullopt});
-  const std::string masked_note =
-      "share of the per-pixel pass; runs on the " + std::to_string(profile.masked_pixels) +
-      " masked pixels (" + std::to_string(100.0 * static_cast<double>(profile.masked_pixels) / px) +
-      " %)";
-  run.masked_pixels = profile.masked_pixels;
-  run.stages.push_back({"edge_energy", profile.edge_s, stack, px, masked_note, std::nullopt});
-  run.stages.push_back({"lcf", profile.lcf_s, stack, px, masked_note, std::nullopt});
-  run.stages.push_back({"lcf_uncertainty", profile.uncertainty_s, stack, px,
-                        "noise propagation and statuses", std::nullopt});
-  run.stages.push_back(
-      {"valence_setup", valence_s - profile.pixel_pass_s, 0.0, 0.0,
-       "references, calibration, counts, mean spectrum; cpu_s: the whole valence pass",
-       valence_cpu_s});
-  // As run_map_pipeline for `xanesmap map`: the stack is released on a thread of its own once the
-  // maps exist, while segmentation and statistics run; joined before the compute time is read.
-  BackgroundRelease stack_release;
-  stack_release.release(std::move(aligned));
-  od = {};
-
-  t = Clock::now();
-  SegmentationOptions seg_options;
-  seg_options.pixel_size_nm = bench_pixel_size_nm(size);
-  Segmentation segmentation = segment_particles(result.maps.edge_jump_od.view(), seg_options);
-  const std::size_t particle_count = segmentation.particles.size();
-  run.stages.push_back({"segmentation", seconds_since(t), px * sizeof(float), px,
-                        std::to_string(particle_count) + " particles", cpu_since()});
-  t = Clock::now();
-  const ParticleAnalysis particles =
-      measure_particles(result.maps, std::move(segmentation), seg_options.pixel_size_nm, ParticleAnalysisOptions{});
-  // Reads the labels, depth, valence, edge energy, edge jump and status maps once.
-  run.stages.push_back({"statistics", seconds_since(t), px * (2 + 4 + 4 + 4 + 4 + 1), px,
-                        "regions, figures, histograms, depth profile, populations of " +
-                            std::to_string(particle_count) + " particles",
-                        cpu_since()});
-  stack_release.wait();  // the stack is gone before the compute time is read
-  run.compute_s = seconds_since(start);
+  const auto start = Clock::now();
+  BackgroundRelease stack_release;  // as `xanesmap map` does
+  const MapPipelineResult result =
+      run_map_pipeline(std::move(raw), references, options, {progress, clock.observer(), &stack_release});
+  stack_release.wait();  // the stack is gone before writing starts
 
   // Writing: what `xanesmap map` writes, into a temporary folder removed afterwards.
-  const std::filesystem::path base = a.work_dir.empty() ? std::filesystem::temp_directory_path()
-                                                        : std::filesystem::path(a.work_dir);
-  const std::filesystem::path folder = base / ("xanesmap-bench-" + std::to_string(::getpid()));
+  const std::filesystem::path folder = scratch_folder(a);
   std::filesystem::remove_all(folder);
   std::filesystem::create_directories(folder);
   MapRunInfo info;
   info.version = XANESMAP_VERSION;
   info.command_line = "xanesmap bench";
-  info.stack.frames = n, info.stack.height = size, info.stack.width = size;
+  info.stack.frames = result.energies_ev.size(), info.stack.height = size, info.stack.width = size;
   info.stack.energies_ev = result.energies_ev;
-  info.pixel_size_nm = bench_pixel_size_nm(size);
+  info.pixel_size_nm = options.pixel_size_nm;
   info.pixel_size_source = "simulated";
   info.manifest = a.refs;
   info.references = manifest.references;
   for (const auto& r : info.references) info.reference_files.push_back(describe_input_file(r.file));
   info.options = options;
-  t = Clock::now();
-  write_map_outputs(folder, info, result, particles);
-  const double write_s = seconds_since(t);
-  const double write_cpu_s = cpu_since();
+  info.particle_options = options.particles;
+  clock({"writing", StagePhase::begin});
+  write_map_outputs(folder, info, result, result.particles);
+  clock({"writing", StagePhase::end});
+  run.total_s = seconds_since(start);
   const auto written = static_cast<double>(folder_bytes(folder));
   std::filesystem::remove_all(folder);
-  run.stages.push_back(
-      {"writing", write_s, written, px, "TIFF, HDF5, PNG (page cache)", write_cpu_s});
-  run.total_s = seconds_since(start);
+
   run.peak_rss_bytes = proc_status_bytes("VmHWM");
-  const fft::PlanningStats plans_after = fft::planning_stats();
-  run.fft_plans_measured = plans_after.measured - plans_before.measured;
-  run.fft_plans_from_wisdom = plans_after.from_wisdom - plans_before.from_wisdom;
-  run.fft_planning_s = plans_after.measure_s - plans_before.measure_s;
+  std::size_t masked = 0;
+  for (const auto m : result.maps.mask.pixels()) masked += m;
+  run.masked_pixels = masked;
+  run.stages = std::move(clock.stages());
+  charge_stages(run, flat_bytes, 0.0, written);
+  sum_compute_time(run);
+  record_fft_plans(run, plans_before);
   return run;
 }
 
-// ---- Threads: the per-pixel stages with 1 thread and with all threads in use, alternately,
-// within one process and on the same data (this machine's second core is a hyper-thread whose
+// ---- From a file: `xanesmap map` itself, with the clock attached.
+
+std::uintmax_t input_bytes(const StackDescription& d, const StackSource& source) {
+  std::uintmax_t total = 0;
+  std::error_code ec;
+  for (const auto& f : d.image_files) total += std::filesystem::file_size(f, ec);
+  for (const auto& extra : {source.flat, source.dark})
+    if (!extra.empty()) total += std::filesystem::file_size(extra, ec);
+  return total;
+}
+
+BenchRun run_on_file(const BenchArgs& a, const GlobalOptions& global) {
+  BenchRun run;
+  run.input = a.file.stack;
+  run.threads = threads_in_use();
+  run.triad_gb_s = triad_gb_s();
+  const StackSource source = to_stack_source(a.file);
+  const StackDescription d = describe_stack(source);
+  run.height = d.height, run.width = d.width, run.size = std::max(d.height, d.width), run.energies = d.frames;
+  run.stack_bytes = d.frames * d.height * d.width * sizeof(float);
+  const bool flats_per_energy = d.flats_per_energy;
+  const double flat_bytes = static_cast<double>((flats_per_energy ? d.frames : 1) * d.height * d.width) *
+                            (d.flat_sample_type == SampleType::uint16 ? 2.0 : 4.0);
+  run.raw_input_bytes = input_bytes(d, source);
+
+  MapArgs map;
+  map.stack = a.file;
+  map.refs = a.refs;
+  const std::filesystem::path folder = scratch_folder(a);
+  std::filesystem::remove_all(folder);
+  map.out = folder.string();
+  GlobalOptions quiet = global;
+  run.peak_reset = reset_peak_rss();
+  StageClock clock;
+  const fft::PlanningStats plans_before = fft::planning_stats();
+  const auto start = Clock::now();
+  run_map(map, quiet, clock.observer());
+  run.total_s = seconds_since(start);
+  run.peak_rss_bytes = proc_status_bytes("VmHWM");
+  const auto written = static_cast<double>(folder_bytes(folder));
+  {
+    // The mask's size, from the run's own summary (the maps are written, not returned).
+    std::ifstream summary(folder / "summary.json");
+    const auto j = nlohmann::json::parse(summary, nullptr, false);
+    if (!j.is_discarded() && j.contains("pixels") && j["pixels"].contains("in_mask"))
+      run.masked_pixels = j["pixels"]["in_mask"].get<std::size_t>();
+  }
+  std::filesystem::remove_all(folder);
+  run.stages = std::move(clock.stages());
+  charge_stages(run, flat_bytes, static_cast<double>(run.raw_input_bytes), written);
+  sum_compute_time(run);
+  record_fft_plans(run, plans_before);
+  return run;
+}
+
+// ---- Threads: the whole pipeline with 1 thread and with all threads in use, alternately, within
+// one process and on the same data (a machine's second core may be a hyper-thread whose
 // throughput varies: compare in one run, several times).
 struct ThreadTimes {
-  std::vector<std::string> names{"od",          "shift_apply", "normalization",
-                                 "edge_energy", "lcf",         "lcf_uncertainty"};
-  std::vector<std::vector<double>> best;  // [thread setting][stage], seconds, best of the repeats
+  std::vector<std::string> names;           // the stages, in order
+  std::vector<std::vector<double>> best;    // [thread setting][stage], seconds, best of the repeats
 };
 
-ThreadTimes compare_threads(const BenchArgs& a, const ReferenceManifest& manifest,
-                            int threads_max) {
+ThreadTimes compare_threads(const BenchArgs& a, const ReferenceManifest& manifest, int threads_max) {
   const std::vector<ReferenceSpectrum> references = map_references(manifest);
-  RawStack raw = simulated_raw_stack(a.size, a.energies, a.seed, manifest, {});
+  const RawStack raw = simulated_raw_stack(a.size, a.energies, a.seed, manifest, {});
   MapPipelineOptions options;
-  OpticalDensityResult od = compute_optical_density(raw, options.optical_density);
-  const RegistrationResult reg = register_stack(od.od, options.registration);
+  options.pixel_size_nm = bench_pixel_size_nm(a.size);
   ThreadTimes times;
-  times.best.assign(2, std::vector<double>(times.names.size(), 1e300));
+  times.best.assign(2, {});
   for (int repeat = 0; repeat < a.repeats; ++repeat)
     for (std::size_t setting = 0; setting < 2; ++setting) {
       const int threads = setting == 0 ? 1 : threads_max;
       const tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
                                       static_cast<std::size_t>(threads));
-      std::vector<double> s(times.names.size());
-      // As in the pipeline, OD and the shifts work in place: on copies made outside the timer
-      // (a copying pass would mostly time the kernel handing out fresh pages).
-      RawStack raw_copy = raw;
-      auto t = Clock::now();
-      OpticalDensityResult again = compute_optical_density(std::move(raw_copy), options.optical_density);
-      s[0] = seconds_since(t);
-      again = {};
-      EnergyStack od_copy = od.od;
-      Image<std::uint8_t> flags = od.flags;
-      t = Clock::now();
-      AlignedStack aligned = apply_shifts(std::move(od_copy), reg.dy_px, reg.dx_px);
-      flag_aligned_pixels(aligned, flags);
-      s[1] = seconds_since(t);
-      ValenceMapProfile p;
-      compute_valence_maps(aligned.stack, flags.view(), references, options.valence, {}, p);
-      s[2] = p.normalization_s, s[3] = p.edge_s, s[4] = p.lcf_s, s[5] = p.uncertainty_s;
-      for (std::size_t i = 0; i < s.size(); ++i)
-        times.best[setting][i] = std::min(times.best[setting][i], s[i]);
+      // OD and the shifts work in place: on a copy made outside the clock.
+      RawStack copy = raw;
+      StageClock clock;
+      run_map_pipeline(std::move(copy), references, options, {{}, clock.observer(), nullptr});
+      const auto& stages = clock.stages();
+      if (times.names.empty())
+        for (const Stage& s : stages) times.names.push_back(s.name);
+      auto& best = times.best[setting];
+      best.resize(times.names.size(), 1e300);
+      for (std::size_t i = 0; i < stages.size() && i < best.size(); ++i)
+        best[i] = std::min(best[i], stages[i].seconds);
     }
   return times;
 }
@@ -400,25 +445,23 @@ ThreadTimes compare_threads(const BenchArgs& a, const ReferenceManifest& manifes
 
 Json stage_json(const Stage& s, double triad) {
   Json j;
-  j["name"] = s.name;
-  if (!s.seconds) {
-    j["seconds"] = nullptr;
-  } else {
-    const double sec = *s.seconds;
-    j["seconds"] = sec;
-    j["spectra_per_s"] = sec > 0 ? s.spectra / sec : 0.0;
-    j["gb_s"] = sec > 0 ? s.bytes / sec / 1e9 : 0.0;
-    j["ratio_to_triad"] = sec > 0 ? s.bytes / sec / 1e9 / triad : 0.0;
-    j["bytes"] = s.bytes;
-  }
-  if (s.cpu_s) j["cpu_s"] = *s.cpu_s;
+  const double sec = s.seconds;
+  j["seconds"] = sec;
+  j["cpu_s"] = s.cpu_s;
+  j["spectra_per_s"] = sec > 0 ? s.spectra / sec : 0.0;
+  j["gb_s"] = sec > 0 ? s.bytes / sec / 1e9 : 0.0;
+  j["ratio_to_triad"] = sec > 0 ? s.bytes / sec / 1e9 / triad : 0.0;
+  j["bytes"] = s.bytes;
   j["note"] = s.note;
   return j;
 }
 
 Json run_json(const BenchRun& r) {
   Json j;
+  j["input"] = r.input;
   j["size"] = r.size;
+  j["height"] = r.height;
+  j["width"] = r.width;
   j["energies"] = r.energies;
   j["threads"] = r.threads;
   j["triad_gb_s"] = r.triad_gb_s;
@@ -429,113 +472,103 @@ Json run_json(const BenchRun& r) {
   j["stack_bytes"] = r.stack_bytes;
   j["raw_input_bytes"] = r.raw_input_bytes;
   j["peak_rss_bytes"] = r.peak_rss_bytes;
-  j["peak_rss_over_stack"] =
-      static_cast<double>(r.peak_rss_bytes) / static_cast<double>(r.stack_bytes);
-  j["peak_rss_reset_after_simulation"] = r.peak_reset;
+  j["peak_rss_over_stack"] = static_cast<double>(r.peak_rss_bytes) / static_cast<double>(r.stack_bytes);
+  j["peak_rss_reset_at_start"] = r.peak_reset;
   j["masked_pixels"] = r.masked_pixels;
   j["fft_plans"] = {{"measured", r.fft_plans_measured},
                     {"measure_s", r.fft_planning_s},
                     {"from_wisdom", r.fft_plans_from_wisdom}};
   Json stages = Json::object();
-  for (const auto& s : r.stages) {
-    Json sj = stage_json(s, r.triad_gb_s);
-    sj.erase("name");
-    stages[s.name] = sj;
-  }
+  for (const auto& s : r.stages) stages[s.name] = stage_json(s, r.triad_gb_s);
   j["stages"] = stages;
   return j;
 }
 
 void print_run(const BenchRun& r) {
-  std::printf(
-      "bench %zu x %zu x %zu energies, %d threads; triad %.2f GB/s; stack %.2f GB (float32), raw "
-      "input %.2f GB\n",
-      r.size, r.size, r.energies, r.threads, r.triad_gb_s, static_cast<double>(r.stack_bytes) / 1e9,
-      static_cast<double>(r.raw_input_bytes) / 1e9);
-  std::printf("%-16s %9s %14s %8s %8s %8s\n", "stage", "seconds", "spectra/s", "GB/s", "/triad",
-              "cpu s");
+  std::printf("bench %s: %zu x %zu x %zu energies, %d threads; triad %.2f GB/s; stack %.2f GB (float32), "
+              "raw input %.2f GB\n",
+              r.input.c_str(), r.height, r.width, r.energies, r.threads, r.triad_gb_s,
+              static_cast<double>(r.stack_bytes) / 1e9, static_cast<double>(r.raw_input_bytes) / 1e9);
+  std::printf("%-20s %9s %14s %8s %8s %8s\n", "stage", "seconds", "spectra/s", "GB/s", "/triad", "cpu s");
   for (const auto& s : r.stages) {
-    if (!s.seconds) {
-      std::printf("%-16s %9s  (%s)\n", s.name.c_str(), "-", s.note.c_str());
-      continue;
-    }
-    const double sec = *s.seconds;
+    const double sec = s.seconds;
     const double gbs = sec > 0 && s.bytes > 0 ? s.bytes / sec / 1e9 : 0.0;
-    std::printf("%-16s %9.3f %14.4g %8.2f %8.2f", s.name.c_str(), sec,
-                sec > 0 ? s.spectra / sec : 0.0, gbs, gbs / r.triad_gb_s);
-    if (s.cpu_s) std::printf(" %8.2f", *s.cpu_s);
-    std::printf("\n");
+    std::printf("%-20s %9.3f %14.4g %8.2f %8.2f %8.2f\n", s.name.c_str(), sec, sec > 0 ? s.spectra / sec : 0.0,
+                gbs, gbs / r.triad_gb_s, s.cpu_s);
   }
-  std::printf("total (raw stack in memory -> maps written): %.2f s wall (%.2f s without writing)\n",
-              r.total_s, r.compute_s);
+  const bool file = r.input != "simulated in memory";
+  std::printf("total (%s -> maps written): %.2f s wall (stages without reading and writing: %.2f s)\n",
+              file ? "file read" : "raw stack in memory", r.total_s, r.compute_s);
   std::printf("Mn mask: %zu pixels (%.1f %%): edge energy and LCF run on these\n", r.masked_pixels,
-              100.0 * static_cast<double>(r.masked_pixels) / static_cast<double>(r.size * r.size));
+              100.0 * static_cast<double>(r.masked_pixels) / static_cast<double>(r.height * r.width));
   std::printf("peak resident memory: %.2f GB = %.2f x the float32 stack%s\n",
               static_cast<double>(r.peak_rss_bytes) / 1e9,
               static_cast<double>(r.peak_rss_bytes) / static_cast<double>(r.stack_bytes),
-              r.peak_reset ? " (peak reset after the simulation)" : " (includes the simulation)");
+              r.peak_reset ? (file ? " (peak reset before reading)" : " (peak reset after the simulation)")
+                           : " (includes what came before: the kernel refused the reset)");
   std::printf("FFT plans: %d measured (%.2f s, inside registration), %d from plans kept by an earlier run\n",
               r.fft_plans_measured, r.fft_planning_s, r.fft_plans_from_wisdom);
 }
 
-int run_bench(const BenchArgs& a, const GlobalOptions& global) {
+void print_thread_comparison(const ThreadTimes& t, int threads_max, int repeats, Json& out) {
+  std::printf("\nthreads: 1 against %d, best of %d alternating repetitions\n", threads_max, repeats);
+  std::printf("%-20s %10s %10s %8s\n", "stage", "1 thread", "all", "speed-up");
+  Json tj = Json::object();
+  for (std::size_t i = 0; i < t.names.size(); ++i) {
+    const double one = t.best[0][i], all = t.best[1][i];
+    std::printf("%-20s %10.3f %10.3f %8.2f\n", t.names[i].c_str(), one, all, all > 0 ? one / all : 0.0);
+    tj[t.names[i]] = {{"seconds_1_thread", one}, {"seconds_all_threads", all}, {"speedup", all > 0 ? one / all : 0.0}};
+  }
+  out["thread_comparison"] = {{"threads", threads_max}, {"repeats", repeats}, {"stages", tj}};
+}
+
+void print_scaling(const std::vector<BenchRun>& runs, Json& out) {
+  std::printf("\nscaling: seconds per stage; last column: total / (pixels x energies) in ns\n");
+  std::printf("%6s %5s", "size", "E");
+  for (const auto& s : runs.front().stages) std::printf(" %9.9s", s.name.c_str());
+  std::printf(" %9s %9s\n", "total", "ns/value");
+  Json sj = Json::array();
+  for (const auto& r : runs) {
+    std::printf("%6zu %5zu", r.size, r.energies);
+    for (const auto& s : r.stages) std::printf(" %9.3f", s.seconds);
+    const double values = static_cast<double>(r.size * r.size * r.energies);
+    std::printf(" %9.3f %9.3f\n", r.total_s, 1e9 * r.total_s / values);
+    sj.push_back(run_json(r));
+  }
+  out["scaling"] = sj;
+}
+
+int run_bench(const BenchArgs& a, const GlobalOptions& global, bool file_mode) {
   if (a.size < 32) throw OptionError("--size", "must be at least 32 px");
   if (a.repeats < 1) throw OptionError("--repeats", "must be at least 1");
-  sim::energy_grid_of_size(a.energies);  // refuses too few energies before any work
+  if (file_mode && (a.scaling || a.compare_threads))
+    throw OptionError(a.scaling ? "--scaling" : "--compare-threads",
+                      "runs on simulated stacks only; it cannot be combined with --file");
+  if (!file_mode) sim::energy_grid_of_size(a.energies);  // refuses too few energies before any work
   const ReferenceManifest manifest = read_reference_manifest(a.refs);
   const ProgressSink progress = make_progress_sink(global);
   Json out;
-  out["program"] = {{"name", "xanesmap bench"},
-                    {"version", XANESMAP_VERSION},
-                    {"command_line", global.command_line}};
+  out["program"] = {{"name", "xanesmap bench"}, {"version", XANESMAP_VERSION}, {"command_line", global.command_line}};
 
-  const BenchRun main_run = run_pipeline(a, a.size, a.energies, manifest, progress);
+  const BenchRun main_run =
+      file_mode ? run_on_file(a, global) : run_in_memory(a, a.size, a.energies, manifest, progress);
   print_run(main_run);
   const Json main_json = run_json(main_run);
   for (auto it = main_json.begin(); it != main_json.end(); ++it) out[it.key()] = it.value();
 
   if (a.compare_threads) {
     const int threads_max = threads_in_use();
-    const ThreadTimes t = compare_threads(a, manifest, threads_max);
-    std::printf("\nthreads: 1 against %d, best of %d alternating repetitions\n", threads_max,
-                a.repeats);
-    std::printf("%-16s %10s %10s %8s\n", "stage", "1 thread", "all", "speed-up");
-    Json tj = Json::object();
-    for (std::size_t i = 0; i < t.names.size(); ++i) {
-      const double one = t.best[0][i], all = t.best[1][i];
-      std::printf("%-16s %10.3f %10.3f %8.2f\n", t.names[i].c_str(), one, all,
-                  all > 0 ? one / all : 0.0);
-      tj[t.names[i]] = {{"seconds_1_thread", one},
-                        {"seconds_all_threads", all},
-                        {"speedup", all > 0 ? one / all : 0.0}};
-    }
-    out["thread_comparison"] = {{"threads", threads_max}, {"repeats", a.repeats}, {"stages", tj}};
+    print_thread_comparison(compare_threads(a, manifest, threads_max), threads_max, a.repeats, out);
   }
-
   if (a.scaling) {
     // Pixels at the chosen number of energies; energies at 1024 x 1024 (or the chosen size if
     // smaller), which keeps the 200-energy run within memory and minutes.
     std::vector<BenchRun> runs;
-    for (const std::size_t s : {512, 1024, 2048})
-      runs.push_back(run_pipeline(a, s, a.energies, manifest, progress));
+    for (const std::size_t s : {512, 1024, 2048}) runs.push_back(run_in_memory(a, s, a.energies, manifest, progress));
     const std::size_t energy_size = std::min<std::size_t>(a.size, 1024);
-    for (const std::size_t e : {50, 100, 200})
-      runs.push_back(run_pipeline(a, energy_size, e, manifest, progress));
-    std::printf("\nscaling: seconds per stage; last column: total / (pixels x energies) in ns\n");
-    std::printf("%6s %5s", "size", "E");
-    for (const auto& s : runs.front().stages) std::printf(" %9.9s", s.name.c_str());
-    std::printf(" %9s %9s\n", "total", "ns/value");
-    Json sj = Json::array();
-    for (const auto& r : runs) {
-      std::printf("%6zu %5zu", r.size, r.energies);
-      for (const auto& s : r.stages) std::printf(" %9.3f", s.seconds.value_or(NAN));
-      const double values = static_cast<double>(r.size * r.size * r.energies);
-      std::printf(" %9.3f %9.3f\n", r.total_s, 1e9 * r.total_s / values);
-      sj.push_back(run_json(r));
-    }
-    out["scaling"] = sj;
+    for (const std::size_t e : {50, 100, 200}) runs.push_back(run_in_memory(a, energy_size, e, manifest, progress));
+    print_scaling(runs, out);
   }
-
   if (!a.json.empty()) {
     std::ofstream f(a.json);
     f << out.dump(2) << "\n";
@@ -548,25 +581,46 @@ int run_bench(const BenchArgs& a, const GlobalOptions& global) {
 
 void register_bench(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto a = std::make_shared<BenchArgs>();
-  CLI::App* sub = app.add_subcommand("bench", "Time every stage on a simulated stack in memory");
-  sub->add_option("--size", a->size, "Image side in px")->capture_default_str();
-  sub->add_option("--energies", a->energies, "Number of energies (16 or more)")
+  CLI::App* sub = app.add_subcommand("bench", "Time every stage, on a simulated stack in memory or on a file");
+  sub->add_option("--size", a->size, "Image side in px (simulated stack)")->capture_default_str();
+  sub->add_option("--energies", a->energies, "Number of energies, 16 or more (simulated stack)")
       ->capture_default_str();
+  sub->add_option("--file", a->file.stack,
+                  "Time `xanesmap map` on this stack instead, reading and writing included (with --flat, "
+                  "--dark, --energies... as for map)")
+      ->type_name("STACK");
+  // The stack options of `map` (--energies is the simulated stack's count here: --energy-list).
+  sub->add_option("--flat", a->file.flat, "With --file: flat-field TIFF")->type_name("PATH");
+  sub->add_option("--dark", a->file.dark, "With --file: dark-field TIFF")->type_name("PATH");
+  sub->add_option("--energy-list", a->file.energies, "With --file: energy list of a TIFF stack")->type_name("PATH");
   sub->add_option("--json", a->json, "Also write the figures to this JSON file");
-  sub->add_flag(
-      "--scaling", a->scaling,
-      "Also run 512, 1024, 2048 px (at --energies) and 50, 100, 200 energies (at 1024 px)");
+  sub->add_flag("--scaling", a->scaling,
+                "Also run 512, 1024, 2048 px (at --energies) and 50, 100, 200 energies (at 1024 px)");
   sub->add_flag("--compare-threads", a->compare_threads,
-                "Also time the per-pixel stages with 1 thread and with all threads, alternately");
-  sub->add_option("--repeats", a->repeats, "Repetitions of the thread comparison")
-      ->capture_default_str();
+                "Also run the pipeline with 1 thread and with all threads, alternately");
+  sub->add_option("--repeats", a->repeats, "Repetitions of the thread comparison")->capture_default_str();
   sub->add_option("--seed", a->seed, "Simulation seed")->capture_default_str();
   sub->add_option("--refs", a->refs, "Reference manifest (TOML)")->capture_default_str();
-  sub->add_option("--work-dir", a->work_dir,
-                  "Folder for the writing stage's temporary output (default: system temp)");
+  sub->add_option("--work-dir", a->work_dir, "Folder for the writing stage's temporary output (default: system temp)");
   sub->footer(examples_footer({"xanesmap bench", "xanesmap bench --threads 1 --json one.json",
-                               "xanesmap bench --size 512 --energies 50 --scaling -q"}));
-  sub->callback([&action, &global, a] { action = [&global, a] { return run_bench(*a, global); }; });
+                               "xanesmap bench --size 512 --energies 50 --scaling -q",
+                               "xanesmap bench --file scan.h5 --json file.json"}));
+  sub->callback([&action, &global, a, sub] {
+    const bool file_mode = sub->count("--file") > 0;
+    for (const char* option : {"--flat", "--dark", "--energy-list"})
+      if (sub->count(option) && !file_mode) {
+        const std::string name = option;
+        action = [name]() -> int { throw OptionError(name, "only applies with --file"); };
+        return;
+      }
+    for (const char* option : {"--size", "--energies", "--seed"})
+      if (sub->count(option) && file_mode) {
+        const std::string name = option;
+        action = [name]() -> int { throw OptionError(name, "describes the simulated stack; it has no effect with --file"); };
+        return;
+      }
+    action = [&global, a, file_mode] { return run_bench(*a, global, file_mode); };
+  });
 }
 
 }  // namespace xanesmap::cli

@@ -6,7 +6,9 @@
 #include <map>
 #include <memory>
 
+#include "core/base/defaults.hpp"
 #include "apps/cli_common.hpp"
+#include "apps/cmd_map.hpp"
 #include "apps/config_file.hpp"
 #include "core/base/background_release.hpp"
 #include "core/base/error.hpp"
@@ -21,30 +23,6 @@ namespace xanesmap::cli {
 
 namespace {
 
-struct MapArgs {
-  StackArgs stack;
-  std::string refs = XANESMAP_DEFAULT_REFS;
-  std::string out;
-  double pixel_size_nm = 0.0;  // 0: from the file, else 30
-  std::string method = "lcf";
-  std::string edge = "half-height";
-  std::string constraint = "simplex";
-  std::vector<double> pre_edge, post_edge, fit_window;  // FROM TO; defaults set in register_map
-  int post_order = 1;
-  bool no_flatten = false;
-  double e0_ev = NAN;
-  double saturation = 0.0;
-  bool force = false;
-  bool no_align = false;
-  std::string shifts_file;
-  bool align_range_given = false;   // set from the command line after parsing
-  bool registration_given = false;  // any of --reference, --max-shift, --outlier-px, --upsample
-  MapPipelineOptions options;
-  ParticleAnalysisOptions particles;
-  std::vector<double> valence_bins, edge_bins;  // FROM TO COUNT
-  bool no_split = false;
-  std::string config_toml;  // the effective configuration, written as config.toml
-};
 
 EnergyWindow window_option(const std::vector<double>& values, EnergyWindow fallback, const char* name) {
   if (values.empty()) return fallback;
@@ -79,7 +57,9 @@ std::vector<InputFile> stack_files(const StackSource& source, const StackDescrip
   return files;
 }
 
-int run_map(MapArgs a, const GlobalOptions& global) {
+}  // namespace
+
+int run_map(MapArgs a, const GlobalOptions& global, const StageObserver& observer) {
   if (a.out.empty()) throw OptionError("--out", "give the output folder");
   // Options first: nonsense fails before any file is read.
   ValenceMapOptions& v = a.options.valence;
@@ -96,11 +76,11 @@ int run_map(MapArgs a, const GlobalOptions& global) {
   if (a.pixel_size_nm != 0.0 && !(a.pixel_size_nm > 0.0 && std::isfinite(a.pixel_size_nm)))
     throw OptionError("--pixel-size-nm", "must be a positive size in nm");
   a.options.validate();
-  a.particles.segmentation.split_touching = !a.no_split;
-  if (!a.valence_bins.empty()) a.particles.valence_bins = bins_option(a.valence_bins, "--valence-bins");
-  if (!a.edge_bins.empty()) a.particles.edge_bins = bins_option(a.edge_bins, "--edge-bins");
+  a.options.particles.segmentation.split_touching = !a.no_split;
+  if (!a.valence_bins.empty()) a.options.particles.valence_bins = bins_option(a.valence_bins, "--valence-bins");
+  if (!a.edge_bins.empty()) a.options.particles.edge_bins = bins_option(a.edge_bins, "--edge-bins");
   try {
-    a.particles.validate();
+    a.options.particles.validate();
   } catch (const OptionError& e) {
     // Name the command-line option, not the field of the options struct.
     static const std::map<std::string, std::string> flags{{"threshold_od", "--particle-threshold"},
@@ -133,7 +113,7 @@ int run_map(MapArgs a, const GlobalOptions& global) {
   info.time_utc = global.time_utc;
   info.config_toml = a.config_toml;
   info.options = a.options;
-  info.particle_options = a.particles;
+  info.particle_options = a.options.particles;
   info.manifest = a.refs;
   const ReferenceManifest manifest = read_reference_manifest(a.refs);
   std::vector<ReferenceSpectrum> references;
@@ -142,7 +122,9 @@ int run_map(MapArgs a, const GlobalOptions& global) {
     info.reference_files.push_back(describe_input_file(loaded.entry.file));
     references.push_back({loaded.entry.name, loaded.entry.valence, std::move(loaded.spectrum)});
   }
+  if (observer) observer({"reading", StagePhase::begin});
   LoadedStack loaded = load_raw_stack(source, progress);
+  if (observer) observer({"reading", StagePhase::end});
   if (!a.shifts_file.empty()) {
     const auto rows = read_shifts_csv(a.shifts_file);
     apply_shift_table(rows, loaded.raw.counts().energies_ev(), a.shifts_file, a.options);
@@ -159,31 +141,30 @@ int run_map(MapArgs a, const GlobalOptions& global) {
   } else if (loaded.description.pixel_size_nm) {
     info.pixel_size_nm = *loaded.description.pixel_size_nm, info.pixel_size_source = "file";
   } else {
-    info.pixel_size_nm = 30.0, info.pixel_size_source = "default (the file does not say)";
+    info.pixel_size_nm = kDefaultPixelSizeNm, info.pixel_size_source = "default (the file does not say)";
   }
 
-  if (a.particles.depth_bin_nm < info.pixel_size_nm / 10.0)  // before the long work (see analyze_particles)
-    throw OptionError("--depth-bin-nm", "must be at least a tenth of the pixel size (" +
-                                            std::to_string(info.pixel_size_nm / 10.0) + " nm)");
+  a.options.pixel_size_nm = info.pixel_size_nm;
   // The stages' input errors name no file: say which stack and references they are about.
   // The stack is released on a thread of its own while the particles are analysed and the
   // outputs written (it is gone before this function returns).
   BackgroundRelease stack_release;
   const MapPipelineResult result = [&] {
     try {
-      return run_map_pipeline(std::move(loaded.raw), references, a.options, progress,
-                              &stack_release);  // the stack becomes the OD in place
+      // The stack becomes the OD in place.
+      return run_map_pipeline(std::move(loaded.raw), references, a.options,
+                              {progress, observer, &stack_release});
     } catch (const InputError& e) {
       rethrow_with_context(e, "mapping '" + a.stack.stack + "' with the references of '" + a.refs + "'");
     }
   }();
-  if (progress) progress({"particles", 0, 1});
-  const ParticleAnalysis particles = analyze_particles(result.maps, info.pixel_size_nm, a.particles);
-  if (progress) progress({"particles", 1, 1});
+  const ParticleAnalysis& particles = result.particles;
   if (progress) progress({"write outputs", 0, 1});
+  if (observer) observer({"writing", StagePhase::begin});
   write_map_outputs(output.staging(), info, result, particles);
-  if (progress) progress({"write outputs", 1, 1});
   output.commit();
+  if (observer) observer({"writing", StagePhase::end});
+  if (progress) progress({"write outputs", 1, 1});
 
   const ValenceMaps& m = result.maps;
   for (const auto& w : m.warnings) std::cerr << "xanesmap: warning: " << w << "\n";
@@ -212,8 +193,6 @@ int run_map(MapArgs a, const GlobalOptions& global) {
   return 0;
 }
 
-}  // namespace
-
 void register_map(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto a = std::make_shared<MapArgs>();
   CLI::App* sub = app.add_subcommand("map", "Calibrated Mn valence maps from an energy stack");
@@ -223,7 +202,7 @@ void register_map(CLI::App& app, const GlobalOptions& global, Action& action) {
   a->pre_edge = {v.normalization.pre_edge_ev.from_ev, v.normalization.pre_edge_ev.to_ev};
   a->post_edge = {v.normalization.post_edge_ev.from_ev, v.normalization.post_edge_ev.to_ev};
   a->fit_window = {v.fit_window_ev.from_ev, v.fit_window_ev.to_ev};
-  const HistogramBins& bins = a->particles.valence_bins;
+  const HistogramBins& bins = a->options.particles.valence_bins;
   a->valence_bins = {bins.min, bins.max, static_cast<double>(bins.bin_count)};
   sub->add_option("--out", a->out, "Output folder (must not exist unless --force)")->required();
   sub->add_option("--refs", a->refs, "Reference manifest (TOML)")->capture_default_str()->type_name("PATH");
@@ -255,19 +234,19 @@ void register_map(CLI::App& app, const GlobalOptions& global, Action& action) {
   sub->add_flag("--no-align", a->no_align, "Do not register the energy frames");
   sub->add_option("--shifts", a->shifts_file, "Use these shifts (a shifts.csv) instead of registering")
       ->type_name("PATH");
-  auto& seg = a->particles.segmentation;
+  auto& seg = a->options.particles.segmentation;
   sub->add_option("--particle-threshold", seg.threshold_od,
                   "Particles: edge-jump threshold in OD (0 = automatic: Otsu, then the background noise floor)")
       ->capture_default_str();
   sub->add_option("--min-area-um2", seg.min_area_um2, "Particles: drop objects smaller than this, um^2")->capture_default_str();
   sub->add_flag("--no-split", a->no_split, "Particles: do not split touching particles (watershed)");
-  sub->add_option("--surface-nm", a->particles.surface_nm, "Surface shell depth below the particle outline, nm")
+  sub->add_option("--surface-nm", a->options.particles.surface_nm, "Surface shell depth below the particle outline, nm")
       ->capture_default_str();
-  sub->add_option("--depth-bin-nm", a->particles.depth_bin_nm, "Depth profile bin width, nm")->capture_default_str();
+  sub->add_option("--depth-bin-nm", a->options.particles.depth_bin_nm, "Depth profile bin width, nm")->capture_default_str();
   sub->add_option("--valence-bins", a->valence_bins, "Valence histogram FROM TO COUNT")->expected(3)->capture_default_str();
   sub->add_option("--edge-bins", a->edge_bins, "Edge-energy histogram FROM TO COUNT, eV (default e0-10 e0+10 80)")
       ->expected(3);
-  sub->add_flag("--weight-by-edge-jump", a->particles.weight_by_edge_jump,
+  sub->add_flag("--weight-by-edge-jump", a->options.particles.weight_by_edge_jump,
                 "Weight particle statistics and histograms by each pixel's edge jump (Mn amount)");
   sub->add_flag("--force", a->force, "Replace the output folder if it exists");
   sub->footer(examples_footer({"xanesmap map demo/scan.h5 --out demo-maps",

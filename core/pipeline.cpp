@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <string_view>
+#include <type_traits>
 
 #include "core/base/error.hpp"
 #include "core/registration/shift_apply.hpp"
@@ -46,42 +48,66 @@ void MapPipelineOptions::validate() const {
   optical_density.validate();
   registration.validate();
   valence.validate();
+  particles.validate();
   if (alignment == AlignmentMode::given && given_dy_px.size() != given_dx_px.size())
     throw OptionError("shifts", "dy and dx lists differ in length");
+  if (!(pixel_size_nm > 0.0 && std::isfinite(pixel_size_nm)))
+    throw OptionError("pixel-size-nm", "must be a positive size in nm");
+  // Before the long work: measure_particles would refuse it only after the maps.
+  if (particles.depth_bin_nm < pixel_size_nm / 10.0)
+    throw OptionError("depth-bin-nm", "must be at least a tenth of the pixel size (" +
+                                          std::to_string(pixel_size_nm / 10.0) + " nm)");
 }
 
 namespace {
 
-AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& options, const ProgressSink& progress);
+/// Runs `work` between the begin and end events of `stage` (the end event only when it returns).
+template <class Work>
+auto run_stage(const PipelineHooks& hooks, std::string_view stage, Work&& work) {
+  if (hooks.observer) hooks.observer({stage, StagePhase::begin});
+  if constexpr (std::is_void_v<decltype(work())>) {
+    work();
+    if (hooks.observer) hooks.observer({stage, StagePhase::end});
+  } else {
+    auto result = work();
+    if (hooks.observer) hooks.observer({stage, StagePhase::end});
+    return result;
+  }
+}
+
+AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& options, const PipelineHooks& hooks);
 
 }  // namespace
 
 AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipelineOptions& options,
-                                              const ProgressSink& progress) {
+                                              const PipelineHooks& hooks) {
   options.validate();
-  return align(compute_optical_density(raw, options.optical_density, progress), options, progress);
+  return align(run_stage(hooks, kMapStages[0],
+                         [&] { return compute_optical_density(raw, options.optical_density, hooks.progress); }),
+               options, hooks);
 }
 
 AlignedOpticalDensity aligned_optical_density(RawStack&& raw, const MapPipelineOptions& options,
-                                              const ProgressSink& progress) {
+                                              const PipelineHooks& hooks) {
   options.validate();
-  return align(compute_optical_density(std::move(raw), options.optical_density, progress), options, progress);
+  return align(run_stage(hooks, kMapStages[0],
+                         [&] {
+                           return compute_optical_density(std::move(raw), options.optical_density,
+                                                          hooks.progress);
+                         }),
+               options, hooks);
 }
 
 namespace {
 
-AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& options, const ProgressSink& progress) {
-  const std::size_t n = od.od.frame_count();
-  // A stack without a single valid value (all-zero flats, saturated everywhere, all NaN) is not
-  // data with some bad pixels: nothing downstream could do anything with it.
-  if (std::all_of(od.invalid_per_energy.begin(), od.invalid_per_energy.end(),
-                  [&](std::size_t invalid) { return invalid >= od.flags.size(); }))
-    throw InputError("optical density is undefined at every pixel and energy (" +
-                     flag_counts(od.pixels_by_flag) + ")");
+// The registration stage: shifts estimated, given (checked against the stack) or none.
+RegistrationResult registration_of(const EnergyStack& od, const MapPipelineOptions& options,
+                                   const PipelineHooks& hooks) {
+  const std::size_t n = od.frame_count();
   RegistrationResult reg;
   switch (options.alignment) {
     case AlignmentMode::estimate:
-      reg = register_stack(od.od, options.registration, progress);
+      reg = run_stage(hooks, kMapStages[1], [&] { return register_stack(od, options.registration, hooks.progress); });
       break;
     case AlignmentMode::given:
       if (options.given_dy_px.size() != n)
@@ -105,12 +131,25 @@ AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& o
   if (reg.quality.empty()) {
     reg.quality.assign(n, 1.0), reg.residual_px.assign(n, 0.0), reg.flagged.assign(n, 0);
   }
+  return reg;
+}
+
+AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& options, const PipelineHooks& hooks) {
+  // A stack without a single valid value (all-zero flats, saturated everywhere, all NaN) is not
+  // data with some bad pixels: nothing downstream could do anything with it.
+  if (std::all_of(od.invalid_per_energy.begin(), od.invalid_per_energy.end(),
+                  [&](std::size_t invalid) { return invalid >= od.flags.size(); }))
+    throw InputError("optical density is undefined at every pixel and energy (" +
+                     flag_counts(od.pixels_by_flag) + ")");
+  RegistrationResult reg = registration_of(od.od, options, hooks);
   AlignedOpticalDensity out{std::move(od.od), std::move(od.flags), {}, std::move(reg)};
-  if (options.alignment != AlignmentMode::none) {
-    AlignedStack aligned = apply_shifts(std::move(out.od), out.registration.dy_px, out.registration.dx_px, progress);
-    flag_aligned_pixels(aligned, out.flags);
-    out.od = std::move(aligned.stack);
-  }
+  if (options.alignment != AlignmentMode::none)
+    run_stage(hooks, kMapStages[2], [&] {
+      AlignedStack aligned =
+          apply_shifts(std::move(out.od), out.registration.dy_px, out.registration.dx_px, hooks.progress);
+      flag_aligned_pixels(aligned, out.flags);
+      out.od = std::move(aligned.stack);
+    });
   out.summary = summarize_od_flags(out.flags);
   return out;
 }
@@ -138,8 +177,7 @@ OpticalDensitySummary summarize_od_flags(const Image<std::uint8_t>& flags) {
 namespace {
 
 MapPipelineResult maps_of(AlignedOpticalDensity aligned, const std::vector<ReferenceSpectrum>& references,
-                          const MapPipelineOptions& options, const ProgressSink& progress,
-                          BackgroundRelease* stack_release) {
+                          const MapPipelineOptions& options, const PipelineHooks& hooks) {
   if (aligned.summary.invalid_pixels >= aligned.flags.size())
     throw InputError("every pixel's optical density is undefined at one energy or more, so no pixel can be "
                      "mapped: " + empty_frames_text(aligned.od) + "pixels per flag: " +
@@ -149,24 +187,37 @@ MapPipelineResult maps_of(AlignedOpticalDensity aligned, const std::vector<Refer
   result.optical_density = aligned.summary;
   result.alignment = options.alignment;
   result.registration = std::move(aligned.registration);
-  result.maps = compute_valence_maps(aligned.od, aligned.flags.view(), references, options.valence, progress);
-  if (stack_release) stack_release->release(std::move(aligned.od));
+  result.maps = run_stage(hooks, kMapStages[3], [&] {
+    return compute_valence_maps(aligned.od, aligned.flags.view(), references, options.valence, hooks.progress);
+  });
+  // The stack is not needed past this point: released meanwhile on a thread of its own, or here.
+  if (hooks.stack_release) hooks.stack_release->release(std::move(aligned.od));
+  aligned.od = {};
+  SegmentationOptions segmentation = options.particles.segmentation;
+  segmentation.pixel_size_nm = options.pixel_size_nm;
+  Segmentation particles = run_stage(hooks, kMapStages[4], [&] {
+    report(hooks.progress, "particles", 0, 1);
+    return segment_particles(result.maps.edge_jump_od.view(), segmentation);
+  });
+  result.particles = run_stage(hooks, kMapStages[5], [&] {
+    ParticleAnalysis analysis =
+        measure_particles(result.maps, std::move(particles), options.pixel_size_nm, options.particles);
+    report(hooks.progress, "particles", 1, 1);
+    return analysis;
+  });
   return result;
 }
 
 }  // namespace
 
 MapPipelineResult run_map_pipeline(const RawStack& raw, const std::vector<ReferenceSpectrum>& references,
-                                   const MapPipelineOptions& options, const ProgressSink& progress,
-                                   BackgroundRelease* stack_release) {
-  return maps_of(aligned_optical_density(raw, options, progress), references, options, progress, stack_release);
+                                   const MapPipelineOptions& options, const PipelineHooks& hooks) {
+  return maps_of(aligned_optical_density(raw, options, hooks), references, options, hooks);
 }
 
 MapPipelineResult run_map_pipeline(RawStack&& raw, const std::vector<ReferenceSpectrum>& references,
-                                   const MapPipelineOptions& options, const ProgressSink& progress,
-                                   BackgroundRelease* stack_release) {
-  return maps_of(aligned_optical_density(std::move(raw), options, progress), references, options, progress,
-                 stack_release);
+                                   const MapPipelineOptions& options, const PipelineHooks& hooks) {
+  return maps_of(aligned_optical_density(std::move(raw), options, hooks), references, options, hooks);
 }
 
 }  // namespace xanesmap

@@ -1,18 +1,30 @@
 // The order of the stages, and nothing else: raw counts -> optical density -> registration of
-// the energy frames (estimate, or shifts given) -> shifts applied -> valence maps.
+// the energy frames (estimate, or shifts given) -> shifts applied -> valence maps -> particles
+// (segmentation, then their statistics). The only file that knows that order: `xanesmap map`
+// reads, runs this, writes; `xanesmap align` runs its first three stages; the benchmark runs
+// it and times the stages from their events (StageObserver).
 #pragma once
 
+#include <array>
+#include <string_view>
 #include <vector>
 
 #include "core/base/background_release.hpp"
+#include "core/base/defaults.hpp"
 #include "core/stack/optical_density.hpp"
 #include "core/base/progress.hpp"
 #include "core/stack/raw_stack.hpp"
 #include "core/registration/registration.hpp"
+#include "core/particles/particle_analysis.hpp"
 #include "core/registration/shift_apply.hpp"
 #include "core/spectral/valence_map.hpp"
 
 namespace xanesmap {
+
+/// The stages whose begin and end a StageObserver sees, in the order they run. With alignment
+/// `given` or `none`, registration is skipped (no event); with `none`, shift_apply too.
+inline constexpr std::array<std::string_view, 6> kMapStages{
+    "optical_density", "registration", "shift_apply", "valence_maps", "segmentation", "particle_statistics"};
 
 enum class AlignmentMode { estimate, given, none };
 
@@ -23,7 +35,18 @@ struct MapPipelineOptions {
   std::vector<double> given_dy_px, given_dx_px;       // for `given`: one per frame
   std::vector<double> given_quality;                  // for `given`: quality column (0 = flagged)
   ValenceMapOptions valence;
-  void validate() const;
+  ParticleAnalysisOptions particles;             // segmentation's pixel size is pixel_size_nm
+  double pixel_size_nm = kDefaultPixelSizeNm;    // nm: particle areas, surface depth, depth bins
+  void validate() const;                         // OptionError naming the option
+};
+
+/// What a caller may attach to a run: progress for a display, stage events for a clock, and a
+/// BackgroundRelease that takes the aligned OD stack once the maps exist (the particle stages
+/// then run while it is given back to the kernel: core/base/background_release.hpp).
+struct PipelineHooks {
+  ProgressSink progress;
+  StageObserver observer;
+  BackgroundRelease* stack_release = nullptr;
 };
 
 struct OpticalDensitySummary {
@@ -37,6 +60,7 @@ struct MapPipelineResult {
   AlignmentMode alignment = AlignmentMode::estimate;
   RegistrationResult registration;  // shifts applied (zeros with `none`); flags only with `estimate`
   ValenceMaps maps;
+  ParticleAnalysis particles;       // on maps.edge_jump_od, at options.pixel_size_nm
 };
 
 /// OD, then registration and shift application: the aligned OD stack and its per-pixel flags
@@ -50,32 +74,27 @@ struct AlignedOpticalDensity {
   RegistrationResult registration;
 };
 AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipelineOptions& options,
-                                              const ProgressSink& progress = {});
+                                              const PipelineHooks& hooks = {});
 /// The same, consuming the raw stack: OD is written over the counts, so the run holds one
 /// stack (plus the raw flats until OD is done) instead of three. Identical results.
 AlignedOpticalDensity aligned_optical_density(RawStack&& raw, const MapPipelineOptions& options,
-                                              const ProgressSink& progress = {});
+                                              const PipelineHooks& hooks = {});
 
 /// After apply_shifts: sets od_outside_view where the pixel left the field of view in any frame
 /// (`aligned.outside_any`), otherwise od_not_finite where an aligned value is not finite in some
 /// frame (`aligned.not_finite_any`: interpolation spreads an invalid value to its neighbours).
-/// Part of aligned_optical_density; public for the bench.
 void flag_aligned_pixels(const AlignedStack& aligned, Image<std::uint8_t>& flags);
 /// Pixels with any flag, and per flag.
 OpticalDensitySummary summarize_od_flags(const Image<std::uint8_t>& flags);
 
-/// Throws InputError, besides the stages' own errors, when every pixel's OD is undefined at one
-/// energy or more (e.g. whole frames saturated): no pixel could be mapped.
-/// With `stack_release`, the aligned OD stack is handed to it once the maps exist, instead of
-/// being destroyed before the function returns: the caller's next stages (particles, writing)
-/// then run while it is released (core/base/background_release.hpp).
+/// Every stage, raw counts to particle statistics. Throws InputError, besides the stages' own
+/// errors, when every pixel's OD is undefined at one energy or more (e.g. whole frames
+/// saturated): no pixel could be mapped. Options are validated before any work.
 MapPipelineResult run_map_pipeline(const RawStack& raw, const std::vector<ReferenceSpectrum>& references,
-                                   const MapPipelineOptions& options, const ProgressSink& progress = {},
-                                   BackgroundRelease* stack_release = nullptr);
+                                   const MapPipelineOptions& options, const PipelineHooks& hooks = {});
 /// The same, consuming the raw stack (see aligned_optical_density): for callers that do not need
 /// the raw stack afterwards, e.g. `xanesmap map` (std::move(loaded.raw)).
 MapPipelineResult run_map_pipeline(RawStack&& raw, const std::vector<ReferenceSpectrum>& references,
-                                   const MapPipelineOptions& options, const ProgressSink& progress = {},
-                                   BackgroundRelease* stack_release = nullptr);
+                                   const MapPipelineOptions& options, const PipelineHooks& hooks = {});
 
 }  // namespace xanesmap

@@ -1,5 +1,6 @@
-// Progress reporting from library stages. The library never prints: a stage calls the sink
-// it was given, and the CLI renders the events on stderr.
+// Progress reporting from library stages, and the begin/end events of the pipeline's stages.
+// The library never prints: a stage calls the sink it was given, and the CLI renders the events
+// on stderr; the benchmark times the stages from their events (core/pipeline.hpp).
 #pragma once
 
 #include <cstddef>
@@ -21,5 +22,18 @@ inline void report(const ProgressSink& sink, std::string_view stage, std::size_t
                    std::size_t total) {
   if (sink) sink(ProgressEvent{stage, done, total});
 }
+
+enum class StagePhase { begin, end };
+
+/// One stage of the pipeline starting or ending. `stage` is one of the names core/pipeline.hpp
+/// lists (kMapStages); the events of one run come in order, begin then end, never nested.
+struct StageEvent {
+  std::string_view stage;
+  StagePhase phase = StagePhase::begin;
+};
+
+/// May be empty. Called on the thread that runs the pipeline, right before a stage's first and
+/// right after its last computation: an observer that reads a clock times the stage itself.
+using StageObserver = std::function<void(const StageEvent&)>;
 
 }  // namespace xanesmap

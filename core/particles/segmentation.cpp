@@ -11,7 +11,7 @@
 #include "core/particles/detail/auto_threshold.hpp"
 #include "core/base/error.hpp"
 #include "core/particles/detail/watershed.hpp"
-#include "io/plots/detail/opencv_headers.hpp"
+#include "core/base/detail/opencv_headers.hpp"
 
 namespace xanesmap {
 

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/base/defaults.hpp"
 #include "core/base/image.hpp"
 
 namespace xanesmap {
@@ -30,7 +31,7 @@ namespace xanesmap {
 struct SegmentationOptions {
   double threshold_od = 0.0;        // OD edge-jump threshold; 0 = automatic (Otsu + noise floor, see below)
   double min_area_um2 = 0.05;       // objects smaller than this are dropped (um^2)
-  double pixel_size_nm = 30.0;      // nm
+  double pixel_size_nm = kDefaultPixelSizeNm;  // nm
   int opening_radius_px = 1;        // morphological opening (noise), then closing, radius in px; 0 = none
   bool split_touching = true;       // distance-transform watershed
   double split_min_depth_px = 3.0;  // seeds: distance-transform maxima with a dynamic >= this (px)

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/defaults.hpp"
 #include "core/base/energy_stack.hpp"
 #include "core/stack/raw_stack.hpp"
 #include "core/base/image.hpp"
@@ -41,7 +42,7 @@ struct SimulationReference {
 struct SimulationOptions {
   std::size_t height = 512;                // px
   std::size_t width = 512;                 // px
-  double pixel_size_nm = 30.0;             // nm
+  double pixel_size_nm = kDefaultPixelSizeNm;  // nm
   std::string preset = "mixed";            // scene, see scene_presets()
   std::vector<double> energies_ev;         // eV, strictly increasing; empty = default grid
   double flat_counts = 20000.0;            // mean flat counts at the first energy, brightest px

@@ -7,7 +7,7 @@
 // and round ticks, as in write_plot_png) and its sub-pixel marks, and written with its PNG write.
 #include "io/formats/shifts_table.hpp"
 
-#include "io/plots/detail/opencv_headers.hpp"
+#include "core/base/detail/opencv_headers.hpp"
 
 #include <algorithm>
 #include <array>

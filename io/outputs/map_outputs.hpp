@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/base/defaults.hpp"
 #include "core/particles/particle_analysis.hpp"
 #include "core/pipeline.hpp"
 #include "io/formats/reference_manifest.hpp"
@@ -34,7 +35,7 @@ struct MapRunInfo {
   std::string config_toml;             // the effective configuration (config.toml; not written when empty)
   StackDescription stack;
   std::vector<InputFile> stack_files;  // the stack (one file, or each TIFF of a folder), flat, dark, energies
-  double pixel_size_nm = 30.0;
+  double pixel_size_nm = kDefaultPixelSizeNm;
   std::string pixel_size_source;       // "file", "option" or "default (the file does not say)"
   std::filesystem::path manifest;
   std::vector<ReferenceEntry> references;

@@ -23,7 +23,7 @@
 #include <utility>
 #include <vector>
 
-#include "io/plots/detail/opencv_headers.hpp"
+#include "core/base/detail/opencv_headers.hpp"
 #include "io/plots/png_preview.hpp"  // ColourBarTicks
 
 namespace xanesmap::plot_draw {

@@ -7,7 +7,7 @@
 // rectilinear polygons, which clamping their corners to that rectangle cuts exactly.
 #include "io/plots/plot_png.hpp"
 
-#include "io/plots/detail/opencv_headers.hpp"
+#include "core/base/detail/opencv_headers.hpp"
 
 #include <algorithm>
 #include <array>

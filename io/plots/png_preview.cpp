@@ -10,7 +10,7 @@
 //   the other pictures in io/plots/plot_draw.hpp.
 #include "io/plots/png_preview.hpp"
 
-#include "io/plots/detail/opencv_headers.hpp"
+#include "core/base/detail/opencv_headers.hpp"
 
 #include <algorithm>
 #include <array>

@@ -472,11 +472,27 @@ CASES
     expect_in out "triad"
     expect_in out "registration"
     expect_in out "peak resident memory"
-    for key in '"total_s"' '"stages"' '"od"' '"registration"' '"shift_apply"' '"normalization"' \
-      '"edge_energy"' '"lcf"' '"segmentation"' '"statistics"' '"writing"' '"peak_rss_bytes"' '"triad_gb_s"'; do
+    # The stages as the pipeline announces them (core/pipeline.hpp, kMapStages), and writing.
+    for key in '"total_s"' '"stages"' '"optical_density"' '"registration"' '"shift_apply"' '"valence_maps"' \
+      '"segmentation"' '"particle_statistics"' '"writing"' '"peak_rss_bytes"' '"triad_gb_s"' '"cpu_s"'; do
       grep -q -- "$key" "$work/bench.json" || fail "bench.json lacks $key"
     done
     ls "$work" | grep -q xanesmap-bench && fail "the writing stage left its folder"
+    # On a file: `xanesmap map` itself, timed from reading to writing.
+    expect_exit 0 "$exe" simulate --out "$work/sim" --size 64 --no-tiff -q --refs "$arg/mn-k/references.toml"
+    expect_exit 0 "$exe" bench --file "$work/sim/scan.h5" -q --refs "$arg/mn-k/references.toml" \
+      --json "$work/bench-file.json" --work-dir "$work"
+    for key in '"reading"' '"optical_density"' '"valence_maps"' '"particle_statistics"' '"writing"'; do
+      grep -q -- "$key" "$work/bench-file.json" || fail "bench-file.json lacks $key"
+    done
+    expect_in out "file read -> maps written"
+    ls "$work" | grep -q xanesmap-bench && fail "bench --file left its output folder"
+    expect_exit 1 "$exe" bench --file "$work/sim/scan.h5" --size 64 -q
+    expect_in err "no effect with --file"
+    expect_exit 1 "$exe" bench --flat "$work/sim/scan.h5" -q
+    expect_in err "only applies with --file"
+    expect_exit 1 "$exe" bench --file "$work/sim/scan.h5" --scaling -q
+    expect_in err "--scaling"
     expect_exit 0 "$exe" --threads 1 bench --size 64 --energies 20 -q --refs "$arg/mn-k/references.toml"
     expect_in out "1 threads"
     expect_exit 1 "$exe" bench --size 64 --energies 15 -q

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "io/plots/detail/opencv_headers.hpp"
+#include "core/base/detail/opencv_headers.hpp"
 
 namespace xanesmap::test {
 

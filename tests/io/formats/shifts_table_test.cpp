@@ -3,7 +3,7 @@
 // OpenCV, the expected size, the series and flag colours present, errors).
 #include "io/formats/shifts_table.hpp"
 
-#include "io/plots/detail/opencv_headers.hpp"
+#include "core/base/detail/opencv_headers.hpp"
 
 #include <catch2/catch.hpp>
 #include <cmath>

@@ -10,7 +10,7 @@
 // the exact colour.
 #include "io/plots/plot_png.hpp"
 
-#include "io/plots/detail/opencv_headers.hpp"
+#include "core/base/detail/opencv_headers.hpp"
 
 #include <catch2/catch.hpp>
 #include <cmath>

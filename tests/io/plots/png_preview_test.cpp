@@ -8,7 +8,7 @@
 // they may differ by 1 per channel.
 #include "io/plots/png_preview.hpp"
 
-#include "io/plots/detail/opencv_headers.hpp"
+#include "core/base/detail/opencv_headers.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
