@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
-#include <map>
 #include <memory>
 
 #include "core/base/defaults.hpp"
@@ -79,17 +78,7 @@ int run_map(MapArgs a, const GlobalOptions& global, const StageObserver& observe
   a.options.particles.segmentation.split_touching = !a.no_split;
   if (!a.valence_bins.empty()) a.options.particles.valence_bins = bins_option(a.valence_bins, "--valence-bins");
   if (!a.edge_bins.empty()) a.options.particles.edge_bins = bins_option(a.edge_bins, "--edge-bins");
-  try {
-    a.options.particles.validate();
-  } catch (const OptionError& e) {
-    // Name the command-line option, not the field of the options struct.
-    static const std::map<std::string, std::string> flags{{"threshold_od", "--particle-threshold"},
-                                                          {"min_area_um2", "--min-area-um2"},
-                                                          {"surface-nm", "--surface-nm"},
-                                                          {"depth-bin-nm", "--depth-bin-nm"}};
-    const auto it = flags.find(e.option());
-    throw OptionError(it != flags.end() ? it->second : e.option(), e.detail());
-  }
+  a.options.particles.validate();
 
   if (a.no_align && !a.shifts_file.empty()) throw OptionError("--shifts", "cannot be combined with --no-align");
   // Options that would be silently ignored are refused.

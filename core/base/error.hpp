@@ -28,12 +28,20 @@ class InputError : public Error {
 /// An option value that makes no sense (negative pixel size, reversed window...).
 class OptionError : public Error {
  public:
+  /// `option` is the option as the user types it: "--max-shift", or "max-shift" (a TOML key of
+  /// --config; the message shows it as "--max-shift", its command-line form). A name with
+  /// capitals or spaces (a positional argument such as "DIRS") is shown as it is.
   OptionError(const std::string& option, const std::string& detail)
-      : Error("option '" + option + "': " + detail), option_(option), detail_(detail) {}
+      : Error("option '" + as_typed(option) + "': " + detail), option_(as_typed(option)), detail_(detail) {}
   const std::string& option() const { return option_; }
   const std::string& detail() const { return detail_; }
 
  private:
+  static std::string as_typed(const std::string& option) {
+    const bool plain = !option.empty() && option[0] != '-' &&
+                       option.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos;
+    return plain ? "--" + option : option;
+  }
   std::string option_;
   std::string detail_;
 };

@@ -401,15 +401,15 @@ void HistogramBins::validate() const {
   if (!(max > min))
     throw OptionError(
         "max", "must be above min (" + std::to_string(min) + "), got " + std::to_string(max));
-  if (bin_count == 0) throw OptionError("bin_count", "must be >= 1");
+  if (bin_count == 0) throw OptionError("bin-count", "must be >= 1");
   if (bin_count > 1000000)
-    throw OptionError("bin_count", "must be <= 1000000, got " + std::to_string(bin_count));
+    throw OptionError("bin-count", "must be <= 1000000, got " + std::to_string(bin_count));
   if (!std::isfinite(max - min)) throw OptionError("max", "max - min overflows");
   // Every bin must be wider than the spacing of doubles around the edges.
   const double width = (max - min) / static_cast<double>(bin_count);
   const double magnitude = std::max(std::abs(min), std::abs(max));
   if (!(width > 16.0 * std::numeric_limits<double>::epsilon() * magnitude))
-    throw OptionError("bin_count", "bins of width " + std::to_string(width) +
+    throw OptionError("bin-count", "bins of width " + std::to_string(width) +
                                        " are below the resolution of doubles at " +
                                        std::to_string(magnitude));
 }
@@ -578,15 +578,15 @@ DistributionFigures describe_distribution(std::span<const double> values,
 
 void MixtureOptions::validate() const {
   if (max_components < 1 || max_components > 5)
-    throw OptionError("max_components", "must be in 1-5, got " + std::to_string(max_components));
+    throw OptionError("max-components", "must be in 1-5, got " + std::to_string(max_components));
   if (!std::isfinite(min_separation) || min_separation < 0.0)
-    throw OptionError("min_separation", "must be finite and >= 0");
+    throw OptionError("min-separation", "must be finite and >= 0");
   if (!std::isfinite(min_weight) || min_weight < 0.0 || min_weight >= 1.0)
-    throw OptionError("min_weight", "must be in [0, 1)");
+    throw OptionError("min-weight", "must be in [0, 1)");
   if (!std::isfinite(min_sigma) || min_sigma <= 0.0)
-    throw OptionError("min_sigma", "must be finite and > 0");
-  if (max_samples < 2) throw OptionError("max_samples", "must be >= 2");
-  if (max_iterations < 1) throw OptionError("max_iterations", "must be >= 1");
+    throw OptionError("min-sigma", "must be finite and > 0");
+  if (max_samples < 2) throw OptionError("max-samples", "must be >= 2");
+  if (max_iterations < 1) throw OptionError("max-iterations", "must be >= 1");
   if (!std::isfinite(tolerance) || tolerance < 0.0)
     throw OptionError("tolerance", "must be finite and >= 0");
 }

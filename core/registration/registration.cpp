@@ -1,6 +1,7 @@
 #include "core/registration/registration.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -13,6 +14,7 @@
 
 #include "core/base/error.hpp"
 #include "core/registration/shift_apply.hpp"
+#include "core/spectral/normalization.hpp"
 
 namespace xanesmap {
 
@@ -26,13 +28,51 @@ void RegistrationOptions::validate() const {
   if (!(outlier_px > 0.0 && std::isfinite(outlier_px)))
     throw OptionError("outlier-px", "must be a positive number of pixels");
   if (upsample < 1 || upsample > 1000) throw OptionError("upsample", "must be 1-1000");
-  if (!std::isfinite(post_edge_from_ev)) throw OptionError("post-edge-from", "must be an energy in eV");
+  if (post_edge_from_ev && !std::isfinite(*post_edge_from_ev))
+    throw OptionError("post-edge-from", "must be an energy in eV");
+  if (!(post_edge_offset_ev >= 0.0 && std::isfinite(post_edge_offset_ev)))
+    throw OptionError("post-edge-offset", "must be a non-negative energy in eV");
   if (coarse_binning < 0 || coarse_binning > 16) throw OptionError("coarse-binning", "must be 0 (auto) or 1-16");
 }
 
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// The stack's absorption edge: the energy of the steepest rise of the frames' mean OD (every
+// 4th row is plenty for a mean over a whole frame), by find_e0_max_derivative with a 3 eV half
+// window after a 3-point running median. NaN when fewer than 3 frames have a finite mean or the grid gives no maximum.
+double stack_edge_ev(const EnergyStack& od) {
+  const std::size_t n = od.frame_count(), h = od.height(), w = od.width();
+  std::vector<double> energies, means;
+  std::vector<double> frame_means(n, kNaN);
+  tbb::parallel_for(std::size_t{0}, n, [&](std::size_t i) {
+    const ImageView<const float> frame = od.frame(i);
+    double sum = 0.0;
+    std::size_t count = 0;
+    for (std::size_t r = 0; r < h; r += 4)
+      for (std::size_t c = 0; c < w; ++c)
+        if (const float v = frame(r, c); std::isfinite(v)) sum += v, ++count;
+    if (count) frame_means[i] = sum / static_cast<double>(count);
+  });
+  for (std::size_t i = 0; i < n; ++i)
+    if (std::isfinite(frame_means[i])) energies.push_back(od.energies_ev()[i]), means.push_back(frame_means[i]);
+  if (means.size() < 3) return kNaN;
+  // A 3-point running median first: one blank or bright frame would otherwise be the steepest
+  // "rise" of the curve.
+  std::vector<double> smooth(means);
+  for (std::size_t i = 1; i + 1 < means.size(); ++i) {
+    std::array<double, 3> three{means[i - 1], means[i], means[i + 1]};
+    std::nth_element(three.begin(), three.begin() + 1, three.end());
+    smooth[i] = three[1];
+  }
+  means = std::move(smooth);
+  try {
+    return find_e0_max_derivative(energies, means, 3.0);
+  } catch (const Error&) {
+    return kNaN;
+  }
+}
 
 struct Measurement {
   double dy = 0.0, dx = 0.0, weight = 0.0;  // weight 0: not usable
@@ -150,15 +190,18 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
   Image<float> template_image;
   if (single != static_cast<std::size_t>(-1)) {
     result.reference_index = single;
+    result.post_edge_from_ev = kNaN;
     template_image = Image<float>(od.frame(single));
     std::ostringstream d;
     d << "frame " << single << " (" << e[single] << " eV)";
     result.reference_description = d.str();
   } else {
     // Post-edge frames (or the upper third of the stack when it ends below the post-edge).
+    result.post_edge_from_ev =
+        options.post_edge_from_ev ? *options.post_edge_from_ev : stack_edge_ev(od) + options.post_edge_offset_ev;
     std::vector<std::size_t> post;
     for (std::size_t i = 0; i < n; ++i)
-      if (e[i] >= options.post_edge_from_ev) post.push_back(i);
+      if (e[i] >= result.post_edge_from_ev) post.push_back(i);
     if (post.size() < 2) {
       post.clear();
       for (std::size_t i = n - std::max<std::size_t>(2, n / 3); i < n; ++i) post.push_back(i);

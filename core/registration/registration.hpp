@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,10 @@ namespace xanesmap {
 
 struct RegistrationOptions {
   std::string reference = "mean";    // mean | first | last | index:N | energy:E (eV)
-  double post_edge_from_ev = 6565.0; // eV: frames at or above are "post-edge" for the template
+  // Frames at or above this energy are "post-edge" for the template. Unset: the stack's own edge
+  // (steepest rise of the frames' mean OD) + post_edge_offset_ev, for any element's edge.
+  std::optional<double> post_edge_from_ev;  // eV, absolute
+  double post_edge_offset_ev = 10.0;        // eV above the stack's edge
   double max_shift_px = 20.0;        // px: search bound of every translation
   double outlier_px = 0.5;           // px: direct estimate farther than this from the joint one: flagged
   int upsample = 100;                // 1/upsample px precision
@@ -57,6 +61,7 @@ struct RegistrationResult {
   std::vector<std::uint8_t> flagged; // per frame: 1 = shift not confirmed
   std::size_t reference_index = 0;   // the frame the shifts are relative to
   std::string reference_description; // e.g. "mean of 14 post-edge frames aligned to frame 103 (6650 eV)"
+  double post_edge_from_ev = 0.0;    // eV: the post-edge threshold used (NaN with a single reference frame)
   std::size_t flagged_count() const;
 };
 

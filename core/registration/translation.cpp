@@ -26,18 +26,18 @@ void TranslationOptions::validate() const {
   if (upsample < 1 || upsample > 1000)
     throw OptionError("upsample", "must be between 1 and 1000, not " + std::to_string(upsample));
   if (!(std::isfinite(max_shift_px) && max_shift_px >= 0.0))
-    throw OptionError("max shift", "must be a finite distance >= 0 px (0 = unbounded)");
+    throw OptionError("max-shift", "must be a finite distance >= 0 px (0 = unbounded)");
   if (weighting != CorrelationWeighting::plain && weighting != CorrelationWeighting::phase &&
       weighting != CorrelationWeighting::partial && weighting != CorrelationWeighting::gradient)
     throw OptionError("weighting", "must be plain, phase, partial or gradient");
   if (!(partial_exponent >= 0.0 && partial_exponent <= 1.0))
-    throw OptionError("partial exponent", "must be between 0 (plain) and 1 (phase)");
+    throw OptionError("partial-exponent", "must be between 0 (plain) and 1 (phase)");
   if (!(window_fraction >= 0.0 && window_fraction <= 0.5))
-    throw OptionError("window fraction", "must be between 0 (no window) and 0.5");
+    throw OptionError("window-fraction", "must be between 0 (no window) and 0.5");
   if (!(std::isfinite(lowpass_sigma_px) && lowpass_sigma_px >= 0.0))
-    throw OptionError("lowpass sigma", "must be a finite width >= 0 px (0 = none)");
+    throw OptionError("lowpass-sigma", "must be a finite width >= 0 px (0 = none)");
   if (coarse_binning < 1 || coarse_binning > 16)
-    throw OptionError("coarse binning", "must be between 1 (full resolution) and 16");
+    throw OptionError("coarse-binning", "must be between 1 (full resolution) and 16");
   if (background != BackgroundModel::plane && background != BackgroundModel::mean &&
       background != BackgroundModel::constant)
     throw OptionError("background", "must be plane, mean or constant");

@@ -163,7 +163,7 @@ std::vector<ShiftRow> read_shifts_csv(const fs::path& file) {
 void write_drift_plot_png(const fs::path& file, const std::vector<ShiftRow>& rows,
                           double flag_below, const std::string& title) {
   if (std::isnan(flag_below))
-    throw OptionError("flag below", "the quality threshold for flagged frames is NaN");
+    throw OptionError("flag-below", "the quality threshold for flagged frames is NaN");
 
   // Rows in energy order; rows without a finite energy cannot be placed.
   std::vector<std::size_t> order;

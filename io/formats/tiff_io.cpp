@@ -456,10 +456,10 @@ std::string format_number(Number value) {
 
 void check_options(const TiffWriteOptions& options) {
   if (!std::isfinite(options.pixel_size_um) || options.pixel_size_um < 0.0)
-    throw OptionError("pixel_size_um", "must be a positive number of micrometres or 0, got " +
+    throw OptionError("pixel-size-um", "must be a positive number of micrometres or 0, got " +
                                            format_number(options.pixel_size_um));
   if (options.extra_description.find('\0') != std::string::npos)
-    throw OptionError("extra_description", "must not contain a NUL character");
+    throw OptionError("extra-description", "must not contain a NUL character");
 }
 
 /// Smallest and largest finite value over all pages; nullopt if there is none.

@@ -103,6 +103,7 @@ nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& resu
     j["registration"] = {{"mode", mode},
                          {"reference", reg.reference_description},
                          {"reference_frame", reg.reference_index},
+                         {"post_edge_from_ev", json_number(reg.post_edge_from_ev)},
                          {"largest_shift_px", largest},
                          {"flagged_frames", flagged},
                          {"max_shift_px", info.options.registration.max_shift_px},

@@ -68,7 +68,7 @@ void validate(const fs::path& file, const std::vector<PlotSeries>& series,
               const PlotOptions& options) {
   if (options.width < kMinSide || options.width > kMaxSide || options.height < kMinSide ||
       options.height > kMaxSide)
-    throw OptionError("plot size", "width and height must be " + std::to_string(kMinSide) +
+    throw OptionError("plot-size", "width and height must be " + std::to_string(kMinSide) +
                                        " to " + std::to_string(kMaxSide) + " pixels, got " +
                                        std::to_string(options.width) + " x " +
                                        std::to_string(options.height));

@@ -207,13 +207,13 @@ void paint_outlines(cv::Mat& picture, const Image<std::uint16_t>& labels, int to
 
 void validate_scale(const ColourScale& s) {
   if (!std::isfinite(s.min) || !std::isfinite(s.max) || !(s.max > s.min))
-    throw OptionError("colour scale", "needs finite min < max, got min " + format_fixed(s.min, 6) +
+    throw OptionError("scale", "needs finite min < max, got min " + format_fixed(s.min, 6) +
                                           ", max " + format_fixed(s.max, 6));
 }
 
 void validate_pixel_size(double pixel_size_um, const std::string& context) {
   if (!std::isfinite(pixel_size_um) || pixel_size_um < 0.0)
-    throw OptionError("pixel size", context + "must be >= 0 micrometres (0 = no scale bar), got " +
+    throw OptionError("pixel-size", context + "must be >= 0 micrometres (0 = no scale bar), got " +
                                         format_fixed(pixel_size_um, 6));
 }
 
@@ -565,7 +565,7 @@ PanelsLayout layout_panels(const std::vector<MapPanel>& panels, const ColourScal
 
 ColourBarTicks colour_bar_ticks(double min, double max) {
   if (!std::isfinite(min) || !std::isfinite(max) || !(max > min) || !std::isfinite(max - min))
-    throw OptionError("colour scale", "needs finite min < max, got min " + format_fixed(min, 6) +
+    throw OptionError("scale", "needs finite min < max, got min " + format_fixed(min, 6) +
                                           ", max " + format_fixed(max, 6));
   struct Candidate {
     double step = 0, first = 0, last = 0;
@@ -605,7 +605,7 @@ ColourBarTicks colour_bar_ticks(double min, double max) {
 
 double scale_bar_length_um(double width_um) {
   if (!std::isfinite(width_um) || !(width_um > 0))
-    throw OptionError("pixel size", "a scale bar needs a map of positive width, got " +
+    throw OptionError("pixel-size", "a scale bar needs a map of positive width, got " +
                                         format_fixed(width_um, 6) + " um");
   const double target = 0.3 * width_um;
   const double power = std::pow(10.0, std::floor(std::log10(target)));
@@ -748,7 +748,7 @@ void write_category_png(const fs::path& file, ImageView<const std::uint8_t> code
 
 ColourScale robust_scale(ImageView<const float> values, double min_span, std::string label) {
   if (!std::isfinite(min_span) || min_span < 0)
-    throw OptionError("colour range",
+    throw OptionError("colour-range",
                       "minimum span must be >= 0, got " + format_fixed(min_span, 6));
   std::vector<float> finite;
   finite.reserve(values.height() * values.width());

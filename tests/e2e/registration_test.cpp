@@ -161,7 +161,9 @@ TEST_CASE("Registration bad input: clear errors or flagged frames", "[registrati
     REQUIRE(energies.size() == 12);
     const EnergyStack short_stack(energies, 96, 96,
                                   std::vector<float>(od.values().begin(), od.values().begin() + 12 * 96 * 96));
-    const RegistrationResult r = register_stack(short_stack);
+    RegistrationOptions options;
+    options.post_edge_from_ev = 6565.0;  // fixed, so that one frame reaches it
+    const RegistrationResult r = register_stack(short_stack, options);
     CHECK_THAT(r.reference_description, Catch::Contains("mean of 4 post-edge frames"));
   }
   SECTION("a drift beyond the search bound is flagged, not silently kept") {
@@ -216,4 +218,31 @@ TEST_CASE("Fast registration of large frames matches the exhaustive full-resolut
   CHECK(ef.rms <= 0.05);  // issue 4 acceptance, as for 256 px
   CHECK(er.rms <= 0.05);
   CHECK(fast.flagged == reference.flagged);
+}
+
+TEST_CASE("The template's post-edge frames follow the stack's own edge, whatever the element", "[registration]") {
+  auto o = base(96, 3.0);
+  const auto s = simulate(o);
+  const EnergyStack od = od_of(s);
+  const RegistrationResult mn = register_stack(od);
+  // The references' edges (half-height) lie at 6544-6553 eV, the steepest rise of a field's
+  // mean OD among them; 10 eV above it, the threshold must fall within 6550-6570 eV (the grid
+  // holds 0.5 eV steps there, so the estimate is not limited by the sampling).
+  CHECK(mn.post_edge_from_ev > 6550.0);
+  CHECK(mn.post_edge_from_ev < 6570.0);
+  // The same frames labelled as a Ni K-edge scan (1800 eV higher): the threshold moves with the
+  // edge (no absolute Mn energy anywhere), and the shifts are the same frames' shifts.
+  std::vector<double> ni_ev(od.energies_ev());
+  for (double& e : ni_ev) e += 1800.0;
+  const EnergyStack ni(ni_ev, od.height(), od.width(), std::vector<float>(od.values().begin(), od.values().end()));
+  const RegistrationResult r = register_stack(ni);
+  // 1e-6 eV: the same sums on energies 1800 eV larger differ in the last bits only.
+  CHECK_THAT(r.post_edge_from_ev, Catch::WithinAbs(mn.post_edge_from_ev + 1800.0, 1e-6));
+  CHECK(r.reference_index == mn.reference_index);
+  REQUIRE(r.dy_px.size() == mn.dy_px.size());
+  for (std::size_t i = 0; i < r.dy_px.size(); ++i) {
+    // The same frames, the same template: only the energies' labels differ.
+    CHECK(r.dy_px[i] == mn.dy_px[i]);
+    CHECK(r.dx_px[i] == mn.dx_px[i]);
+  }
 }

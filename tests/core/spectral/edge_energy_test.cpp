@@ -81,7 +81,7 @@ TEST_CASE("Edge definitions have names and unknown names are refused", "[edge]")
   CHECK(to_string(EdgeDefinition::white_line) == "white-line");
   CHECK_THROWS_AS(parse_edge_definition("inflection"), OptionError);
   CHECK_THROWS_WITH(parse_edge_definition("inflection"),
-                    Catch::Contains("option 'edge'") && Catch::Contains("'inflection'") &&
+                    Catch::Contains("option '--edge'") && Catch::Contains("'inflection'") &&
                         Catch::Contains("half-height") && Catch::Contains("derivative-max") &&
                         Catch::Contains("white-line"));
 }
