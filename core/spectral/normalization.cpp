@@ -10,7 +10,7 @@
 namespace xanesmap {
 
 void NormalizationOptions::validate() const {
-  auto check_window = [](const EnergyWindow& w, const char* name) {
+  auto check_window = [](const RelativeWindow& w, const char* name) {
     if (!(std::isfinite(w.from_ev) && std::isfinite(w.to_ev) && w.from_ev < w.to_ev))
       throw OptionError(name, "the window must run from a lower to a higher energy");
   };
@@ -83,8 +83,8 @@ NormalizedSpectrum normalize_spectrum(std::span<const double> e, std::span<const
   out.pre_intercept = fit.pre_intercept;
   out.pre_slope = fit.pre_slope;
   out.post_coefficients.assign(fit.post.begin(), fit.post.begin() + options.post_edge_order + 1);
-  out.pre_edge_used_ev = {normalizer.pre_edge_used_ev().from_ev - out.e0_ev, normalizer.pre_edge_used_ev().to_ev - out.e0_ev};
-  out.post_edge_used_ev = {normalizer.post_edge_used_ev().from_ev - out.e0_ev, normalizer.post_edge_used_ev().to_ev - out.e0_ev};
+  out.pre_edge_used_ev = normalizer.pre_edge_used_ev().relative_to(out.e0_ev);
+  out.post_edge_used_ev = normalizer.post_edge_used_ev().relative_to(out.e0_ev);
   out.clipped_pre = normalizer.clipped_pre();
   out.clipped_post = normalizer.clipped_post();
   out.normalized.resize(e.size());

@@ -18,16 +18,13 @@
 #include <span>
 #include <vector>
 
+#include "core/spectral/energy_window.hpp"
+
 namespace xanesmap {
 
-struct EnergyWindow {
-  double from_ev = 0.0;  // relative to e0, eV
-  double to_ev = 0.0;    // relative to e0, eV; > from_ev
-};
-
 struct NormalizationOptions {
-  EnergyWindow pre_edge_ev{-100.0, -20.0};  // relative to e0, eV
-  EnergyWindow post_edge_ev{30.0, 150.0};   // relative to e0, eV
+  RelativeWindow pre_edge_ev{-100.0, -20.0};  // relative to e0, eV
+  RelativeWindow post_edge_ev{30.0, 150.0};   // relative to e0, eV
   int post_edge_order = 1;                  // 1 (line) or 2 (quadratic)
   std::optional<double> e0_ev;              // fixed e0 in eV; default: derivative maximum
   double derivative_half_window_ev = 1.0;   // eV, local-line half width for the e0 search
@@ -42,7 +39,7 @@ struct NormalizedSpectrum {
   std::vector<double> post_coefficients;  // post(E) = sum c_k (E - e0)^k
   std::vector<double> normalized;         // (mu - pre) / step, one per input point
   std::vector<double> flattened;          // normalized minus the post-edge background shape
-  EnergyWindow pre_edge_used_ev, post_edge_used_ev;  // after clipping, relative to e0
+  RelativeWindow pre_edge_used_ev, post_edge_used_ev;  // after clipping, relative to e0
   bool clipped_pre = false, clipped_post = false;
 };
 

@@ -68,7 +68,7 @@ struct ValenceMapOptions {
   double min_jump_to_noise = 4.0;                     // edge jump / its standard error (from the pre-edge noise)
   EdgeDefinition edge_definition = EdgeDefinition::half_height;  // for edge_energy and valence_edge
   EdgeEnergyOptions edge = pixel_edge_options();     // search range relative to e0, smoothing
-  EnergyWindow fit_window_ev{-20.0, 40.0};            // LCF window relative to e0, eV
+  RelativeWindow fit_window_ev{-20.0, 40.0};          // LCF window relative to e0, eV
   LcfConstraint constraint = LcfConstraint::simplex;  // LCF constraint
   bool free_amplitude = true;                         // LCF scale s (absorbs edge-step error)
   bool align_references = false;                      // fit one global reference energy offset
@@ -120,7 +120,7 @@ struct ValenceMaps {
   MeanSpectrum mean_spectrum;
   double e0_ev = 0.0;
   double reference_offset_ev = 0.0;  // applied to the references (align_references)
-  EnergyWindow pre_edge_used_ev, post_edge_used_ev, fit_window_used_ev;  // absolute eV
+  AbsoluteWindow pre_edge_used_ev, post_edge_used_ev, fit_window_used_ev;  // as applied (clipped)
   std::vector<std::string> warnings;
 };
 
