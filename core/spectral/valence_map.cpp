@@ -145,7 +145,6 @@ std::vector<CalibrationRow> calibration_rows(const std::vector<ReferenceSpectrum
     // half-heights of MnO, Mn2O3 and Li2MnO3 reproduce the values their measurer noted to
     // within 0.2 eV (tests/core/spectral/edge_energy_test.cpp), so this column compares with literature.
     NormalizationOptions own = options.normalization;
-    own.e0_ev.reset();
     own.pre_edge_ev = {-150.0, -30.0};
     own.post_edge_ev = {150.0, 400.0};
     own.post_edge_order = 1;

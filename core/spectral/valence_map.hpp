@@ -63,7 +63,7 @@ inline EdgeEnergyOptions pixel_edge_options() {
 struct ValenceMapOptions {
   ValenceMethod method = ValenceMethod::lcf;          // what valence.tif holds
   NormalizationOptions normalization;                 // windows relative to e0, order, flatten
-  std::optional<double> e0_ev;                        // eV; default: references' mean derivative max
+  std::optional<double> e0_ev;                        // eV, the pass's one e0; default: references' mean derivative max
   double min_edge_jump_od = 0.02;                     // OD: mask threshold on the edge jump
   double min_jump_to_noise = 4.0;                     // edge jump / its standard error (from the pre-edge noise)
   EdgeDefinition edge_definition = EdgeDefinition::half_height;  // for edge_energy and valence_edge
