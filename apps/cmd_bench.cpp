@@ -8,12 +8,9 @@
 //                                 written): 2.5 x stack with the simulator's uint16 flats
 //   registration      1 x stack   (every frame read)
 //   shift_apply       2 x stack   (read and written)
-//   normalization, edge_energy, lcf
-//                     1 x stack   each (the whole stack's spectra, as one read would give them:
-//                                 the "equivalent stack throughput" a stage keeps up with)
+//   valence_maps      1 x stack   (the whole stack's spectra, as one read would give them: the
+//                                 "equivalent stack throughput" the stage keeps up with)
 //   segmentation      the edge-jump map; writing: the bytes of the files written.
-// The per-pixel stages run inside one pass (core/spectral/valence_map.hpp, ValenceMapProfile): their
-// seconds are the pass's wall time split by the thread time each took.
 // Peak memory is the kernel's VmHWM (/proc/self/status), reset (clear_refs 5) once the simulated
 // raw stack is in memory, so it covers the pipeline from the raw stack to the written maps.
 #include <fcntl.h>
@@ -271,27 +268,11 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
   result.optical_density = summarize_od_flags(od.flags);
   result.alignment = AlignmentMode::estimate;
   result.registration = std::move(reg);
-  ValenceMapProfile profile;
   t = Clock::now();
-  result.maps = compute_valence_maps(aligned.stack, od.flags.view(), references, options.valence,
-                                     progress, profile);
-  const double valence_s = seconds_since(t);
-  const double valence_cpu_s = cpu_since();
-  run.stages.push_back({"normalization", profile.normalization_s, stack, px,
-                        "share of the per-pixel pass", std::nullopt});
-  const std::string masked_note =
-      "share of the per-pixel pass; runs on the " + std::to_string(profile.masked_pixels) +
-      " masked pixels (" + std::to_string(100.0 * static_cast<double>(profile.masked_pixels) / px) +
-      " %)";
-  run.masked_pixels = profile.masked_pixels;
-  run.stages.push_back({"edge_energy", profile.edge_s, stack, px, masked_note, std::nullopt});
-  run.stages.push_back({"lcf", profile.lcf_s, stack, px, masked_note, std::nullopt});
-  run.stages.push_back({"lcf_uncertainty", profile.uncertainty_s, stack, px,
-                        "noise propagation and statuses", std::nullopt});
-  run.stages.push_back(
-      {"valence_setup", valence_s - profile.pixel_pass_s, 0.0, 0.0,
-       "references, calibration, counts, mean spectrum; cpu_s: the whole valence pass",
-       valence_cpu_s});
+  result.maps = compute_valence_maps(aligned.stack, od.flags.view(), references, options.valence, progress);
+  run.stages.push_back({"valence_maps", seconds_since(t), stack, px,
+                        "set-up, per-pixel fits, summary", cpu_since()});
+  for (const auto m : result.maps.mask.pixels()) run.masked_pixels += m;
   // As run_map_pipeline for `xanesmap map`: the stack is released on a thread of its own once the
   // maps exist, while segmentation and statistics run; joined before the compute time is read.
   BackgroundRelease stack_release;
@@ -354,8 +335,7 @@ BenchRun run_pipeline(const BenchArgs& a, std::size_t size, std::size_t energies
 // within one process and on the same data (this machine's second core is a hyper-thread whose
 // throughput varies: compare in one run, several times).
 struct ThreadTimes {
-  std::vector<std::string> names{"od",          "shift_apply", "normalization",
-                                 "edge_energy", "lcf",         "lcf_uncertainty"};
+  std::vector<std::string> names{"od", "shift_apply", "valence_maps"};
   std::vector<std::vector<double>> best;  // [thread setting][stage], seconds, best of the repeats
 };
 
@@ -387,9 +367,9 @@ ThreadTimes compare_threads(const BenchArgs& a, const ReferenceManifest& manifes
       AlignedStack aligned = apply_shifts(std::move(od_copy), reg.dy_px, reg.dx_px);
       flag_aligned_pixels(aligned, flags);
       s[1] = seconds_since(t);
-      ValenceMapProfile p;
-      compute_valence_maps(aligned.stack, flags.view(), references, options.valence, {}, p);
-      s[2] = p.normalization_s, s[3] = p.edge_s, s[4] = p.lcf_s, s[5] = p.uncertainty_s;
+      t = Clock::now();
+      compute_valence_maps(aligned.stack, flags.view(), references, options.valence);
+      s[2] = seconds_since(t);
       for (std::size_t i = 0; i < s.size(); ++i)
         times.best[setting][i] = std::min(times.best[setting][i], s[i]);
     }

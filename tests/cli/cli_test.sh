@@ -472,8 +472,8 @@ CASES
     expect_in out "triad"
     expect_in out "registration"
     expect_in out "peak resident memory"
-    for key in '"total_s"' '"stages"' '"od"' '"registration"' '"shift_apply"' '"normalization"' \
-      '"edge_energy"' '"lcf"' '"segmentation"' '"statistics"' '"writing"' '"peak_rss_bytes"' '"triad_gb_s"'; do
+    for key in '"total_s"' '"stages"' '"od"' '"registration"' '"shift_apply"' '"valence_maps"' \
+      '"segmentation"' '"statistics"' '"writing"' '"peak_rss_bytes"' '"triad_gb_s"'; do
       grep -q -- "$key" "$work/bench.json" || fail "bench.json lacks $key"
     done
     ls "$work" | grep -q xanesmap-bench && fail "the writing stage left its folder"
