@@ -23,7 +23,7 @@ namespace xanesmap::cli {
 namespace {
 
 
-EnergyWindow window_option(const std::vector<double>& values, EnergyWindow fallback, const char* name) {
+RelativeWindow window_option(const std::vector<double>& values, RelativeWindow fallback, const char* name) {
   if (values.empty()) return fallback;
   if (values.size() != 2) throw OptionError(name, "give two energies, FROM and TO (eV relative to e0)");
   return {values[0], values[1]};

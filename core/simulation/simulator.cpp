@@ -149,7 +149,7 @@ PreparedReferences prepare_references(const std::vector<SimulationReference>& re
     ref.mu.validate();
     e0_sum += find_e0_max_derivative(ref.mu.energy_ev, ref.mu.mu, convention.derivative_half_window_ev);
   }
-  convention.e0_ev = e0_sum / static_cast<double>(references.size());
+  const double e0_ev = e0_sum / static_cast<double>(references.size());
   PreparedReferences out;
   for (const std::size_t i : order) {
     const SimulationReference& ref = references[i];
@@ -165,12 +165,12 @@ PreparedReferences prepare_references(const std::vector<SimulationReference>& re
       try {
         NormalizationOptions unflattened = convention;
         unflattened.flatten = false;
-        const SpectrumNormalizer normalizer(grid, *convention.e0_ev, unflattened);
+        const SpectrumNormalizer normalizer(grid, e0_ev, unflattened);
         std::vector<double> norm(raw.size());
         if (!(normalizer(raw, norm).edge_step > 0.0)) throw InputError("no edge step on the grid");
         out.on_grid.push_back(std::move(norm));
       } catch (const InputError&) {
-        const NormalizedSpectrum norm = normalize_spectrum(ref.mu.energy_ev, ref.mu.mu, convention);
+        const NormalizedSpectrum norm = normalize_spectrum(ref.mu.energy_ev, ref.mu.mu, convention, e0_ev);
         out.on_grid.push_back(interpolate(Spectrum{ref.name, ref.mu.energy_ev, norm.normalized}, grid));
       }
     } catch (const Error& e) {

@@ -123,8 +123,8 @@ EdgeDefinition parse_edge_definition(const std::string& text) {
 }
 
 void EdgeEnergyOptions::validate() const {
-  if (!(std::isfinite(search_from_ev) && std::isfinite(search_to_ev) &&
-        search_from_ev < search_to_ev))
+  if (!(std::isfinite(search_ev.from_ev) && std::isfinite(search_ev.to_ev) &&
+        search_ev.from_ev < search_ev.to_ev))
     throw OptionError("edge search range", "must run from a lower to a higher energy");
   if (!(smoothing_half_window_ev > 0.0 && std::isfinite(smoothing_half_window_ev)))
     throw OptionError("edge smoothing half window", "must be a positive energy");
@@ -148,14 +148,14 @@ EdgeEnergyFinder::EdgeEnergyFinder(std::span<const double> energy_ev, double e0_
     }
   if (!std::isfinite(e0_ev)) throw InputError("edge energy grid: e0 must be a finite energy");
 
-  const double lo = e0_ev + options_.search_from_ev, hi = e0_ev + options_.search_to_ev;
+  const double lo = e0_ev + options_.search_ev.from_ev, hi = e0_ev + options_.search_ev.to_ev;
   search_first_ = static_cast<std::size_t>(std::lower_bound(e.begin(), e.end(), lo) - e.begin());
   const auto end = static_cast<std::size_t>(std::upper_bound(e.begin(), e.end(), hi) - e.begin());
   if (end < search_first_ + 3) {
     std::ostringstream m;
     m.precision(7);
-    m << "edge search range " << lo << "-" << hi << " eV (e0 " << options_.search_from_ev << " to "
-      << options_.search_to_ev << " eV) holds " << (end - std::min(end, search_first_))
+    m << "edge search range " << lo << "-" << hi << " eV (e0 " << options_.search_ev.from_ev << " to "
+      << options_.search_ev.to_ev << " eV) holds " << (end - std::min(end, search_first_))
       << " point(s) of the energy grid";
     if (!e.empty()) m << " (" << e.front() << "-" << e.back() << " eV)";
     m << "; at least 3 are needed";

@@ -12,7 +12,7 @@
 //   c_k(i) = sum_j w_kj(i) y_j,   w_k(i) = row k of (X^T X)^-1 X^T,   X_jk = (E_j - E_i)^k,
 // and the weights are computed once per grid; finding an edge is then a few dot products.
 //
-// Definitions (h = smoothing_half_window_ev, [lo, hi] = e0 + [search_from_ev, search_to_ev]):
+// Definitions (h = smoothing_half_window_ev, [lo, hi] = search_ev around e0):
 // - derivative-max: D_i = c_1(i), the slope of a quadratic fitted to the points with
 //   |E_j - E_i| <= h, the window widened to at least the 2 neighbours on each side, a line when it
 //   holds fewer than 4 points (ends of the grid). k = argmax D_i over the grid points in [lo, hi];
@@ -44,6 +44,8 @@
 #include <string>
 #include <vector>
 
+#include "core/spectral/energy_window.hpp"
+
 namespace xanesmap {
 
 enum class EdgeDefinition { half_height, derivative_max, white_line };
@@ -54,8 +56,7 @@ std::string to_string(EdgeDefinition definition);
 EdgeDefinition parse_edge_definition(const std::string& text);
 
 struct EdgeEnergyOptions {
-  double search_from_ev = -20.0;  // eV relative to the finder's e0: where the main edge is searched
-  double search_to_ev = 25.0;     // eV relative to that e0
+  RelativeWindow search_ev{-20.0, 25.0};  // relative to the finder's e0: where the main edge is searched
   double smoothing_half_window_ev =
       1.0;  // eV, half width of the local polynomial (derivative, half-height)
   double white_line_half_window_ev = 2.0;  // eV, half width of the quadratic around the white line

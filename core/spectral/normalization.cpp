@@ -10,7 +10,7 @@
 namespace xanesmap {
 
 void NormalizationOptions::validate() const {
-  auto check_window = [](const EnergyWindow& w, const char* name) {
+  auto check_window = [](const RelativeWindow& w, const char* name) {
     if (!(std::isfinite(w.from_ev) && std::isfinite(w.to_ev) && w.from_ev < w.to_ev))
       throw OptionError(name, "the window must run from a lower to a higher energy");
   };
@@ -20,7 +20,6 @@ void NormalizationOptions::validate() const {
     throw OptionError("pre-edge window", "must end before the post-edge window starts");
   if (post_edge_order != 1 && post_edge_order != 2)
     throw OptionError("post-edge order", "must be 1 or 2, not " + std::to_string(post_edge_order));
-  if (e0_ev && !std::isfinite(*e0_ev)) throw OptionError("e0", "must be a finite energy");
   if (!(derivative_half_window_ev > 0.0))
     throw OptionError("derivative half window", "must be a positive energy");
 }
@@ -63,16 +62,19 @@ double find_e0_max_derivative(std::span<const double> e, std::span<const double>
 }
 
 NormalizedSpectrum normalize_spectrum(std::span<const double> e, std::span<const double> mu,
-                                      const NormalizationOptions& options) {
+                                      const NormalizationOptions& options, std::optional<double> e0_ev) {
   options.validate();
+  if (e0_ev && !std::isfinite(*e0_ev)) throw OptionError("e0", "must be a finite energy");
   if (e.size() != mu.size()) throw InputError("energies and values differ in length");
   NormalizedSpectrum out;
-  out.e0_ev = options.e0_ev ? *options.e0_ev
-                            : find_e0_max_derivative(e, mu, options.derivative_half_window_ev);
-  // The same routine as every pixel's (core/spectral/spectrum_normalizer.hpp), around this e0.
-  NormalizationOptions plain = options;
+  out.e0_ev = e0_ev ? *e0_ev : find_e0_max_derivative(e, mu, options.derivative_half_window_ev);
+  // The routine of every pixel (core/spectral/spectrum_normalizer.hpp) around this e0, once
+  // without and once with flattening: the same fit, two ways of applying it.
+  NormalizationOptions plain = options, flat = options;
   plain.flatten = false;
+  flat.flatten = true;
   const SpectrumNormalizer normalizer(e, out.e0_ev, plain);
+  const SpectrumNormalizer flattener(e, out.e0_ev, flat);
   const SpectrumNormalizer::Fit fit = normalizer.fit(mu);
   out.edge_step = fit.result.edge_step;
   if (!(out.edge_step > 0.0)) {
@@ -83,19 +85,14 @@ NormalizedSpectrum normalize_spectrum(std::span<const double> e, std::span<const
   out.pre_intercept = fit.pre_intercept;
   out.pre_slope = fit.pre_slope;
   out.post_coefficients.assign(fit.post.begin(), fit.post.begin() + options.post_edge_order + 1);
-  out.pre_edge_used_ev = {normalizer.pre_edge_used_ev().from_ev - out.e0_ev, normalizer.pre_edge_used_ev().to_ev - out.e0_ev};
-  out.post_edge_used_ev = {normalizer.post_edge_used_ev().from_ev - out.e0_ev, normalizer.post_edge_used_ev().to_ev - out.e0_ev};
+  out.pre_edge_used_ev = normalizer.pre_edge_used_ev().relative_to(out.e0_ev);
+  out.post_edge_used_ev = normalizer.post_edge_used_ev().relative_to(out.e0_ev);
   out.clipped_pre = normalizer.clipped_pre();
   out.clipped_post = normalizer.clipped_post();
   out.normalized.resize(e.size());
-  normalizer(mu, out.normalized);
+  normalizer.apply(fit, mu, out.normalized);
   out.flattened.resize(e.size());
-  for (std::size_t i = 0; i < e.size(); ++i) {
-    const double x = e[i] - out.e0_ev;
-    const double pre = fit.pre_intercept + fit.pre_slope * x;
-    const double post = fit.post[0] + x * (fit.post[1] + x * fit.post[2]);
-    out.flattened[i] = x >= 0.0 ? out.normalized[i] - ((post - pre) / out.edge_step - 1.0) : out.normalized[i];
-  }
+  flattener.apply(fit, mu, out.flattened);
   return out;
 }
 

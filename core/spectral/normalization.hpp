@@ -18,21 +18,17 @@
 #include <span>
 #include <vector>
 
+#include "core/spectral/energy_window.hpp"
+
 namespace xanesmap {
 
-struct EnergyWindow {
-  double from_ev = 0.0;  // relative to e0, eV
-  double to_ev = 0.0;    // relative to e0, eV; > from_ev
-};
-
 struct NormalizationOptions {
-  EnergyWindow pre_edge_ev{-100.0, -20.0};  // relative to e0, eV
-  EnergyWindow post_edge_ev{30.0, 150.0};   // relative to e0, eV
-  int post_edge_order = 1;                  // 1 (line) or 2 (quadratic)
-  std::optional<double> e0_ev;              // fixed e0 in eV; default: derivative maximum
-  double derivative_half_window_ev = 1.0;   // eV, local-line half width for the e0 search
-  bool flatten = true;                      // SpectrumNormalizer: write the flattened spectrum
-  void validate() const;                    // throws OptionError naming the field
+  RelativeWindow pre_edge_ev{-100.0, -20.0};  // relative to e0, eV
+  RelativeWindow post_edge_ev{30.0, 150.0};   // relative to e0, eV
+  int post_edge_order = 1;                    // 1 (line) or 2 (quadratic)
+  double derivative_half_window_ev = 1.0;     // eV, local-line half width for the e0 search
+  bool flatten = true;                        // SpectrumNormalizer: write the flattened spectrum
+  void validate() const;                      // throws OptionError naming the field
 };
 
 struct NormalizedSpectrum {
@@ -42,7 +38,7 @@ struct NormalizedSpectrum {
   std::vector<double> post_coefficients;  // post(E) = sum c_k (E - e0)^k
   std::vector<double> normalized;         // (mu - pre) / step, one per input point
   std::vector<double> flattened;          // normalized minus the post-edge background shape
-  EnergyWindow pre_edge_used_ev, post_edge_used_ev;  // after clipping, relative to e0
+  RelativeWindow pre_edge_used_ev, post_edge_used_ev;  // after clipping, relative to e0
   bool clipped_pre = false, clipped_post = false;
 };
 
@@ -52,9 +48,17 @@ struct NormalizedSpectrum {
 double find_e0_max_derivative(std::span<const double> energy_ev, std::span<const double> mu,
                               double half_window_ev);
 
-/// Throws InputError when a window holds too few points for its fit or the step is not
-/// positive (no edge). Energies must be strictly increasing.
+/// The normalization of one spectrum around its own e0: `e0_ev` when given, else the derivative
+/// maximum (find_e0_max_derivative with options.derivative_half_window_ev). The e0 is an argument,
+/// not an option, so that a caller with its own e0 (ValenceMapOptions::e0_ev, SpectrumNormalizer's
+/// constructor) has one place to set it. The background fits and both normalized forms are those
+/// of SpectrumNormalizer (core/spectral/spectrum_normalizer.hpp) on this spectrum's grid and e0:
+/// `normalized` as with options.flatten = false, `flattened` as with true, whatever options.flatten.
+/// Throws OptionError for invalid options or a non-finite e0; InputError when a window holds too
+/// few points for its fit or the step is not positive (no edge). Energies must be strictly
+/// increasing.
 NormalizedSpectrum normalize_spectrum(std::span<const double> energy_ev, std::span<const double> mu,
-                                      const NormalizationOptions& options = {});
+                                      const NormalizationOptions& options = {},
+                                      std::optional<double> e0_ev = std::nullopt);
 
 }  // namespace xanesmap

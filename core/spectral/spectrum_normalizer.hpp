@@ -21,6 +21,11 @@
 
 namespace xanesmap {
 
+// Transitional: spectrum_normalizer.cpp still spells the return type of pre_edge_used_ev() and
+// post_edge_used_ev() "EnergyWindow" (that file is being reworked elsewhere and is left alone
+// here). An absolute window; remove this alias when the .cpp says AbsoluteWindow.
+using EnergyWindow = AbsoluteWindow;
+
 class SpectrumNormalizer {
  public:
   struct Result {
@@ -62,8 +67,8 @@ class SpectrumNormalizer {
   std::vector<double> linear_operator() const;
 
   double e0_ev() const { return e0_ev_; }
-  EnergyWindow pre_edge_used_ev() const;   // absolute eV, after clipping
-  EnergyWindow post_edge_used_ev() const;  // absolute eV, after clipping
+  AbsoluteWindow pre_edge_used_ev() const;   // after clipping
+  AbsoluteWindow post_edge_used_ev() const;  // after clipping
   bool clipped_pre() const { return clipped_pre_; }
   bool clipped_post() const { return clipped_post_; }
   std::size_t pre_points() const { return pre_end_ - pre_begin_; }

@@ -8,6 +8,10 @@
 // stack's energies, with windows around one e0 (options or the references' mean derivative
 // maximum). The references are interpolated onto the stack's energies inside the analysis range
 // (pre-edge window start to post-edge window end) and must cover it.
+//
+// This header holds the options and the result; the work is done in three steps, each in its
+// own file: the set-up shared by all pixels (valence_model.hpp), the per-pixel fits
+// (valence_pixels.hpp) and the summary (valence_summary.hpp). compute_valence_maps runs them.
 #pragma once
 
 #include <array>
@@ -63,12 +67,12 @@ inline EdgeEnergyOptions pixel_edge_options() {
 struct ValenceMapOptions {
   ValenceMethod method = ValenceMethod::lcf;          // what valence.tif holds
   NormalizationOptions normalization;                 // windows relative to e0, order, flatten
-  std::optional<double> e0_ev;                        // eV; default: references' mean derivative max
+  std::optional<double> e0_ev;                        // eV, the pass's one e0; default: references' mean derivative max
   double min_edge_jump_od = 0.02;                     // OD: mask threshold on the edge jump
   double min_jump_to_noise = 4.0;                     // edge jump / its standard error (from the pre-edge noise)
   EdgeDefinition edge_definition = EdgeDefinition::half_height;  // for edge_energy and valence_edge
   EdgeEnergyOptions edge = pixel_edge_options();     // search range relative to e0, smoothing
-  EnergyWindow fit_window_ev{-20.0, 40.0};            // LCF window relative to e0, eV
+  RelativeWindow fit_window_ev{-20.0, 40.0};          // LCF window relative to e0, eV
   LcfConstraint constraint = LcfConstraint::simplex;  // LCF constraint
   bool free_amplitude = true;                         // LCF scale s (absorbs edge-step error)
   bool align_references = false;                      // fit one global reference energy offset
@@ -120,10 +124,15 @@ struct ValenceMaps {
   MeanSpectrum mean_spectrum;
   double e0_ev = 0.0;
   double reference_offset_ev = 0.0;  // applied to the references (align_references)
-  EnergyWindow pre_edge_used_ev, post_edge_used_ev, fit_window_used_ev;  // absolute eV
+  AbsoluteWindow pre_edge_used_ev, post_edge_used_ev, fit_window_used_ev;  // as applied (clipped)
   std::vector<std::string> warnings;
 };
 
+/// Valence maps of an OD stack: the three steps in order, each public so that a caller (the
+/// pipeline) can run them one by one:
+///   ValenceModel model(od, od_flags, references, options);        // core/spectral/valence_model.hpp
+///   ValencePixelMaps pixels = fit_valence_pixels(model, od, od_flags, progress);  // valence_pixels.hpp
+///   ValenceMaps maps = summarize_valence_maps(model, std::move(pixels));         // valence_summary.hpp
 /// `od_flags`: per-pixel OD flags (core/stack/optical_density.hpp); non-zero means invalid_od.
 /// Throws InputError for references that do not cover the analysis range, fewer than two
 /// distinct valences, windows without enough energies, a non-monotonic edge calibration, or a
@@ -131,24 +140,5 @@ struct ValenceMaps {
 ValenceMaps compute_valence_maps(const EnergyStack& od, ImageView<const std::uint8_t> od_flags,
                                  const std::vector<ReferenceSpectrum>& references,
                                  const ValenceMapOptions& options, const ProgressSink& progress = {});
-
-/// Where compute_valence_maps spends its time (for `xanesmap bench`), in seconds of wall time.
-/// The per-pixel pass runs its stages row by row, one after the other; its wall time is split
-/// between them in proportion to the thread time each took (a few clock reads per row).
-struct ValenceMapProfile {
-  double total_s = 0.0;          // the whole call, set-up and summaries included
-  double pixel_pass_s = 0.0;     // the per-pixel pass
-  double normalization_s = 0.0;  // gathering the spectra, normalization and the Mn mask
-  double lcf_s = 0.0;            // the constrained linear-combination fit
-  double edge_s = 0.0;           // edge energy, its calibrated valence and sigma
-  double uncertainty_s = 0.0;    // LCF noise propagation, statuses, the chosen maps
-  std::size_t masked_pixels = 0; // pixels that passed the Mn mask (LCF and edge run on these)
-};
-
-/// The same, and fills `profile`.
-ValenceMaps compute_valence_maps(const EnergyStack& od, ImageView<const std::uint8_t> od_flags,
-                                 const std::vector<ReferenceSpectrum>& references,
-                                 const ValenceMapOptions& options, const ProgressSink& progress,
-                                 ValenceMapProfile& profile);
 
 }  // namespace xanesmap

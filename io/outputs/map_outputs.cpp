@@ -29,7 +29,8 @@ InputFile describe_input_file(const fs::path& file) {
 
 namespace {
 
-nlohmann::json window(const EnergyWindow& w) { return {json_number(w.from_ev), json_number(w.to_ev)}; }
+nlohmann::json window(const RelativeWindow& w) { return {json_number(w.from_ev), json_number(w.to_ev)}; }
+nlohmann::json window(const AbsoluteWindow& w) { return {json_number(w.from_ev), json_number(w.to_ev)}; }
 
 nlohmann::json file_json(const InputFile& f) {
   return {{"path", f.path.string()}, {"bytes", f.bytes}, {"sha256", f.sha256}};
@@ -73,7 +74,7 @@ nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& resu
                   {"post_edge_order", o.normalization.post_edge_order},
                   {"flatten", o.normalization.flatten},
                   {"fit_ev", window(m.fit_window_used_ev)},
-                  {"edge_search_ev", {m.e0_ev + o.edge.search_from_ev, m.e0_ev + o.edge.search_to_ev}},
+                  {"edge_search_ev", window(o.edge.search_ev.around(m.e0_ev))},
                   {"requested_relative_to_e0",
                    {{"pre_edge_ev", window(o.normalization.pre_edge_ev)},
                     {"post_edge_ev", window(o.normalization.post_edge_ev)},
@@ -206,7 +207,7 @@ void write_provenance_h5(h5::File& h5, const MapRunInfo& info, const MapPipeline
   // The windows as applied: absolute eV, after clipping to the data.
   const ValenceMaps& m = r.maps;
   const ValenceMapOptions& o = info.options.valence;
-  auto window = [&](const std::string& name, const EnergyWindow& used, const EnergyWindow& requested) {
+  auto window = [&](const std::string& name, const AbsoluteWindow& used, const RelativeWindow& requested) {
     const double w[2] = {used.from_ev, used.to_ev};
     const std::string path = "/provenance/windows/" + name;
     h5::write(h5, path, std::span<const double>(w, 2), {2});

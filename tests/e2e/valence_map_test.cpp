@@ -8,6 +8,9 @@
 #include "core/base/error.hpp"
 #include "core/pipeline.hpp"
 #include "core/spectral/spectrum_normalizer.hpp"
+#include "core/spectral/valence_model.hpp"
+#include "core/spectral/valence_pixels.hpp"
+#include "core/spectral/valence_summary.hpp"
 #include "support/simulation_support.hpp"
 
 using namespace xanesmap;
@@ -334,4 +337,63 @@ TEST_CASE("The pipeline gives the same maps when it may consume the raw stack", 
   CHECK(same(kept.maps.edge_jump_od, consumed.maps.edge_jump_od));
   CHECK(same(kept.maps.valence_sigma, consumed.maps.valence_sigma));
   CHECK(kept.maps.status_counts == consumed.maps.status_counts);
+}
+
+// Guards the split of the valence pass into three public steps (set-up, per-pixel fits, summary)
+// that core/pipeline may run one by one: so run, they give compute_valence_maps' maps bit for
+// bit, with the reference alignment (the set-up's longest path) switched on.
+TEST_CASE("The three valence steps run one by one give the maps of compute_valence_maps", "[map][e2e]") {
+  sim::SimulationOptions o;
+  o.height = o.width = 64;
+  o.drift_px = 0.0;
+  const auto s = sim::simulate(o, test::simulation_references());
+  const OpticalDensityResult od = compute_optical_density(test::raw_from(s.scan));
+  ValenceMapOptions options;
+  options.align_references = true;
+  const auto refs = test::map_references();
+  const ValenceMaps whole = compute_valence_maps(od.od, od.flags.view(), refs, options);
+  const ValenceModel model(od.od, od.flags.view(), refs, options);
+  ValencePixelMaps pixels = fit_valence_pixels(model, od.od, od.flags.view());
+  const ValenceMaps steps = summarize_valence_maps(model, std::move(pixels));
+  const auto same = [](const Image<float>& a, const Image<float>& b) {
+    for (std::size_t p = 0; p < a.size(); ++p) {
+      const float x = a.data()[p], y = b.data()[p];
+      if (!(std::isnan(x) ? std::isnan(y) : x == y)) return false;
+    }
+    return true;
+  };
+  CHECK(same(whole.valence, steps.valence));
+  CHECK(same(whole.valence_lcf, steps.valence_lcf));
+  CHECK(same(whole.valence_edge, steps.valence_edge));
+  CHECK(same(whole.valence_sigma, steps.valence_sigma));
+  CHECK(same(whole.edge_energy_ev, steps.edge_energy_ev));
+  CHECK(same(whole.rfactor, steps.rfactor));
+  CHECK(std::ranges::equal(whole.status.pixels(), steps.status.pixels()));
+  CHECK(std::ranges::equal(whole.mask.pixels(), steps.mask.pixels()));
+  CHECK(whole.status_counts == steps.status_counts);
+  CHECK(whole.statistics.mean == steps.statistics.mean);
+  CHECK(whole.e0_ev == steps.e0_ev);
+  CHECK(whole.reference_offset_ev == steps.reference_offset_ev);
+  CHECK(whole.warnings == steps.warnings);
+  CHECK(steps.mean_spectrum.pixels == steps.statistics.pixels);
+  // The mean spectrum adds per-thread sums, whose split between the threads may differ from run
+  // to run: only rounding (~1e-16 relative) can separate the two, far below 1e-9.
+  CHECK_THAT(steps.mean_spectrum.valence, Catch::WithinAbs(whole.mean_spectrum.valence, 1e-9));
+}
+
+TEST_CASE("The per-pixel pass refuses a stack other than its model's", "[map][bad]") {
+  sim::SimulationOptions o;
+  o.height = o.width = 32;
+  o.drift_px = 0.0;
+  const auto s = sim::simulate(o, test::simulation_references());
+  const OpticalDensityResult od = compute_optical_density(test::raw_from(s.scan));
+  const ValenceModel model(od.od, od.flags.view(), test::map_references(), {});
+  std::vector<double> shifted_ev = od.od.energies_ev();
+  for (double& e : shifted_ev) e += 0.5;
+  const EnergyStack shifted(shifted_ev, od.od.height(), od.od.width(),
+                            std::vector<float>(od.od.values().begin(), od.od.values().end()));
+  CHECK_THROWS_WITH(fit_valence_pixels(model, shifted, od.flags.view()),
+                    Catch::Contains("not those the valence model was built for"));
+  const Image<std::uint8_t> small_flags(16, 16, 0);
+  CHECK_THROWS_WITH(fit_valence_pixels(model, od.od, small_flags.view()), Catch::Contains("flag map"));
 }

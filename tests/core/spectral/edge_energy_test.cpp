@@ -89,7 +89,7 @@ TEST_CASE("Edge definitions have names and unknown names are refused", "[edge]")
 TEST_CASE("Edge options and grids are validated", "[edge]") {
   EdgeEnergyOptions o;
   CHECK_NOTHROW(o.validate());
-  o.search_to_ev = -30.0;
+  o.search_ev.to_ev = -30.0;
   CHECK_THROWS_WITH(o.validate(), Catch::Contains("edge search range"));
   o = {};
   o.smoothing_half_window_ev = 0.0;

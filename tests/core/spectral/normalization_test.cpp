@@ -44,8 +44,7 @@ TEST_CASE("Normalization recovers the pre-edge line and the edge step", "[normal
   std::vector<double> mu;
   for (double e : grid) mu.push_back(edge.mu(e));
   NormalizationOptions options;
-  options.e0_ev = edge.e0;
-  const auto n = normalize_spectrum(grid, mu, options);
+  const auto n = normalize_spectrum(grid, mu, options, edge.e0);
   // Lines plus a step whose tails are below 1e-15 in the windows: only rounding remains.
   CHECK_THAT(n.edge_step, Catch::WithinRel(edge.step, 1e-9));
   CHECK_THAT(n.pre_slope, Catch::WithinAbs(edge.pre_b, 1e-12));
@@ -67,9 +66,8 @@ TEST_CASE("Flattening removes a post-edge slope that differs from the pre-edge",
     mu.push_back(x < 0 ? 1.0 - 0.002 * x : 2.0 + 0.001 * x);
   }
   NormalizationOptions options;
-  options.e0_ev = 6550.0;
   options.post_edge_order = 1;
-  const auto n = normalize_spectrum(grid, mu, options);
+  const auto n = normalize_spectrum(grid, mu, options, 6550.0);
   CHECK_THAT(n.normalized.back(), Catch::WithinAbs(1.0 + 0.003 * 200.0, 1e-9));
   CHECK_THAT(n.flattened.back(), Catch::WithinAbs(1.0, 1e-9));
   CHECK_THAT(n.flattened.front(), Catch::WithinAbs(0.0, 1e-9));
@@ -83,9 +81,8 @@ TEST_CASE("An exact line plus step is normalized exactly", "[normalization]") {
     mu.push_back(0.1 + 0.001 * (e - 6550.0) + (e >= 6550.0 ? 2.0 : 0.0));
   }
   NormalizationOptions options;
-  options.e0_ev = 6550.0;
   options.post_edge_order = 1;
-  const auto n = normalize_spectrum(grid, mu, options);
+  const auto n = normalize_spectrum(grid, mu, options, 6550.0);
   // Only floating-point rounding separates these from the exact values.
   CHECK_THAT(n.edge_step, Catch::WithinAbs(2.0, 1e-9));
   CHECK_THAT(n.pre_slope, Catch::WithinAbs(0.001, 1e-12));
@@ -100,15 +97,24 @@ TEST_CASE("Windows are clipped to the data and too-short windows are errors", "[
     mu.push_back(e >= 6550.0 ? 1.0 : 0.0);
   }
   NormalizationOptions options;
-  options.e0_ev = 6550.0;
-  const auto n = normalize_spectrum(grid, mu, options);
+  const auto n = normalize_spectrum(grid, mu, options, 6550.0);
   CHECK(n.clipped_pre);
   CHECK(n.clipped_post);
   CHECK_THAT(n.pre_edge_used_ev.from_ev, Catch::WithinAbs(-30.0, 1e-9));
   CHECK_THAT(n.post_edge_used_ev.to_ev, Catch::WithinAbs(50.0, 1e-9));
   options.pre_edge_ev = {-100.0, -35.0};
-  CHECK_THROWS_WITH(normalize_spectrum(grid, mu, options),
+  CHECK_THROWS_WITH(normalize_spectrum(grid, mu, options, 6550.0),
                     Catch::Contains("pre-edge window 6450-6515 eV") && Catch::Contains("holds 0 of"));
+}
+
+TEST_CASE("A given e0 must be finite", "[normalization]") {
+  std::vector<double> grid, mu;
+  for (double e = 6400; e <= 6750; e += 2.5) {
+    grid.push_back(e);
+    mu.push_back(e >= 6550.0 ? 1.0 : 0.0);
+  }
+  CHECK_THROWS_AS(normalize_spectrum(grid, mu, {}, NAN), OptionError);
+  CHECK_NOTHROW(normalize_spectrum(grid, mu, {}, 6550.0));
 }
 
 TEST_CASE("Nonsense normalization options are refused by name", "[normalization]") {
