@@ -12,7 +12,10 @@
 //   optical_density   2 x stack + the flats as stored (counts and a flat per energy read, OD written)
 //   registration      1 x stack   (every frame read)
 //   shift_apply       2 x stack   (read and written)
-//   valence_maps      1 x stack   (every spectrum read once)
+//   valence_model     none        (references, calibration, noise model; the offset scan's
+//                                 masked mean spectrum with --align-refs)
+//   pixel_fits        1 x stack   (every spectrum read once)
+//   valence_summary   none
 //   segmentation      the edge-jump map; particle_statistics: the maps it reads
 //   writing           the bytes of the files written.
 // Peak memory is the kernel's VmHWM (/proc/self/status), reset (clear_refs 5) once the simulated
@@ -267,9 +270,11 @@ void charge_stages(BenchRun& run, double flat_bytes, double read_bytes, double w
     if (s.name == "optical_density") s.bytes = 2.0 * stack + flat_bytes;
     if (s.name == "registration") s.bytes = stack, s.note = "estimate: template, direct and chain";
     if (s.name == "shift_apply") s.bytes = 2.0 * stack, s.note = "includes flagging";
-    if (s.name == "valence_maps")
+    if (s.name == "valence_model") s.note = "references on the grid, calibration, noise model";
+    if (s.name == "pixel_fits")
       s.bytes = stack, s.note = "normalization, mask, LCF, edge energy, uncertainty; " +
                                 std::to_string(run.masked_pixels) + " masked pixels";
+    if (s.name == "valence_summary") s.note = "counts, statistics, mean spectrum";
     if (s.name == "segmentation") s.bytes = px * sizeof(float);
     if (s.name == "particle_statistics") s.bytes = px * (2 + 4 + 4 + 4 + 4 + 1);
     if (s.name == "writing") s.bytes = written_bytes, s.note = "TIFF, HDF5, PNG (page cache)";

@@ -187,19 +187,24 @@ MapPipelineResult maps_of(AlignedOpticalDensity aligned, const std::vector<Refer
   result.optical_density = aligned.summary;
   result.alignment = options.alignment;
   result.registration = std::move(aligned.registration);
-  result.maps = run_stage(hooks, kMapStages[3], [&] {
-    return compute_valence_maps(aligned.od, aligned.flags.view(), references, options.valence, hooks.progress);
+  // compute_valence_maps' three steps, each a stage of its own.
+  const ValenceModel model = run_stage(hooks, kMapStages[3], [&] {
+    return ValenceModel(aligned.od, aligned.flags.view(), references, options.valence);
   });
+  ValencePixelMaps pixels = run_stage(hooks, kMapStages[4], [&] {
+    return fit_valence_pixels(model, aligned.od, aligned.flags.view(), hooks.progress);
+  });
+  result.maps = run_stage(hooks, kMapStages[5], [&] { return summarize_valence_maps(model, std::move(pixels)); });
   // The stack is not needed past this point: released meanwhile on a thread of its own, or here.
   if (hooks.stack_release) hooks.stack_release->release(std::move(aligned.od));
   aligned.od = {};
   SegmentationOptions segmentation = options.particles.segmentation;
   segmentation.pixel_size_nm = options.pixel_size_nm;
-  Segmentation particles = run_stage(hooks, kMapStages[4], [&] {
+  Segmentation particles = run_stage(hooks, kMapStages[6], [&] {
     report(hooks.progress, "particles", 0, 1);
     return segment_particles(result.maps.edge_jump_od.view(), segmentation);
   });
-  result.particles = run_stage(hooks, kMapStages[5], [&] {
+  result.particles = run_stage(hooks, kMapStages[7], [&] {
     ParticleAnalysis analysis =
         measure_particles(result.maps, std::move(particles), options.pixel_size_nm, options.particles);
     report(hooks.progress, "particles", 1, 1);

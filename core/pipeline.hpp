@@ -18,13 +18,19 @@
 #include "core/particles/particle_analysis.hpp"
 #include "core/registration/shift_apply.hpp"
 #include "core/spectral/valence_map.hpp"
+#include "core/spectral/valence_model.hpp"
+#include "core/spectral/valence_pixels.hpp"
+#include "core/spectral/valence_summary.hpp"
 
 namespace xanesmap {
 
 /// The stages whose begin and end a StageObserver sees, in the order they run. With alignment
 /// `given` or `none`, registration is skipped (no event); with `none`, shift_apply too.
-inline constexpr std::array<std::string_view, 6> kMapStages{
-    "optical_density", "registration", "shift_apply", "valence_maps", "segmentation", "particle_statistics"};
+/// The valence maps take three: the model (references on the stack's grid, calibration, noise
+/// model), the per-pixel fits, and their summary (core/spectral/valence_map.hpp).
+inline constexpr std::array<std::string_view, 8> kMapStages{
+    "optical_density", "registration", "shift_apply",  "valence_model",
+    "pixel_fits",      "valence_summary", "segmentation", "particle_statistics"};
 
 enum class AlignmentMode { estimate, given, none };
 

@@ -473,7 +473,7 @@ CASES
     expect_in out "registration"
     expect_in out "peak resident memory"
     # The stages as the pipeline announces them (core/pipeline.hpp, kMapStages), and writing.
-    for key in '"total_s"' '"stages"' '"optical_density"' '"registration"' '"shift_apply"' '"valence_maps"' \
+    for key in '"total_s"' '"stages"' '"optical_density"' '"registration"' '"shift_apply"' '"pixel_fits"' \
       '"segmentation"' '"particle_statistics"' '"writing"' '"peak_rss_bytes"' '"triad_gb_s"' '"cpu_s"'; do
       grep -q -- "$key" "$work/bench.json" || fail "bench.json lacks $key"
     done
@@ -482,7 +482,8 @@ CASES
     expect_exit 0 "$exe" simulate --out "$work/sim" --size 64 --no-tiff -q --refs "$arg/mn-k/references.toml"
     expect_exit 0 "$exe" bench --file "$work/sim/scan.h5" -q --refs "$arg/mn-k/references.toml" \
       --json "$work/bench-file.json" --work-dir "$work"
-    for key in '"reading"' '"optical_density"' '"valence_maps"' '"particle_statistics"' '"writing"'; do
+    for key in '"reading"' '"optical_density"' '"valence_model"' '"pixel_fits"' '"valence_summary"' \
+      '"particle_statistics"' '"writing"'; do
       grep -q -- "$key" "$work/bench-file.json" || fail "bench-file.json lacks $key"
     done
     expect_in out "file read -> maps written"

@@ -56,8 +56,8 @@ TEST_CASE("Without registration the observer sees no registration and no shift s
   options.alignment = AlignmentMode::none;
   EventLog log;
   run_map_pipeline(test::raw_from(s.scan), test::map_references(), options, {{}, log.observer(), nullptr});
-  const std::vector<std::string_view> stages{"optical_density", "valence_maps", "segmentation",
-                                             "particle_statistics"};
+  const std::vector<std::string_view> stages{"optical_density", "valence_model", "pixel_fits",
+                                             "valence_summary", "segmentation", "particle_statistics"};
   CHECK(log.events == pairs_of(stages));
 }
 
