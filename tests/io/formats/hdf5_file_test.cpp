@@ -467,3 +467,29 @@ TEST_CASE("hdf5: absurd dataset sizes are refused before allocating", "[hdf5]") 
   CHECK_THROWS_WITH(h5::read_floats(file, "/bigger_than_file"),
                     Contains("dataset '/bigger_than_file'") && Contains("does not fit"));
 }
+
+TEST_CASE("hdf5: uint16 and uint8 stacks read as float slab by slab, every value exact", "[hdf5]") {
+  test::TempDir dir("hdf5-test");
+  const fs::path path = dir / "slabs.h5";
+  // 1500 x 1500 uint16 entries are 4.5 MB: the 16 MB slabs hold 3 entries, so 11 entries make
+  // 4 slabs (the last one short) and both buffers are reused while the other is widened.
+  const std::size_t n = 11, h = 1500, w = 1500;
+  std::vector<std::uint16_t> u16(n * h * w);
+  for (std::size_t i = 0; i < u16.size(); ++i) u16[i] = static_cast<std::uint16_t>((i * 2654435761u) >> 7);
+  std::vector<std::uint8_t> u8(3 * 7 * 5);
+  for (std::size_t i = 0; i < u8.size(); ++i) u8[i] = static_cast<std::uint8_t>(i * 37);
+  {
+    h5::File file = h5::File::create(path);
+    h5::write(file, "/u16", std::span<const std::uint16_t>(u16), {n, h, w});
+    h5::write(file, "/u8", std::span<const std::uint8_t>(u8), {3, 7, 5});
+  }
+  const h5::File file = h5::File::open_read(path);
+  const std::vector<float> wide = h5::read_floats(file, "/u16");
+  REQUIRE(wide.size() == u16.size());
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < u16.size(); ++i) wrong += wide[i] != static_cast<float>(u16[i]);
+  CHECK(wrong == 0);  // exact: every uint16 is a float
+  const std::vector<float> small = h5::read_floats(file, "/u8");
+  REQUIRE(small.size() == u8.size());
+  for (std::size_t i = 0; i < u8.size(); ++i) CHECK(small[i] == static_cast<float>(u8[i]));
+}
