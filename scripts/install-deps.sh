@@ -8,7 +8,7 @@ packages=(
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   catch2
-  clang libclang-rt-dev
+  clang libclang-rt-dev clang-format git
 )
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "core/kernels/cpu_features.hpp"
+#include "core/kernels/prefetch.hpp"
 
 namespace xanesmap::kernels {
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
-#include <cstring>
 #include <limits>
 #include <mutex>
 #include <numbers>
@@ -14,7 +13,7 @@
 
 #include <opencv2/core.hpp>
 
-#include "core/kernels/cpu_features.hpp"
+#include "core/kernels/background_sums.hpp"
 #include "core/registration/detail/correlation_surface.hpp"
 #include "core/registration/detail/fft.hpp"
 
@@ -266,61 +265,6 @@ Background robust_background(ImageView<const float> image, BackgroundModel model
   return bg;
 }
 
-
-// One row of prepare_constant's pass: over the finite pixels v (NaN and +-Inf excluded), with
-// x = v - median written to q (0 for the others): their count, sum x, sum x^2, the count and sum
-// x of those with v in [lo, hi], and max |v|. In vector lanes (two doubles, or four with AVX2,
-// chosen at run time), summed in a fixed order at the end of the row.
-struct ConstantRowSums {
-  double n = 0, s = 0, s2 = 0, n_band = 0, s_band = 0, max_abs = 0;
-};
-#define XANESMAP_CONSTANT_ROW(SUFFIX, ATTRIBUTE, WIDTH)                                                      \
-  ATTRIBUTE ConstantRowSums constant_row_##SUFFIX(const float* p, std::size_t w, double median, double lo,   \
-                                                 double hi, float* q) {                                     \
-    using D = double __attribute__((vector_size(8 * WIDTH)));                                                \
-    using F = float __attribute__((vector_size(4 * WIDTH)));                                                 \
-    const D zero = {}, one = zero + 1.0, med = zero + median, low = zero + lo, high = zero + hi;              \
-    D n = zero, s = zero, s2 = zero, bn = zero, bs = zero, mx = zero;                                        \
-    std::size_t c = 0;                                                                                       \
-    for (; c + WIDTH <= w; c += WIDTH) {                                                                     \
-      if (c % 16 == 0) prefetch_ahead(p + c);                                                                \
-      F vf;                                                                                                  \
-      std::memcpy(&vf, p + c, sizeof vf);                                                                    \
-      const D v = __builtin_convertvector(vf, D);                                                            \
-      const auto finite = (v - v) == zero; /* false for NaN and +-Inf */                                     \
-      const D x = finite ? v - med : zero;                                                                   \
-      const auto band = finite & (v >= low) & (v <= high);                                                  \
-      n += finite ? one : zero;                                                                              \
-      s += x;                                                                                                \
-      s2 += x * x;                                                                                           \
-      bn += band ? one : zero;                                                                               \
-      bs += band ? x : zero;                                                                                 \
-      const D a = finite ? (v < zero ? -v : v) : zero;                                                       \
-      mx = mx < a ? a : mx;                                                                                  \
-      const F xf = __builtin_convertvector(x, F);                                                            \
-      std::memcpy(q + c, &xf, sizeof xf);                                                                    \
-    }                                                                                                        \
-    ConstantRowSums t;                                                                                       \
-    for (int lane = 0; lane < WIDTH; ++lane) {                                                               \
-      t.n += n[lane], t.s += s[lane], t.s2 += s2[lane], t.n_band += bn[lane], t.s_band += bs[lane];          \
-      t.max_abs = std::max(t.max_abs, mx[lane]);                                                             \
-    }                                                                                                        \
-    for (; c < w; ++c) {                                                                                     \
-      const double v = p[c];                                                                                 \
-      const bool finite = v - v == 0.0;                                                                      \
-      const double x = finite ? v - median : 0.0;                                                            \
-      const bool in_band = finite && v >= lo && v <= hi;                                                     \
-      t.n += finite ? 1.0 : 0.0, t.s += x, t.s2 += x * x;                                                    \
-      t.n_band += in_band ? 1.0 : 0.0, t.s_band += in_band ? x : 0.0;                                        \
-      t.max_abs = std::max(t.max_abs, finite ? std::abs(v) : 0.0);                                           \
-      q[c] = static_cast<float>(x);                                                                          \
-    }                                                                                                        \
-    return t;                                                                                                \
-  }
-XANESMAP_CONSTANT_ROW(generic, , 2)
-XANESMAP_CONSTANT_ROW(avx2, __attribute__((target("avx2"))), 4)
-#undef XANESMAP_CONSTANT_ROW
-
 // The robust constant background without a window, in one pass over the image (the fast path
 // of `prepare`, used by core/registration/registration). The median and MAD of the residuals from any
 // constant a are those of the pixel values shifted by a, so robust_background's band
@@ -342,15 +286,7 @@ bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared
   const std::size_t step = std::max<std::size_t>(1, n_pixels / 65536);
   std::vector<double> sample;
   sample.reserve(n_pixels / step + 1);
-  // The samples lie a few cache lines apart (every 64th pixel of a 2048 px frame): hints for
-  // the one 32 samples on keep the misses overlapped.
-  constexpr std::size_t kAheadSamples = 32;
-  for (std::size_t index = 0; index < n_pixels; index += step) {
-    if (const std::size_t next = index + kAheadSamples * step; next < n_pixels)
-      prefetch_ahead(&image(next / w, next % w), 0);
-    const float v = image(index / w, index % w);
-    if (std::isfinite(v)) sample.push_back(v);
-  }
+  kernels::sample_finite_pixels(image, step, sample);
   if (sample.empty()) return false;
   const auto middle = sample.begin() + static_cast<std::ptrdiff_t>(sample.size() / 2);
   std::nth_element(sample.begin(), middle, sample.end());
@@ -361,7 +297,6 @@ bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared
   const double lo = median - half_width, hi = median + half_width;
 
   const auto ucols = static_cast<std::size_t>(cols);
-  const auto row_sums = has_avx2() ? constant_row_avx2 : constant_row_generic;
   double n_all = 0, s_all = 0, s2_all = 0, n_band = 0, s_band = 0, vmax = 0;
   // The non-finite pixels the fused pass meets (row, column), while few enough to be corrected
   // in the row spectra: each costs one pass over a half row, 4 x rows of them about as much as a
@@ -370,7 +305,7 @@ bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared
   std::vector<std::pair<int, int>> not_finite;
   bool too_many = false;
   auto add_row = [&](std::size_t r, float* q) {
-    const ConstantRowSums t = row_sums(image.row(r), w, median, lo, hi, q);
+    const kernels::BackgroundRowSums t = kernels::background_row_sums(image.row(r), w, median, lo, hi, q);
     n_all += t.n, s_all += t.s, s2_all += t.s2, n_band += t.n_band, s_band += t.s_band;
     vmax = std::max(vmax, t.max_abs);
     if (t.n < static_cast<double>(w) && !too_many) {

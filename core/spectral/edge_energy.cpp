@@ -1,14 +1,13 @@
 #include "core/spectral/edge_energy.hpp"
 
 #include <Eigen/Dense>
-#include <immintrin.h>
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
 
-#include "core/kernels/cpu_features.hpp"
 #include "core/base/error.hpp"
+#include "core/kernels/slope_groups.hpp"
 
 namespace xanesmap {
 
@@ -73,34 +72,6 @@ void solve_3x3(const double a[9], const double b[3], double* x0, double* x1, dou
   }
 }
 
-// Four slopes at once for a group of four stencils with one size whose windows start at
-// consecutive grid points: lane q sums w_q[j] y[first + q + j] over j in order (the same
-// products and additions as apply(), so the same values), in a plain and an AVX2 version chosen
-// at run time. `gw` holds the weights transposed: gw[4 j + q] = w_q[j].
-#define XANESMAP_SLOPE_KERNEL(SUFFIX, ATTRIBUTE)                                                  \
-  ATTRIBUTE void group_slopes_##SUFFIX(const double* gw, const double* y, std::size_t count,     \
-                                       double* out) {                                           \
-    double d0 = 0.0, d1 = 0.0, d2 = 0.0, d3 = 0.0;                                              \
-    for (std::size_t j = 0; j < count; ++j) {                                                   \
-      const double* w = gw + 4 * j;                                                             \
-      const double* v = y + j;                                                                  \
-      d0 += w[0] * v[0];                                                                        \
-      d1 += w[1] * v[1];                                                                        \
-      d2 += w[2] * v[2];                                                                        \
-      d3 += w[3] * v[3];                                                                        \
-    }                                                                                           \
-    out[0] = d0, out[1] = d1, out[2] = d2, out[3] = d3;                                         \
-  }
-XANESMAP_SLOPE_KERNEL(generic, )
-#undef XANESMAP_SLOPE_KERNEL
-
-__attribute__((target("avx2"))) void group_slopes_avx2(const double* gw, const double* y, std::size_t count,
-                                                        double* out) {
-  __m256d d = _mm256_setzero_pd();
-  for (std::size_t j = 0; j < count; ++j)
-    d = _mm256_add_pd(d, _mm256_mul_pd(_mm256_loadu_pd(gw + 4 * j), _mm256_loadu_pd(y + j)));
-  _mm256_storeu_pd(out, d);
-}
 }  // namespace
 
 std::string to_string(EdgeDefinition definition) {
@@ -181,7 +152,7 @@ EdgeEnergyFinder::EdgeEnergyFinder(std::span<const double> energy_ev, double e0_
       for (Eigen::Index j = 0; j < w.cols(); ++j) weights_.push_back(k < w.rows() ? w(k, j) : 0.0);
   }
   // Groups of four consecutive slope stencils that can be evaluated together (see
-  // group_slopes): one size, windows starting at consecutive grid points.
+  // kernels::four_slopes): one size, windows starting at consecutive grid points.
   for (std::size_t p = 0; p + 4 <= slope_stencils_.size(); p += 4) {
     const Stencil* st = slope_stencils_.data() + p;
     bool together = true;
@@ -233,12 +204,11 @@ std::size_t EdgeEnergyFinder::max_slope_index(std::span<const double> y) const {
     }
   } else {
     double slopes[kLocal];
-    const auto group = has_avx2() ? group_slopes_avx2 : group_slopes_generic;
     std::size_t p = 0;
     for (const std::size_t offset : slope_groups_) {
       if (offset != npos) {
         const Stencil& st = slope_stencils_[p];
-        group(group_weights_.data() + offset, y.data() + st.first, st.count, slopes + p);
+        kernels::four_slopes(group_weights_.data() + offset, y.data() + st.first, st.count, slopes + p);
       } else {
         for (std::size_t q = 0; q < 4; ++q) slopes[p + q] = apply(slope_stencils_[p + q], 0, y);
       }

@@ -1,9 +1,7 @@
 #include "core/stack/optical_density.hpp"
 
-#include <bit>
 #include <cmath>
 #include <cstdint>
-#include <immintrin.h>
 #include <limits>
 #include <mutex>
 #include <vector>
@@ -12,8 +10,8 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
-#include "core/kernels/cpu_features.hpp"
 #include "core/base/error.hpp"
+#include "core/kernels/log_ratio.hpp"
 
 namespace xanesmap {
 
@@ -45,39 +43,7 @@ inline std::uint8_t classify(float sample, float flat, float dark, float saturat
 }
 }  // namespace
 
-namespace {
-
-// See minus_log in the header; inline here so that the pixel loop below vectorizes.
-inline float minus_log_inline(float x) {
-  // x = m 2^e with m in [sqrt(1/2), sqrt(2)); ln x = ln m + e ln 2, ln 2 split in two parts
-  // (0.693359375 is exact in float) as Cephes does.
-  const auto bits = std::bit_cast<std::uint32_t>(x);
-  int e = static_cast<int>((bits >> 23) & 0xffu) - 126;
-  float m = std::bit_cast<float>((bits & 0x007fffffu) | 0x3f000000u);  // in [0.5, 1)
-  // Below sqrt(1/2): m -> 2m, e -> e - 1 (arithmetic instead of branches; 2m is exact).
-  const int low = static_cast<int>(m < 0.70710678118654752440f);
-  e -= low;
-  const float f = m * static_cast<float>(1 + low) - 1.0f;
-  const float z = f * f;
-  float y = 7.0376836292e-2f;
-  y = y * f - 1.1514610310e-1f;
-  y = y * f + 1.1676998740e-1f;
-  y = y * f - 1.2420140846e-1f;
-  y = y * f + 1.4249322787e-1f;
-  y = y * f - 1.6668057665e-1f;
-  y = y * f + 2.0000714765e-1f;
-  y = y * f - 2.4999993993e-1f;
-  y = y * f + 3.3333331174e-1f;
-  y = y * f * z;
-  const auto fe = static_cast<float>(e);
-  y += -2.12194440e-4f * fe;
-  y += -0.5f * z;
-  return -((f + y) + 0.693359375f * fe);
-}
-
-}  // namespace
-
-float minus_log(float x) { return minus_log_inline(x); }
+float minus_log(float x) { return kernels::minus_log(x); }
 
 namespace {
 
@@ -85,131 +51,6 @@ struct OdInputs {
   const RawStack& raw;  // flats and dark
   float saturation;
 };
-
-// The two element-wise row loops of od_frame, in a plain x86-64 and an AVX2 version chosen at
-// run time (the build targets plain x86-64); the same operations per element, in the same order
-// (no fused multiply-add), so the values are identical. `Flat` is the flat's stored type (float
-// or uint16): a uint16 value is converted to float first, exactly, so both give the same values.
-#define XANESMAP_OD_KERNELS(SUFFIX, ATTRIBUTE)                                                          \
-  template <typename Flat>                                                                              \
-  ATTRIBUTE unsigned ratio_row_##SUFFIX(const float* s, const Flat* fl, const float* dk, std::size_t w, \
-                                       float saturation, float* q, std::uint8_t* sl) {                  \
-    constexpr float kMax = std::numeric_limits<float>::max(), kMin = std::numeric_limits<float>::min(); \
-    unsigned any_slow = 0;                                                                              \
-    for (std::size_t c = 0; c < w; ++c) {                                                               \
-      const float f = static_cast<float>(fl[c]), d = dk[c], num = s[c] - d, den = f - d, x = num / den; \
-      /* Every condition of classify() and a normal ratio; NaN fails each comparison. Implied, so       \
-         not tested: finite inputs (+inf fails "< saturation", also an infinite one; -inf makes         \
-         num or den -inf or NaN; an infinite dark makes den -inf or the ratio inf / inf = NaN),         \
-         and num > 0 (with den > 0, a ratio of at least the smallest normal float). */                  \
-      const bool fast = (s[c] < saturation) & (f < saturation) & (den > 0.0f) & (x >= kMin) & (x <= kMax); \
-      q[c] = fast ? x : 1.0f;                                                                           \
-      sl[c] = fast ? 0 : 1;                                                                             \
-      any_slow |= fast ? 0u : 1u;                                                                       \
-    }                                                                                                   \
-    return any_slow;                                                                                    \
-  }                                                                                                     \
-  ATTRIBUTE void log_row_##SUFFIX(const float* q, float* o, std::size_t w) {                            \
-    for (std::size_t c = 0; c < w; ++c) o[c] = minus_log_inline(q[c]);                                  \
-  }
-XANESMAP_OD_KERNELS(generic, )
-XANESMAP_OD_KERNELS(avx2, __attribute__((target("avx2"))))
-#undef XANESMAP_OD_KERNELS
-
-// minus_log_inline's polynomial coefficients, highest degree first, for the vector kernels (each
-// step y = y * f + c; the scalar code writes a negative c as "y * f - |c|", the same operation).
-constexpr float kLogPolynomial[9] = {7.0376836292e-2f,  -1.1514610310e-1f, 1.1676998740e-1f,
-                                     -1.2420140846e-1f, 1.4249322787e-1f,  -1.6668057665e-1f,
-                                     2.0000714765e-1f,  -2.4999993993e-1f, 3.3333331174e-1f};
-
-// minus_log_inline on 4 x 8 floats at a time, in AVX2: the same operations in the same order
-// for each value (the same bits), with the four vectors' steps interleaved. The polynomial is a
-// chain of 20 dependent operations; one vector at a time, the scheduler holds too few of them
-// to overlap, and the loop waited on each chain.
-__attribute__((target("avx2"))) void log_row_avx2_interleaved(const float* q, float* o, std::size_t w) {
-  constexpr int V = 4;
-  const __m256i exp_mask = _mm256_set1_epi32(0xff), mant_mask = _mm256_set1_epi32(0x007fffff);
-  const __m256i half_bits = _mm256_set1_epi32(0x3f000000), bias = _mm256_set1_epi32(126), one_i = _mm256_set1_epi32(1);
-  const __m256 sqrt_half = _mm256_set1_ps(0.70710678118654752440f), one = _mm256_set1_ps(1.0f);
-  const __m256 sign = _mm256_set1_ps(-0.0f);
-  std::size_t c = 0;
-  for (; c + 8 * V <= w; c += 8 * V) {
-    __m256 f[V], z[V], y[V], fe[V];
-    for (int v = 0; v < V; ++v) {
-      const __m256i bits = _mm256_castps_si256(_mm256_loadu_ps(q + c + 8 * v));
-      __m256i e = _mm256_sub_epi32(_mm256_and_si256(_mm256_srli_epi32(bits, 23), exp_mask), bias);
-      const __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits, mant_mask), half_bits));
-      const __m256i low = _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(m, sqrt_half, _CMP_LT_OQ)), one_i);
-      e = _mm256_sub_epi32(e, low);
-      f[v] = _mm256_sub_ps(_mm256_mul_ps(m, _mm256_cvtepi32_ps(_mm256_add_epi32(low, one_i))), one);
-      z[v] = _mm256_mul_ps(f[v], f[v]);
-      fe[v] = _mm256_cvtepi32_ps(e);
-      y[v] = _mm256_set1_ps(kLogPolynomial[0]);
-    }
-    // y = y * f + c_k: the scalar code's "y * f - c" for a negative c_k is the same operation.
-    for (int k = 1; k < 9; ++k) {
-      const __m256 ck = _mm256_set1_ps(kLogPolynomial[k]);
-      for (int v = 0; v < V; ++v) y[v] = _mm256_add_ps(_mm256_mul_ps(y[v], f[v]), ck);
-      // Keeps the four chains interleaved step by step (no effect on the values): left alone, the
-      // compiler emits each vector's whole chain in turn, and the loop waits on its latency
-      // (this kernel: 0.38 -> 0.33 s on one thread for 2048 x 2048 x 100 values).
-      for (int v = 0; v < V; ++v) asm volatile("" : "+x"(y[v]));
-    }
-    const __m256 c_fe = _mm256_set1_ps(-2.12194440e-4f), c_z = _mm256_set1_ps(-0.5f), ln2_hi = _mm256_set1_ps(0.693359375f);
-    for (int v = 0; v < V; ++v) {
-      __m256 r = _mm256_mul_ps(_mm256_mul_ps(y[v], f[v]), z[v]);
-      r = _mm256_add_ps(r, _mm256_mul_ps(c_fe, fe[v]));
-      r = _mm256_add_ps(r, _mm256_mul_ps(c_z, z[v]));
-      r = _mm256_add_ps(_mm256_add_ps(f[v], r), _mm256_mul_ps(ln2_hi, fe[v]));
-      _mm256_storeu_ps(o + c + 8 * v, _mm256_xor_ps(r, sign));
-    }
-  }
-  log_row_avx2(q + c, o + c, w - c);
-}
-
-// log_row_avx2_interleaved with 16 floats per vector (AVX-512F): the same operations in the same
-// order for each value, the same bits (tested against minus_log). On a Zen 4 core, 0.62 -> 0.46 ns
-// per value in a stand-alone loop: each dependent chain of the polynomial carries twice the values.
-// The shift and the conversions are the zero-masking forms with every lane selected (the same
-// values): GCC 12's plain forms start from _mm512_undefined_*, which -Wmaybe-uninitialized flags
-// (GCC bug 105593).
-__attribute__((target("avx512f"))) void log_row_avx512(const float* q, float* o, std::size_t w) {
-  constexpr int V = 4;
-  constexpr __mmask16 all = 0xffff;
-  const __m512i exp_mask = _mm512_set1_epi32(0xff), mant_mask = _mm512_set1_epi32(0x007fffff);
-  const __m512i half_bits = _mm512_set1_epi32(0x3f000000), bias = _mm512_set1_epi32(126), one_i = _mm512_set1_epi32(1);
-  const __m512 sqrt_half = _mm512_set1_ps(0.70710678118654752440f), one = _mm512_set1_ps(1.0f);
-  const __m512i sign = _mm512_set1_epi32(static_cast<int>(0x80000000u));
-  std::size_t c = 0;
-  for (; c + 16 * V <= w; c += 16 * V) {
-    __m512 f[V], z[V], y[V], fe[V];
-    for (int v = 0; v < V; ++v) {
-      const __m512i bits = _mm512_castps_si512(_mm512_loadu_ps(q + c + 16 * v));
-      __m512i e = _mm512_sub_epi32(_mm512_and_si512(_mm512_maskz_srli_epi32(all, bits, 23), exp_mask), bias);
-      const __m512 m = _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(bits, mant_mask), half_bits));
-      const __m512i low = _mm512_maskz_mov_epi32(_mm512_cmp_ps_mask(m, sqrt_half, _CMP_LT_OQ), one_i);
-      e = _mm512_sub_epi32(e, low);
-      f[v] = _mm512_sub_ps(_mm512_mul_ps(m, _mm512_maskz_cvtepi32_ps(all, _mm512_add_epi32(low, one_i))), one);
-      z[v] = _mm512_mul_ps(f[v], f[v]);
-      fe[v] = _mm512_maskz_cvtepi32_ps(all, e);
-      y[v] = _mm512_set1_ps(kLogPolynomial[0]);
-    }
-    for (int k = 1; k < 9; ++k) {
-      const __m512 ck = _mm512_set1_ps(kLogPolynomial[k]);
-      for (int v = 0; v < V; ++v) y[v] = _mm512_add_ps(_mm512_mul_ps(y[v], f[v]), ck);
-      for (int v = 0; v < V; ++v) asm volatile("" : "+v"(y[v]));  // as in the AVX2 version
-    }
-    const __m512 c_fe = _mm512_set1_ps(-2.12194440e-4f), c_z = _mm512_set1_ps(-0.5f), ln2_hi = _mm512_set1_ps(0.693359375f);
-    for (int v = 0; v < V; ++v) {
-      __m512 r = _mm512_mul_ps(_mm512_mul_ps(y[v], f[v]), z[v]);
-      r = _mm512_add_ps(r, _mm512_mul_ps(c_fe, fe[v]));
-      r = _mm512_add_ps(r, _mm512_mul_ps(c_z, z[v]));
-      r = _mm512_add_ps(_mm512_add_ps(f[v], r), _mm512_mul_ps(ln2_hi, fe[v]));
-      _mm512_storeu_ps(o + c + 16 * v, _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(r), sign)));
-    }
-  }
-  log_row_avx2_interleaved(q + c, o + c, w - c);
-}
 
 // OD of rows [r0, r1) of frame e with its flat `flat` (of the flat's stored type): sample
 // (counts) -> out, which may be the same memory; `ratio`, `fixed`, `zeros` and `slow` are row
@@ -227,8 +68,6 @@ std::size_t od_rows_typed(const OdInputs& in, const Flat* flat, const float* sam
   const std::size_t w = flags.width();
   const float* dark = in.raw.has_dark() ? in.raw.dark().data() : nullptr;
   const float saturation = in.saturation;
-  const auto ratio_row = has_avx2() ? ratio_row_avx2<Flat> : ratio_row_generic<Flat>;
-  const auto log_row = has_avx512f() ? log_row_avx512 : has_avx2() ? log_row_avx2_interleaved : log_row_generic;
   std::size_t invalid = 0;
   for (std::size_t r = r0; r != r1; ++r) {
     const std::size_t row = r * w;
@@ -237,17 +76,8 @@ std::size_t od_rows_typed(const OdInputs& in, const Flat* flat, const float* sam
     const float* dk = dark ? dark + row : scratch.zeros.data();
     float* q = scratch.ratio.data();
     std::uint8_t* sl = scratch.slow.data();
-    // In runs of 256 columns, each after prefetch hints for the same columns 8 KB further on
-    // (prefetch_ahead; for 2048 px rows: the next row of counts, the row after next of a
-    // uint16 flat).
-    unsigned any_slow = 0;
-    constexpr std::size_t kRun = 256;
-    for (std::size_t c0 = 0; c0 < w; c0 += kRun) {
-      const std::size_t n = std::min(kRun, w - c0);
-      for (std::size_t k = 0; k < n; k += 64 / sizeof(float)) prefetch_ahead(s + c0 + k);
-      for (std::size_t k = 0; k < n; k += 64 / sizeof(Flat)) prefetch_ahead(f + c0 + k);
-      any_slow |= ratio_row(s + c0, f + c0, dk + c0, n, saturation, q + c0, sl + c0);
-    }
+    // The ratios of the values the vectorized pass computes (valid, with a normal ratio).
+    const unsigned any_slow = kernels::od_ratio_row(s, f, dk, w, saturation, q, sl);
     // The few others first: `out` may be `sample` itself (in place).
     if (any_slow)
       for (std::size_t c = 0; c < w; ++c) {
@@ -263,7 +93,7 @@ std::size_t od_rows_typed(const OdInputs& in, const Flat* flat, const float* sam
         }
       }
     float* o = out + row;
-    log_row(q, o, w);
+    kernels::minus_log_row(q, o, w);
     if (any_slow)
       for (std::size_t c = 0; c < w; ++c)
         if (sl[c]) o[c] = scratch.fixed[c];

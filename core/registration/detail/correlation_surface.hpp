@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "core/kernels/spectrum_products.hpp"
 #include "core/registration/detail/fft.hpp"
 #include "core/registration/translation.hpp"
 
@@ -65,11 +66,13 @@ class WeightedRows {
   // column, as x_tables without the duplication), even[t] = sum_k re(w_k) t_k and odd[t] = sum_k
   // im(w_k) t_k over the weighted values w of row(); plain_even/plain_odd[0, 1]: the same over the
   // plain products with the tables of point `centre`. The same bits as row() followed by the
-  // sums of the stored rows (tested). AVX2 only (check has_avx2()); n_points 1-3.
+  // sums of the stored rows (kernels::climb_row_sums; tested). n_points 1-3.
   void climb_row_sums(int row, const double* const* tables, int n_points, int centre, double* even, double* odd,
                       double* plain_even, double* plain_odd) const;
 
  private:
+  kernels::CrossPowerRow row_inputs(int row, std::size_t count) const;
+
   HalfSpectrum m_, r_;
   bool gradient_ = false, lowpass_ = false;
   double k_low_ = 0.0, k_grad_ = 0.0;

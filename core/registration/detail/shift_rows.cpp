@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <span>
 
-#include "core/kernels/cpu_features.hpp"
+#include "core/kernels/shift_taps.hpp"
 
 namespace xanesmap {
 namespace {
@@ -14,7 +15,6 @@ namespace {
 constexpr double kKeysA = -0.5;
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
-constexpr float kMax = std::numeric_limits<float>::max();
 
 double keys_kernel(double s) {
   s = std::abs(s);
@@ -23,11 +23,8 @@ double keys_kernel(double s) {
   return 0.0;
 }
 
-// The smaller / larger of x and y ignoring a NaN y; the bounds of the clamp start at +-inf and
-// take the nearest pixels one by one, so NaN pixels do not count (their output is NaN anyway:
-// every nearest pixel has a positive weight).
-inline float lo(float x, float y) { return y < x ? y : x; }
-inline float hi(float x, float y) { return x < y ? y : x; }
+using kernels::max_ignoring_nan;
+using kernels::min_ignoring_nan;
 
 }  // namespace
 
@@ -80,66 +77,10 @@ RowRing::RowRing(std::size_t width)
 
 namespace {
 
-// The hot loops, each in a plain x86-64 and an AVX2 version chosen at run time (the build targets
-// plain x86-64). Both do the same operations per element in the same order (no fused
-// multiply-add: ISO C++ mode does not contract), so their results are identical.
-#define XANESMAP_SHIFT_ROW_KERNELS(SUFFIX, ATTRIBUTE)                                                         \
-  /* Interior of a fractional x shift: 4 taps from q = src + c, nearest pixels q[1], q[2]. */                \
-  ATTRIBUTE void filter4_##SUFFIX(const float* __restrict src, std::size_t n, const float* wc,               \
-                                  float* __restrict dst, float* __restrict low, float* __restrict high) {     \
-    const float w0 = wc[0], w1 = wc[1], w2 = wc[2], w3 = wc[3];                                              \
-    for (std::size_t c = 0; c < n; ++c) {                                                                    \
-      const float a = src[c], b = src[c + 1], d = src[c + 2], e = src[c + 3];                                \
-      dst[c] = ((w0 * a + w1 * b) + w2 * d) + w3 * e;                                                        \
-      low[c] = lo(lo(kInf, b), d);                                                                           \
-      high[c] = hi(hi(-kInf, b), d);                                                                         \
-    }                                                                                                        \
-  }                                                                                                          \
-  /* Interior of a whole-pixel x shift: the pixel itself. */                                                \
-  ATTRIBUTE void filter1_##SUFFIX(const float* __restrict src, std::size_t n, float* __restrict dst,          \
-                                  float* __restrict low, float* __restrict high) {                           \
-    for (std::size_t c = 0; c < n; ++c) {                                                                    \
-      const float a = src[c];                                                                                \
-      dst[c] = a;                                                                                            \
-      low[c] = lo(kInf, a);                                                                                  \
-      high[c] = hi(-kInf, a);                                                                                \
-    }                                                                                                        \
-  }                                                                                                          \
-  /* One output row from `count` filtered rows f[0..count) and the nearest rows' bounds. */                 \
-  ATTRIBUTE void combine_##SUFFIX(const float* const* f, int count, const float* wy, const float* low0,      \
-                                  const float* low1, const float* high0, const float* high1, std::size_t n,   \
-                                  float* __restrict out, std::uint8_t* __restrict marks) {                   \
-    const float w0 = wy[0], w1 = wy[1], w2 = wy[2], w3 = wy[3];                                              \
-    const float* __restrict f0 = f[0];                                                                       \
-    const float* __restrict f1 = f[1];                                                                       \
-    const float* __restrict f2 = f[2];                                                                       \
-    const float* __restrict f3 = f[3];                                                                       \
-    auto put = [&](std::size_t c, float v, float low, float high) {                                          \
-      const float x = v < low ? low : (high < v ? high : v); /* NaN v stays NaN */                           \
-      out[c] = x;                                                                                            \
-      marks[c] |= static_cast<std::uint8_t>(!(std::abs(x) <= kMax));                                         \
-    };                                                                                                       \
-    if (count == 4) {                                                                                        \
-      for (std::size_t c = 0; c < n; ++c)                                                                    \
-        put(c, ((w0 * f0[c] + w1 * f1[c]) + w2 * f2[c]) + w3 * f3[c], lo(low0[c], low1[c]),                  \
-            hi(high0[c], high1[c]));                                                                         \
-    } else if (count == 2) {                                                                                 \
-      for (std::size_t c = 0; c < n; ++c)                                                                    \
-        put(c, w0 * f0[c] + w1 * f1[c], lo(low0[c], low1[c]), hi(high0[c], high1[c]));                      \
-    } else {                                                                                                 \
-      for (std::size_t c = 0; c < n; ++c) put(c, w0 * f0[c], low0[c], high0[c]);                             \
-    }                                                                                                        \
-  }                                                                                                          \
-  ATTRIBUTE void mark_not_finite_##SUFFIX(const float* __restrict values, std::size_t n,                     \
-                                          std::uint8_t* __restrict marks) {                                  \
-    for (std::size_t i = 0; i < n; ++i) marks[i] |= static_cast<std::uint8_t>(!(std::abs(values[i]) <= kMax)); \
-  }
-XANESMAP_SHIFT_ROW_KERNELS(generic, )
-XANESMAP_SHIFT_ROW_KERNELS(avx2, __attribute__((target("avx2"))))
-#undef XANESMAP_SHIFT_ROW_KERNELS
-
-/// Source row `src` filtered along x into ring slot `slot`, with the nearest pixels' bounds.
-void load_row(const float* src, const AxisPlan& cols, RowRing& ring, std::size_t slot, bool avx2) {
+/// Source row `src` filtered along x into ring slot `slot`, with the nearest pixels' bounds;
+/// `upcoming`: the row the pass will load kAhead rows later, requested now (see shift_rows).
+void load_row(const float* src, std::span<const float> upcoming, const AxisPlan& cols, RowRing& ring,
+              std::size_t slot) {
   float* dst = ring.filtered(slot);
   float* low = ring.low(slot);
   float* high = ring.high(slot);
@@ -155,7 +96,7 @@ void load_row(const float* src, const AxisPlan& cols, RowRing& ring, std::size_t
     float l = kInf, u = -kInf;
     for (int j = 0; j < tx.nearest_count; ++j) {
       const float q = src[tx.nearest + static_cast<std::size_t>(j)];
-      l = lo(l, q), u = hi(u, q);
+      l = min_ignoring_nan(l, q), u = max_ignoring_nan(u, q);
     }
     dst[c] = along, low[c] = l, high[c] = u;
   };
@@ -164,9 +105,9 @@ void load_row(const float* src, const AxisPlan& cols, RowRing& ring, std::size_t
     const std::size_t b = cols.run_begin, n = cols.run_end - b;
     const float* first = src + cols.taps[b].first;
     if (cols.fractional)
-      (avx2 ? filter4_avx2 : filter4_generic)(first, n, cols.taps[b].weight.data(), dst + b, low + b, high + b);
+      kernels::cubic_row(first, n, cols.taps[b].weight.data(), dst + b, low + b, high + b, upcoming);
     else
-      (avx2 ? filter1_avx2 : filter1_generic)(first, n, dst + b, low + b, high + b);
+      kernels::copy_row(first, n, dst + b, low + b, high + b, upcoming);
   }
   for (std::size_t c = std::max(cols.run_begin, cols.run_end); c < w; ++c) one_column(c);
 }
@@ -177,23 +118,21 @@ void shift_rows(ImageView<const float> source, ImageView<float> target, const Ax
                 std::size_t row_begin, std::size_t row_end, RowOrder order, RowRing& ring,
                 ImageView<std::uint8_t> not_finite, std::size_t target_first_row) {
   const std::size_t w = source.width();
-  const bool avx2 = has_avx2();
   ring.held.fill(static_cast<std::size_t>(-1));
   // The ring slot holding source row s, loading it on a miss. An output row's support is at most
   // 4 consecutive rows (distinct slots), and supports move monotonically with the output row, so
   // a row evicted is never needed again.
   // Loading row s also requests the row kAhead rows further on, in the order of the pass, into
-  // L2: rows are short runs (8 KB at 2048 px), and taken upwards each starts a new descending
-  // step that the hardware prefetcher learns anew. Stand-alone, 2048 x 2048 x 100 on one
-  // thread: 0.73-0.78 -> 0.60-0.67 s; 2, 4 and 8 rows ahead were alike within the noise.
+  // L2 (kernels::cubic_row says why); 2, 4 and 8 rows ahead were alike within the noise.
   constexpr std::size_t kAhead = 4;
   const std::size_t h = source.height();
   auto slot_of = [&](std::size_t s) {
     const std::size_t k = s % RowRing::kSlots;
     if (ring.held[k] != s) {
+      std::span<const float> upcoming;
       if (order == RowOrder::ascending ? s + kAhead < h : s >= kAhead)
-        prefetch_to_l2(source.row(order == RowOrder::ascending ? s + kAhead : s - kAhead), w);
-      load_row(source.row(s), cols, ring, k, avx2), ring.held[k] = s;
+        upcoming = {source.row(order == RowOrder::ascending ? s + kAhead : s - kAhead), w};
+      load_row(source.row(s), upcoming, cols, ring, k), ring.held[k] = s;
     }
     return k;
   };
@@ -211,13 +150,13 @@ void shift_rows(ImageView<const float> source, ImageView<float> target, const Ax
     for (int j = 0; j < ty.count; ++j) f[j] = ring.filtered(slot_of(ty.first + static_cast<std::size_t>(j)));
     for (int j = ty.count; j < 4; ++j) f[j] = f[0];  // unused (weight slots 0), kept valid
     const std::size_t n0 = slot_of(ty.nearest), n1 = ty.nearest_count > 1 ? slot_of(ty.nearest + 1) : n0;
-    (avx2 ? combine_avx2 : combine_generic)(f, ty.count, ty.weight.data(), ring.low(n0), ring.low(n1), ring.high(n0),
-                                            ring.high(n1), w, out, marks);
+    kernels::combine_rows(f, ty.count, ty.weight.data(), ring.low(n0), ring.low(n1), ring.high(n0), ring.high(n1), w,
+                          out, marks);
   }
 }
 
 void mark_not_finite(const float* values, std::size_t n, std::uint8_t* marks) {
-  (has_avx2() ? mark_not_finite_avx2 : mark_not_finite_generic)(values, n, marks);
+  kernels::mark_not_finite(values, n, marks);
 }
 
 }  // namespace xanesmap

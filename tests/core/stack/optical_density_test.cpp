@@ -326,31 +326,6 @@ TEST_CASE("OD in bands of rows equals OD pixel by pixel", "[od][reference]") {
   CHECK(std::count(per_energy.begin(), per_energy.end(), std::size_t{0}) == 0);
 }
 
-// Guards the row kernels' logarithm (AVX-512 or AVX2: four vectors interleaved, then a tail; or
-// the plain loop): every OD value is minus_log of its ratio, bit for bit, on a row of 10007 values
-// (156 blocks of 64 or 312 of 32, and a tail of 23) whose ratios spread over about 1e-30 .. 1e30
-// (no dark). ctest runs it with each kernel (reference.without_avx512, reference.without_avx2).
-TEST_CASE("The OD row kernels' logarithm is minus_log bit for bit", "[od][reference]") {
-  const std::size_t w = 10007;
-  std::vector<float> sample(w);
-  std::vector<Image<float>> flats{Image<float>(1, w, 0.0f)};
-  for (std::size_t c = 0; c < w; ++c) {
-    const double t = static_cast<double>(c) / static_cast<double>(w - 1);  // 0..1
-    sample[c] = static_cast<float>(std::pow(10.0, -15.0 + 30.0 * t));
-    flats[0].data()[c] = static_cast<float>(std::pow(10.0, 15.0 - 30.0 * std::fmod(7.0 * t, 1.0)));
-  }
-  const RawStack raw(EnergyStack({6500.0}, 1, w, sample), flats, Image<float>(), std::optional<double>{});
-  const OpticalDensityResult od = compute_optical_density(raw);
-  std::size_t compared = 0;
-  for (std::size_t c = 0; c < w; ++c) {
-    const float ratio = (sample[c] - 0.0f) / (flats[0].data()[c] - 0.0f);
-    if (!(ratio >= std::numeric_limits<float>::min() && ratio <= std::numeric_limits<float>::max())) continue;
-    CHECK(std::bit_cast<std::uint32_t>(od.od.values()[c]) == std::bit_cast<std::uint32_t>(minus_log(ratio)));
-    ++compared;
-  }
-  CHECK(compared > 9000);
-}
-
 // Guards the fast path's test (one branch-free pass decides which values it computes): every
 // combination of ordinary, saturated, at-dark, zero, huge, tiny, negative, infinite and NaN
 // sample, float flat and dark values, with and without a saturation level, must give what the definition gives: NaN and the flags of
