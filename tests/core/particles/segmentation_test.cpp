@@ -259,13 +259,13 @@ TEST_CASE("Segmentation options are validated", "[segmentation]") {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   SegmentationOptions o;
   CHECK_NOTHROW(o.validate());
-  o = {}, o.threshold_od = -0.1, rejects(o, "threshold_od");
-  o = {}, o.threshold_od = nan, rejects(o, "threshold_od");
-  o = {}, o.min_area_um2 = -1.0, rejects(o, "min_area_um2");
-  o = {}, o.pixel_size_nm = 0.0, rejects(o, "pixel_size_nm");
-  o = {}, o.pixel_size_nm = std::numeric_limits<double>::infinity(), rejects(o, "pixel_size_nm");
-  o = {}, o.opening_radius_px = -1, rejects(o, "opening_radius_px");
-  o = {}, o.split_min_depth_px = 0.0, rejects(o, "split_min_depth_px");
+  o = {}, o.threshold_od = -0.1, rejects(o, "--particle-threshold");
+  o = {}, o.threshold_od = nan, rejects(o, "--particle-threshold");
+  o = {}, o.min_area_um2 = -1.0, rejects(o, "--min-area-um2");
+  o = {}, o.pixel_size_nm = 0.0, rejects(o, "--pixel-size-nm");
+  o = {}, o.pixel_size_nm = std::numeric_limits<double>::infinity(), rejects(o, "--pixel-size-nm");
+  o = {}, o.opening_radius_px = -1, rejects(o, "--opening-radius-px");
+  o = {}, o.split_min_depth_px = 0.0, rejects(o, "--split-min-depth-px");
 }
 
 TEST_CASE("NaN, empty and all-background maps", "[segmentation]") {
