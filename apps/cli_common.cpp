@@ -31,7 +31,8 @@ ProgressSink make_progress_sink(const GlobalOptions& global) {
       state->stage = std::string(event.stage);
     }
     state->last_event = now;
-    const double fraction = event.total ? static_cast<double>(event.done) / static_cast<double>(event.total) : 1.0;
+    const double fraction =
+        event.total ? static_cast<double>(event.done) / static_cast<double>(event.total) : 1.0;
     const double elapsed = std::chrono::duration<double>(now - state->start).count();
     const double left = fraction > 0 ? elapsed * (1.0 - fraction) / fraction : 0.0;
     if (terminal) {
@@ -69,12 +70,16 @@ void add_stack_options(CLI::App& sub, StackArgs& args) {
   // Type name PATH: the help says so, and written configurations hold them as absolute paths.
   sub.add_option("stack", args.stack,
                  "Energy stack: FXI-layout HDF5 file, multi-page TIFF, or folder of TIFFs")
-      ->required()->type_name("PATH");
-  sub.add_option("--energies", args.energies, "Energy list for TIFF stacks (eV, one per line)")->type_name("PATH");
-  sub.add_option("--flat", args.flat, "Flat field TIFF (one page, or one per energy)")->type_name("PATH");
+      ->required()
+      ->type_name("PATH");
+  sub.add_option("--energies", args.energies, "Energy list for TIFF stacks (eV, one per line)")
+      ->type_name("PATH");
+  sub.add_option("--flat", args.flat, "Flat field TIFF (one page, or one per energy)")
+      ->type_name("PATH");
   sub.add_option("--dark", args.dark, "Dark field TIFF (pages are averaged)")->type_name("PATH");
   sub.add_option("--energy-unit", args.energy_unit,
-                 "Unit of the energies: auto (by magnitude), ev or kev")->capture_default_str();
+                 "Unit of the energies: auto (by magnitude), ev or kev")
+      ->capture_default_str();
   sub.add_option("--flat-mode", args.flat_mode,
                  "auto (one per energy when counts match, else averaged), per-energy or average")
       ->capture_default_str();
@@ -89,7 +94,8 @@ void add_stack_options(CLI::App& sub, StackArgs& args) {
 }
 
 HistogramBins bins_option(const std::vector<double>& values, const char* option) {
-  if (values.size() != 3 || !(values[2] >= 1.0) || values[2] != std::floor(values[2]) || values[2] > 1e6)
+  if (values.size() != 3 || !(values[2] >= 1.0) || values[2] != std::floor(values[2]) ||
+      values[2] > 1e6)
     throw OptionError(option, "give FROM TO COUNT (COUNT a whole number of bins, 1 to 1000000)");
   HistogramBins b{values[0], values[1], static_cast<std::size_t>(values[2])};
   try {
@@ -107,26 +113,37 @@ StackSource to_stack_source(const StackArgs& args) {
   s.flat = args.flat;
   s.dark = args.dark;
   s.datasets = args.datasets;
-  if (args.energy_unit == "auto") s.energy_unit = EnergyUnitChoice::automatic;
-  else if (args.energy_unit == "ev") s.energy_unit = EnergyUnitChoice::ev;
-  else if (args.energy_unit == "kev") s.energy_unit = EnergyUnitChoice::kev;
-  else throw OptionError("--energy-unit", "'" + args.energy_unit + "' is not auto, ev or kev");
-  if (args.flat_mode == "auto") s.flat_mode = FlatMode::automatic;
-  else if (args.flat_mode == "per-energy") s.flat_mode = FlatMode::per_energy;
-  else if (args.flat_mode == "average") s.flat_mode = FlatMode::average;
-  else throw OptionError("--flat-mode", "'" + args.flat_mode + "' is not auto, per-energy or average");
+  if (args.energy_unit == "auto")
+    s.energy_unit = EnergyUnitChoice::automatic;
+  else if (args.energy_unit == "ev")
+    s.energy_unit = EnergyUnitChoice::ev;
+  else if (args.energy_unit == "kev")
+    s.energy_unit = EnergyUnitChoice::kev;
+  else
+    throw OptionError("--energy-unit", "'" + args.energy_unit + "' is not auto, ev or kev");
+  if (args.flat_mode == "auto")
+    s.flat_mode = FlatMode::automatic;
+  else if (args.flat_mode == "per-energy")
+    s.flat_mode = FlatMode::per_energy;
+  else if (args.flat_mode == "average")
+    s.flat_mode = FlatMode::average;
+  else
+    throw OptionError("--flat-mode", "'" + args.flat_mode + "' is not auto, per-energy or average");
   return s;
 }
 
 void add_registration_options(CLI::App& sub, RegistrationOptions& options) {
   sub.add_option("--reference", options.reference,
-                 "Registration reference: mean (of the aligned post-edge frames), first, last, index:N, energy:E")
+                 "Registration reference: mean (of the aligned post-edge frames), first, last, "
+                 "index:N, energy:E")
       ->capture_default_str();
-  sub.add_option("--max-shift", options.max_shift_px, "Largest drift searched, px")->capture_default_str();
+  sub.add_option("--max-shift", options.max_shift_px, "Largest drift searched, px")
+      ->capture_default_str();
   sub.add_option("--outlier-px", options.outlier_px,
                  "A frame whose direct and chained shifts differ by more than this is flagged, px")
       ->capture_default_str();
-  sub.add_option("--upsample", options.upsample, "Registration precision 1/N px")->capture_default_str();
+  sub.add_option("--upsample", options.upsample, "Registration precision 1/N px")
+      ->capture_default_str();
 }
 
 }  // namespace xanesmap::cli

@@ -2,10 +2,9 @@
 // command-line registration hooks of each subcommand (one file per subcommand).
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "core/base/progress.hpp"
 

@@ -11,8 +11,8 @@
 #include "core/base/error.hpp"
 #include "core/pipeline.hpp"
 #include "io/formats/aligned_stack.hpp"
-#include "io/outputs/map_outputs.hpp"
 #include "io/formats/shifts_table.hpp"
+#include "io/outputs/map_outputs.hpp"
 #include "io/outputs/text_output.hpp"
 
 namespace xanesmap::cli {
@@ -44,7 +44,9 @@ struct StagedFile {
   void commit() const {
     std::error_code ec;
     fs::rename(staging, destination, ec);
-    if (ec) throw OutputError("cannot move '" + staging.string() + "' to '" + destination.string() + "': " + ec.message());
+    if (ec)
+      throw OutputError("cannot move '" + staging.string() + "' to '" + destination.string() +
+                        "': " + ec.message());
   }
 };
 
@@ -56,19 +58,21 @@ int run_align(AlignArgs a, const GlobalOptions& global) {
   options.validate();
   const fs::path out = a.out;
   const fs::path stem = out.parent_path() / out.stem();
-  StagedFile h5_file(out), csv_file(stem.string() + "_shifts.csv"), png_file(stem.string() + "_drift.png"),
-      config_file(stem.string() + "_config.toml");
+  StagedFile h5_file(out), csv_file(stem.string() + "_shifts.csv"),
+      png_file(stem.string() + "_drift.png"), config_file(stem.string() + "_config.toml");
   for (const StagedFile* f : {&h5_file, &csv_file, &png_file, &config_file}) {
     std::error_code ec;
     if (fs::exists(f->destination, ec) && !a.force)
-      throw OutputError("'" + f->destination.string() + "' already exists; use --force to replace it");
+      throw OutputError("'" + f->destination.string() +
+                        "' already exists; use --force to replace it");
   }
   const StackSource source = to_stack_source(a.stack);
   const ProgressSink progress = make_progress_sink(global);
   LoadedStack loaded = load_raw_stack(source, progress);
   const AlignedOpticalDensity aligned = [&] {
     try {
-      return aligned_optical_density(std::move(loaded.raw), options, {progress, {}, nullptr});  // OD in place of the counts
+      return aligned_optical_density(std::move(loaded.raw), options,
+                                     {progress, {}, nullptr});  // OD in place of the counts
     } catch (const InputError& e) {
       rethrow_with_context(e, "aligning '" + a.stack.stack + "'");  // the stages name no file
     }
@@ -79,14 +83,17 @@ int run_align(AlignArgs a, const GlobalOptions& global) {
                       {global.command_line, XANESMAP_VERSION, XANESMAP_GIT_COMMIT, a.config_toml});
   const auto rows = shift_rows(energies, reg);
   write_shifts_csv(csv_file.staging, rows);
-  write_drift_plot_png(png_file.staging, rows, kFlaggedBelow, "Sample drift (" + reg.reference_description + ")");
+  write_drift_plot_png(png_file.staging, rows, kFlaggedBelow,
+                       "Sample drift (" + reg.reference_description + ")");
   write_text_file(config_file.staging, a.config_toml);
   // rename() replaces an existing file atomically; nothing is removed beforehand.
   for (const StagedFile* f : {&h5_file, &csv_file, &png_file, &config_file}) f->commit();
   double largest = 0.0;
-  for (std::size_t i = 0; i < energies.size(); ++i) largest = std::max(largest, std::hypot(reg.dy_px[i], reg.dx_px[i]));
-  std::cout << "aligned " << energies.size() << " frames to " << reg.reference_description << "; largest shift " << largest
-            << " px; " << reg.flagged_count() << " frame(s) flagged; " << aligned.summary.pixels_by_flag[4]
+  for (std::size_t i = 0; i < energies.size(); ++i)
+    largest = std::max(largest, std::hypot(reg.dy_px[i], reg.dx_px[i]));
+  std::cout << "aligned " << energies.size() << " frames to " << reg.reference_description
+            << "; largest shift " << largest << " px; " << reg.flagged_count()
+            << " frame(s) flagged; " << aligned.summary.pixels_by_flag[4]
             << " pixels left the field of view\n";
   std::cout << "wrote " << out.string() << ", " << csv_file.destination.string() << ", "
             << png_file.destination.string() << ", " << config_file.destination.string() << "\n";
@@ -100,15 +107,19 @@ int run_align(AlignArgs a, const GlobalOptions& global) {
 
 void register_align(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto a = std::make_shared<AlignArgs>();
-  CLI::App* sub = app.add_subcommand("align", "Register the energy frames and write the aligned OD stack");
+  CLI::App* sub =
+      app.add_subcommand("align", "Register the energy frames and write the aligned OD stack");
   add_stack_options(*sub, a->stack);
-  sub->add_option("--out", a->out, "Output HDF5 file (with _shifts.csv and _drift.png beside it)")->required();
-  sub->add_option("--saturation", a->saturation, "Raw counts at which a pixel is saturated (float data)");
+  sub->add_option("--out", a->out, "Output HDF5 file (with _shifts.csv and _drift.png beside it)")
+      ->required();
+  sub->add_option("--saturation", a->saturation,
+                  "Raw counts at which a pixel is saturated (float data)");
   add_registration_options(*sub, a->registration);
   sub->add_flag("--force", a->force, "Replace existing outputs");
-  sub->footer(examples_footer({"xanesmap align demo/scan.h5 --out aligned.h5",
-                               "xanesmap align scan.h5 --reference energy:6600 --max-shift 30 --out aligned.h5",
-                               "xanesmap map scan.h5 --shifts aligned_shifts.csv --out maps"}));
+  sub->footer(examples_footer(
+      {"xanesmap align demo/scan.h5 --out aligned.h5",
+       "xanesmap align scan.h5 --reference energy:6600 --max-shift 30 --out aligned.h5",
+       "xanesmap map scan.h5 --shifts aligned_shifts.csv --out maps"}));
   sub->callback([&action, &global, a, sub] {
     a->config_toml = effective_config(
         *sub,

@@ -9,10 +9,10 @@
 // bandwidth measured in the same run (a STREAM-like triad). The bytes charged to a stage are the
 // float32 data it must stream at the least:
 //   reading           the bytes of the files read (--file), or none (in memory)
-//   optical_density   2 x stack + the flats as stored (counts and a flat per energy read, OD written)
-//   registration      1 x stack   (every frame read)
-//   shift_apply       2 x stack   (read and written)
-//   valence_model     none        (references, calibration, noise model; the offset scan's
+//   optical_density   2 x stack + the flats as stored (counts and a flat per energy read, OD
+//   written) registration      1 x stack   (every frame read) shift_apply       2 x stack   (read
+//   and written) valence_model     none        (references, calibration, noise model; the offset
+//   scan's
 //                                 masked mean spectrum with --align-refs)
 //   pixel_fits        1 x stack   (every spectrum read once)
 //   valence_summary   none
@@ -174,7 +174,8 @@ class StageClock {
       return;
     }
     if (stages_.empty() || stages_.back().name != event.stage)
-      throw std::logic_error("bench: stage '" + std::string(event.stage) + "' ended without beginning");
+      throw std::logic_error("bench: stage '" + std::string(event.stage) +
+                             "' ended without beginning");
     stages_.back().seconds = seconds_since(started_);
     stages_.back().cpu_s = process_cpu_s() - cpu_started_;
   }
@@ -211,7 +212,8 @@ double bench_pixel_size_nm(std::size_t size) {
   return kDefaultPixelSizeNm * 512.0 / static_cast<double>(size);
 }
 
-sim::SimulationOptions simulation_options(std::size_t size, std::size_t energies, std::uint64_t seed) {
+sim::SimulationOptions simulation_options(std::size_t size, std::size_t energies,
+                                          std::uint64_t seed) {
   sim::SimulationOptions o;
   o.height = o.width = size;
   o.energies_ev = sim::energy_grid_of_size(energies);
@@ -241,8 +243,8 @@ std::vector<sim::SimulationReference> simulation_references(const ReferenceManif
 
 RawStack simulated_raw_stack(std::size_t size, std::size_t energies, std::uint64_t seed,
                              const ReferenceManifest& manifest, const ProgressSink& progress) {
-  sim::Simulation simulation =
-      sim::simulate(simulation_options(size, energies, seed), simulation_references(manifest), progress);
+  sim::Simulation simulation = sim::simulate(simulation_options(size, energies, seed),
+                                             simulation_references(manifest), progress);
   simulation.truth = {};
   return sim::to_raw_stack(std::move(simulation.scan));
 }
@@ -255,8 +257,8 @@ std::uintmax_t folder_bytes(const std::filesystem::path& folder) {
 }
 
 std::filesystem::path scratch_folder(const BenchArgs& a) {
-  const std::filesystem::path base =
-      a.work_dir.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(a.work_dir);
+  const std::filesystem::path base = a.work_dir.empty() ? std::filesystem::temp_directory_path()
+                                                        : std::filesystem::path(a.work_dir);
   return base / ("xanesmap-bench-" + std::to_string(::getpid()));
 }
 
@@ -318,8 +320,8 @@ BenchRun run_in_memory(const BenchArgs& a, std::size_t size, std::size_t energie
   const fft::PlanningStats plans_before = fft::planning_stats();
   const auto start = Clock::now();
   BackgroundRelease stack_release;  // as `xanesmap map` does
-  const MapPipelineResult result =
-      run_map_pipeline(std::move(raw), references, options, {progress, clock.observer(), &stack_release});
+  const MapPipelineResult result = run_map_pipeline(std::move(raw), references, options,
+                                                    {progress, clock.observer(), &stack_release});
   stack_release.wait();  // the stack is gone before writing starts
 
   // Writing: what `xanesmap map` writes, into a temporary folder removed afterwards.
@@ -374,11 +376,13 @@ BenchRun run_on_file(const BenchArgs& a, const GlobalOptions& global) {
   run.triad_gb_s = triad_gb_s();
   const StackSource source = to_stack_source(a.file);
   const StackDescription d = describe_stack(source);
-  run.height = d.height, run.width = d.width, run.size = std::max(d.height, d.width), run.energies = d.frames;
+  run.height = d.height, run.width = d.width, run.size = std::max(d.height, d.width),
+  run.energies = d.frames;
   run.stack_bytes = d.frames * d.height * d.width * sizeof(float);
   const bool flats_per_energy = d.flats_per_energy;
-  const double flat_bytes = static_cast<double>((flats_per_energy ? d.frames : 1) * d.height * d.width) *
-                            (d.flat_sample_type == SampleType::uint16 ? 2.0 : 4.0);
+  const double flat_bytes =
+      static_cast<double>((flats_per_energy ? d.frames : 1) * d.height * d.width) *
+      (d.flat_sample_type == SampleType::uint16 ? 2.0 : 4.0);
   run.raw_input_bytes = input_bytes(d, source);
 
   MapArgs map;
@@ -415,11 +419,12 @@ BenchRun run_on_file(const BenchArgs& a, const GlobalOptions& global) {
 // one process and on the same data (a machine's second core may be a hyper-thread whose
 // throughput varies: compare in one run, several times).
 struct ThreadTimes {
-  std::vector<std::string> names;           // the stages, in order
-  std::vector<std::vector<double>> best;    // [thread setting][stage], seconds, best of the repeats
+  std::vector<std::string> names;         // the stages, in order
+  std::vector<std::vector<double>> best;  // [thread setting][stage], seconds, best of the repeats
 };
 
-ThreadTimes compare_threads(const BenchArgs& a, const ReferenceManifest& manifest, int threads_max) {
+ThreadTimes compare_threads(const BenchArgs& a, const ReferenceManifest& manifest,
+                            int threads_max) {
   const std::vector<ReferenceSpectrum> references = map_references(manifest);
   const RawStack raw = simulated_raw_stack(a.size, a.energies, a.seed, manifest, {});
   MapPipelineOptions options;
@@ -477,7 +482,8 @@ Json run_json(const BenchRun& r) {
   j["stack_bytes"] = r.stack_bytes;
   j["raw_input_bytes"] = r.raw_input_bytes;
   j["peak_rss_bytes"] = r.peak_rss_bytes;
-  j["peak_rss_over_stack"] = static_cast<double>(r.peak_rss_bytes) / static_cast<double>(r.stack_bytes);
+  j["peak_rss_over_stack"] =
+      static_cast<double>(r.peak_rss_bytes) / static_cast<double>(r.stack_bytes);
   j["peak_rss_reset_at_start"] = r.peak_reset;
   j["masked_pixels"] = r.masked_pixels;
   j["fft_plans"] = {{"measured", r.fft_plans_measured},
@@ -490,39 +496,50 @@ Json run_json(const BenchRun& r) {
 }
 
 void print_run(const BenchRun& r) {
-  std::printf("bench %s: %zu x %zu x %zu energies, %d threads; triad %.2f GB/s; stack %.2f GB (float32), "
-              "raw input %.2f GB\n",
-              r.input.c_str(), r.height, r.width, r.energies, r.threads, r.triad_gb_s,
-              static_cast<double>(r.stack_bytes) / 1e9, static_cast<double>(r.raw_input_bytes) / 1e9);
-  std::printf("%-20s %9s %14s %8s %8s %8s\n", "stage", "seconds", "spectra/s", "GB/s", "/triad", "cpu s");
+  std::printf(
+      "bench %s: %zu x %zu x %zu energies, %d threads; triad %.2f GB/s; stack %.2f GB (float32), "
+      "raw input %.2f GB\n",
+      r.input.c_str(), r.height, r.width, r.energies, r.threads, r.triad_gb_s,
+      static_cast<double>(r.stack_bytes) / 1e9, static_cast<double>(r.raw_input_bytes) / 1e9);
+  std::printf("%-20s %9s %14s %8s %8s %8s\n", "stage", "seconds", "spectra/s", "GB/s", "/triad",
+              "cpu s");
   for (const auto& s : r.stages) {
     const double sec = s.seconds;
     const double gbs = sec > 0 && s.bytes > 0 ? s.bytes / sec / 1e9 : 0.0;
-    std::printf("%-20s %9.3f %14.4g %8.2f %8.2f %8.2f\n", s.name.c_str(), sec, sec > 0 ? s.spectra / sec : 0.0,
-                gbs, gbs / r.triad_gb_s, s.cpu_s);
+    std::printf("%-20s %9.3f %14.4g %8.2f %8.2f %8.2f\n", s.name.c_str(), sec,
+                sec > 0 ? s.spectra / sec : 0.0, gbs, gbs / r.triad_gb_s, s.cpu_s);
   }
   const bool file = r.input != "simulated in memory";
-  std::printf("total (%s -> maps written): %.2f s wall (stages without reading and writing: %.2f s)\n",
-              file ? "file read" : "raw stack in memory", r.total_s, r.compute_s);
-  std::printf("Mn mask: %zu pixels (%.1f %%): edge energy and LCF run on these\n", r.masked_pixels,
-              100.0 * static_cast<double>(r.masked_pixels) / static_cast<double>(r.height * r.width));
+  std::printf(
+      "total (%s -> maps written): %.2f s wall (stages without reading and writing: %.2f s)\n",
+      file ? "file read" : "raw stack in memory", r.total_s, r.compute_s);
+  std::printf(
+      "Mn mask: %zu pixels (%.1f %%): edge energy and LCF run on these\n", r.masked_pixels,
+      100.0 * static_cast<double>(r.masked_pixels) / static_cast<double>(r.height * r.width));
   std::printf("peak resident memory: %.2f GB = %.2f x the float32 stack%s\n",
               static_cast<double>(r.peak_rss_bytes) / 1e9,
               static_cast<double>(r.peak_rss_bytes) / static_cast<double>(r.stack_bytes),
-              r.peak_reset ? (file ? " (peak reset before reading)" : " (peak reset after the simulation)")
-                           : " (includes what came before: the kernel refused the reset)");
-  std::printf("FFT plans: %d measured (%.2f s, inside registration), %d from plans kept by an earlier run\n",
-              r.fft_plans_measured, r.fft_planning_s, r.fft_plans_from_wisdom);
+              r.peak_reset
+                  ? (file ? " (peak reset before reading)" : " (peak reset after the simulation)")
+                  : " (includes what came before: the kernel refused the reset)");
+  std::printf(
+      "FFT plans: %d measured (%.2f s, inside registration), %d from plans kept by an earlier "
+      "run\n",
+      r.fft_plans_measured, r.fft_planning_s, r.fft_plans_from_wisdom);
 }
 
 void print_thread_comparison(const ThreadTimes& t, int threads_max, int repeats, Json& out) {
-  std::printf("\nthreads: 1 against %d, best of %d alternating repetitions\n", threads_max, repeats);
+  std::printf("\nthreads: 1 against %d, best of %d alternating repetitions\n", threads_max,
+              repeats);
   std::printf("%-20s %10s %10s %8s\n", "stage", "1 thread", "all", "speed-up");
   Json tj = Json::object();
   for (std::size_t i = 0; i < t.names.size(); ++i) {
     const double one = t.best[0][i], all = t.best[1][i];
-    std::printf("%-20s %10.3f %10.3f %8.2f\n", t.names[i].c_str(), one, all, all > 0 ? one / all : 0.0);
-    tj[t.names[i]] = {{"seconds_1_thread", one}, {"seconds_all_threads", all}, {"speedup", all > 0 ? one / all : 0.0}};
+    std::printf("%-20s %10.3f %10.3f %8.2f\n", t.names[i].c_str(), one, all,
+                all > 0 ? one / all : 0.0);
+    tj[t.names[i]] = {{"seconds_1_thread", one},
+                      {"seconds_all_threads", all},
+                      {"speedup", all > 0 ? one / all : 0.0}};
   }
   out["thread_comparison"] = {{"threads", threads_max}, {"repeats", repeats}, {"stages", tj}};
 }
@@ -553,7 +570,9 @@ int run_bench(const BenchArgs& a, const GlobalOptions& global, bool file_mode) {
   const ReferenceManifest manifest = read_reference_manifest(a.refs);
   const ProgressSink progress = make_progress_sink(global);
   Json out;
-  out["program"] = {{"name", "xanesmap bench"}, {"version", XANESMAP_VERSION}, {"command_line", global.command_line}};
+  out["program"] = {{"name", "xanesmap bench"},
+                    {"version", XANESMAP_VERSION},
+                    {"command_line", global.command_line}};
 
   const BenchRun main_run =
       file_mode ? run_on_file(a, global) : run_in_memory(a, a.size, a.energies, manifest, progress);
@@ -569,9 +588,11 @@ int run_bench(const BenchArgs& a, const GlobalOptions& global, bool file_mode) {
     // Pixels at the chosen number of energies; energies at 1024 x 1024 (or the chosen size if
     // smaller), which keeps the 200-energy run within memory and minutes.
     std::vector<BenchRun> runs;
-    for (const std::size_t s : {512, 1024, 2048}) runs.push_back(run_in_memory(a, s, a.energies, manifest, progress));
+    for (const std::size_t s : {512, 1024, 2048})
+      runs.push_back(run_in_memory(a, s, a.energies, manifest, progress));
     const std::size_t energy_size = std::min<std::size_t>(a.size, 1024);
-    for (const std::size_t e : {50, 100, 200}) runs.push_back(run_in_memory(a, energy_size, e, manifest, progress));
+    for (const std::size_t e : {50, 100, 200})
+      runs.push_back(run_in_memory(a, energy_size, e, manifest, progress));
     print_scaling(runs, out);
   }
   if (!a.json.empty()) {
@@ -586,27 +607,33 @@ int run_bench(const BenchArgs& a, const GlobalOptions& global, bool file_mode) {
 
 void register_bench(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto a = std::make_shared<BenchArgs>();
-  CLI::App* sub = app.add_subcommand("bench", "Time every stage, on a simulated stack in memory or on a file");
+  CLI::App* sub =
+      app.add_subcommand("bench", "Time every stage, on a simulated stack in memory or on a file");
   sub->add_option("--size", a->size, "Image side in px (simulated stack)")->capture_default_str();
   sub->add_option("--energies", a->energies, "Number of energies, 16 or more (simulated stack)")
       ->capture_default_str();
-  sub->add_option("--file", a->file.stack,
-                  "Time `xanesmap map` on this stack instead, reading and writing included (with --flat, "
-                  "--dark, --energies... as for map)")
+  sub->add_option(
+         "--file", a->file.stack,
+         "Time `xanesmap map` on this stack instead, reading and writing included (with --flat, "
+         "--dark, --energies... as for map)")
       ->type_name("STACK");
   // The stack options of `map` (--energies is the simulated stack's count here: --energy-list).
   sub->add_option("--flat", a->file.flat, "With --file: flat-field TIFF")->type_name("PATH");
   sub->add_option("--dark", a->file.dark, "With --file: dark-field TIFF")->type_name("PATH");
-  sub->add_option("--energy-list", a->file.energies, "With --file: energy list of a TIFF stack")->type_name("PATH");
+  sub->add_option("--energy-list", a->file.energies, "With --file: energy list of a TIFF stack")
+      ->type_name("PATH");
   sub->add_option("--json", a->json, "Also write the figures to this JSON file");
-  sub->add_flag("--scaling", a->scaling,
-                "Also run 512, 1024, 2048 px (at --energies) and 50, 100, 200 energies (at 1024 px)");
+  sub->add_flag(
+      "--scaling", a->scaling,
+      "Also run 512, 1024, 2048 px (at --energies) and 50, 100, 200 energies (at 1024 px)");
   sub->add_flag("--compare-threads", a->compare_threads,
                 "Also run the pipeline with 1 thread and with all threads, alternately");
-  sub->add_option("--repeats", a->repeats, "Repetitions of the thread comparison")->capture_default_str();
+  sub->add_option("--repeats", a->repeats, "Repetitions of the thread comparison")
+      ->capture_default_str();
   sub->add_option("--seed", a->seed, "Simulation seed")->capture_default_str();
   sub->add_option("--refs", a->refs, "Reference manifest (TOML)")->capture_default_str();
-  sub->add_option("--work-dir", a->work_dir, "Folder for the writing stage's temporary output (default: system temp)");
+  sub->add_option("--work-dir", a->work_dir,
+                  "Folder for the writing stage's temporary output (default: system temp)");
   sub->footer(examples_footer({"xanesmap bench", "xanesmap bench --threads 1 --json one.json",
                                "xanesmap bench --size 512 --energies 50 --scaling -q",
                                "xanesmap bench --file scan.h5 --json file.json"}));
@@ -621,7 +648,9 @@ void register_bench(CLI::App& app, const GlobalOptions& global, Action& action) 
     for (const char* option : {"--size", "--energies", "--seed"})
       if (sub->count(option) && file_mode) {
         const std::string name = option;
-        action = [name]() -> int { throw OptionError(name, "describes the simulated stack; it has no effect with --file"); };
+        action = [name]() -> int {
+          throw OptionError(name, "describes the simulated stack; it has no effect with --file");
+        };
         return;
       }
     action = [&global, a, file_mode] { return run_bench(*a, global, file_mode); };

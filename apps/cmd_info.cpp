@@ -22,7 +22,8 @@ std::string fmt(double v, int decimals = 1) {
 
 std::string index_list(const std::vector<std::size_t>& indices) {
   std::string s;
-  for (std::size_t i = 0; i < indices.size() && i < 8; ++i) s += (i ? ", " : "") + std::to_string(indices[i]);
+  for (std::size_t i = 0; i < indices.size() && i < 8; ++i)
+    s += (i ? ", " : "") + std::to_string(indices[i]);
   if (indices.size() > 8) s += ", ...";
   return s;
 }
@@ -35,7 +36,8 @@ int run_info(const StackArgs& args, const GlobalOptions& global) {
 
   out << "stack:       " << source.stack.string() << "\n";
   out << "layout:      " << to_string(d.layout);
-  if (d.layout == StackLayout::tiff_folder) out << " (" << d.image_files.size() << " files, natural name order)";
+  if (d.layout == StackLayout::tiff_folder)
+    out << " (" << d.image_files.size() << " files, natural name order)";
   out << "\n";
   out << "frames:      " << d.frames << " of " << d.height << " x " << d.width
       << " px (rows x columns), " << to_string(d.sample_type) << "\n";
@@ -70,12 +72,17 @@ int run_info(const StackArgs& args, const GlobalOptions& global) {
                            : "no flat field given (--flat): optical density cannot be computed");
   } else {
     out << d.flat_frames << " frame" << (d.flat_frames == 1 ? "" : "s") << ", "
-        << (d.flats_per_energy ? "one per energy" : d.flat_frames == 1 ? "used for every energy" : "averaged")
+        << (d.flats_per_energy   ? "one per energy"
+            : d.flat_frames == 1 ? "used for every energy"
+                                 : "averaged")
         << " (" << d.flat_source << ")\n";
   }
   out << "darks:       ";
-  if (d.dark_frames == 0) out << "none (dark taken as 0)\n";
-  else out << d.dark_frames << " frame" << (d.dark_frames == 1 ? "" : "s") << ", averaged (" << d.dark_source << ")\n";
+  if (d.dark_frames == 0)
+    out << "none (dark taken as 0)\n";
+  else
+    out << d.dark_frames << " frame" << (d.dark_frames == 1 ? "" : "s") << ", averaged ("
+        << d.dark_source << ")\n";
 
   if (d.problems.empty()) {
     const RawArrays arrays = read_raw_arrays(source, d, make_progress_sink(global));
@@ -84,17 +91,20 @@ int run_info(const StackArgs& args, const GlobalOptions& global) {
                                             d.height * d.width, saturation);
     out << "counts:      images " << fmt(q.images.min, 0) << " - " << fmt(q.images.max, 0)
         << " (mean " << fmt(q.images.mean, 1) << ")";
-    if (d.flat_frames) out << "; flats " << fmt(q.flats.min, 0) << " - " << fmt(q.flats.max, 0)
-                           << " (mean " << fmt(q.flats.mean, 1) << ")";
+    if (d.flat_frames)
+      out << "; flats " << fmt(q.flats.min, 0) << " - " << fmt(q.flats.max, 0) << " (mean "
+          << fmt(q.flats.mean, 1) << ")";
     if (d.dark_frames) out << "; dark mean " << fmt(q.dark.mean, 1);
     out << "\n";
-    out << "saturation:  " << (saturation ? fmt(*saturation, 0) + " counts (" + to_string(d.sample_type) + " maximum)"
-                                          : std::string("unknown for float data"))
+    out << "saturation:  "
+        << (saturation ? fmt(*saturation, 0) + " counts (" + to_string(d.sample_type) + " maximum)"
+                       : std::string("unknown for float data"))
         << "\n";
     auto flag = [&](std::size_t count, const std::string& what) {
       if (count) warnings.push_back(std::to_string(count) + " " + what);
     };
-    flag(q.images_saturated, "saturated image values, in " + std::to_string(q.frames_with_saturation) +
+    flag(q.images_saturated, "saturated image values, in " +
+                                 std::to_string(q.frames_with_saturation) +
                                  " frames (those pixels get no optical density there)");
     flag(q.images_non_finite, "NaN or Inf image values");
     flag(q.images_not_above_dark, "image values at or below the dark (no transmitted signal)");
@@ -115,7 +125,8 @@ int run_info(const StackArgs& args, const GlobalOptions& global) {
   }
   if (!d.problems.empty()) {
     std::cerr << "xanesmap: error: the stack cannot be used as it is: " << d.problems.front();
-    if (d.problems.size() > 1) std::cerr << " (and " << d.problems.size() - 1 << " more, see above)";
+    if (d.problems.size() > 1)
+      std::cerr << " (and " << d.problems.size() - 1 << " more, see above)";
     std::cerr << "\n";
     return 1;
   }
@@ -134,10 +145,12 @@ void register_info(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto args = std::make_shared<StackArgs>();
   CLI::App* sub = app.add_subcommand("info", "Describe an energy stack and check it for problems");
   add_stack_options(*sub, *args);
-  sub->footer(examples_footer({"xanesmap info demo/scan.h5",
-                               "xanesmap info raw.tif --energies energies.txt --flat flat.tif --dark dark.tif",
-                               "xanesmap info frames/ --energies energies.txt --flat flat.tif"}));
-  sub->callback([&action, &global, args] { action = [&global, args] { return run_info(*args, global); }; });
+  sub->footer(examples_footer(
+      {"xanesmap info demo/scan.h5",
+       "xanesmap info raw.tif --energies energies.txt --flat flat.tif --dark dark.tif",
+       "xanesmap info frames/ --energies energies.txt --flat flat.tif"}));
+  sub->callback(
+      [&action, &global, args] { action = [&global, args] { return run_info(*args, global); }; });
 }
 
 }  // namespace xanesmap::cli

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <iostream>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "apps/cli_common.hpp"
@@ -13,11 +12,11 @@
 #include "core/base/error.hpp"
 #include "core/simulation/simulator.hpp"
 #include "io/formats/fxi_writer.hpp"
-#include "io/outputs/output_dir.hpp"
 #include "io/formats/reference_manifest.hpp"
 #include "io/formats/text_tables.hpp"
-#include "io/outputs/text_output.hpp"
 #include "io/formats/tiff_io.hpp"
+#include "io/outputs/output_dir.hpp"
+#include "io/outputs/text_output.hpp"
 
 namespace xanesmap::cli {
 
@@ -41,19 +40,31 @@ std::string provenance_json(const SimulateArgs& a, const ReferenceManifest& mani
   nlohmann::json j;
   j["program"] = "xanesmap simulate";
   j["version"] = XANESMAP_VERSION;
-  j["options"] = {{"height", o.height}, {"width", o.width}, {"pixel_size_nm", o.pixel_size_nm},
-                  {"preset", o.preset}, {"flat_counts", o.flat_counts},
-                  {"dark_frames", o.dark_frames}, {"dark_offset_counts", o.dark_offset_counts},
-                  {"read_noise_counts", o.read_noise_counts}, {"drift_px", o.drift_px},
-                  {"noise", o.noise}, {"seed", o.seed}, {"hot_pixels", o.hot_pixels},
-                  {"mn_jump_per_um", o.mn_jump_per_um}, {"matrix_od_per_um", o.matrix_od_per_um},
-                  {"debris_od_per_um", o.debris_od_per_um}, {"film_od", o.film_od},
+  j["options"] = {{"height", o.height},
+                  {"width", o.width},
+                  {"pixel_size_nm", o.pixel_size_nm},
+                  {"preset", o.preset},
+                  {"flat_counts", o.flat_counts},
+                  {"dark_frames", o.dark_frames},
+                  {"dark_offset_counts", o.dark_offset_counts},
+                  {"read_noise_counts", o.read_noise_counts},
+                  {"drift_px", o.drift_px},
+                  {"noise", o.noise},
+                  {"seed", o.seed},
+                  {"hot_pixels", o.hot_pixels},
+                  {"mn_jump_per_um", o.mn_jump_per_um},
+                  {"matrix_od_per_um", o.matrix_od_per_um},
+                  {"debris_od_per_um", o.debris_od_per_um},
+                  {"film_od", o.film_od},
                   {"supersampling", o.supersampling},
-                  {"uniform_valence", o.uniform_valence ? nlohmann::json(*o.uniform_valence) : nlohmann::json(nullptr)},
+                  {"uniform_valence", o.uniform_valence ? nlohmann::json(*o.uniform_valence)
+                                                        : nlohmann::json(nullptr)},
                   {"energies_file", a.energies.empty() ? "default grid" : a.energies}};
   j["references"] = nlohmann::json::array();
   for (const auto& r : manifest.references)
-    j["references"].push_back({{"name", r.name}, {"file", r.file.string()}, {"valence", r.valence},
+    j["references"].push_back({{"name", r.name},
+                               {"file", r.file.string()},
+                               {"valence", r.valence},
                                {"energy_shift_ev", r.energy_shift_ev}});
   return j.dump(2);
 }
@@ -71,7 +82,8 @@ int run_simulate(SimulateArgs a, const GlobalOptions& global) {
     references.push_back({loaded.entry.name, loaded.entry.valence, std::move(loaded.spectrum)});
 
   StagedOutputDir output(a.out, a.force);
-  const sim::Simulation simulation = sim::simulate(a.options, references, make_progress_sink(global));
+  const sim::Simulation simulation =
+      sim::simulate(a.options, references, make_progress_sink(global));
   const std::string provenance = provenance_json(a, manifest);
   write_fxi_hdf5(output.staging() / "scan.h5", simulation.scan, provenance);
   if (!a.no_tiff) write_tiff_variant(output.staging() / "tiff", simulation.scan);
@@ -87,7 +99,8 @@ int run_simulate(SimulateArgs a, const GlobalOptions& global) {
   for (std::size_t i = 0; i < truth.drift.dy_px.size(); ++i)
     largest_drift = std::max(largest_drift, std::hypot(truth.drift.dy_px[i], truth.drift.dx_px[i]));
   std::size_t mn_particles = 0;
-  for (const auto& p : truth.scene.particles) mn_particles += p.kind == sim::ParticleKind::manganese;
+  for (const auto& p : truth.scene.particles)
+    mn_particles += p.kind == sim::ParticleKind::manganese;
   std::cout << "simulated " << scan.energies_ev.size() << " energies (" << scan.energies_ev.front()
             << "-" << scan.energies_ev.back() << " eV) of " << scan.height << " x " << scan.width
             << " px at " << scan.pixel_size_nm << " nm; " << mn_particles << " Mn particles and "
@@ -102,30 +115,39 @@ int run_simulate(SimulateArgs a, const GlobalOptions& global) {
 
 void register_simulate(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto a = std::make_shared<SimulateArgs>();
-  CLI::App* sub = app.add_subcommand("simulate", "Write a simulated TXM-XANES scan with ground truth");
+  CLI::App* sub =
+      app.add_subcommand("simulate", "Write a simulated TXM-XANES scan with ground truth");
   auto& o = a->options;
   sub->add_option("--out", a->out, "Output folder (must not exist unless --force)")->required();
-  sub->add_option("--refs", a->refs, "Reference manifest (TOML)")->capture_default_str()->type_name("PATH");
-  sub->add_option("--preset", o.preset,
-                  "Scene: mixed, uncoated, coated, mn2-surface, touching, two-phase, debris, single")
+  sub->add_option("--refs", a->refs, "Reference manifest (TOML)")
+      ->capture_default_str()
+      ->type_name("PATH");
+  sub->add_option(
+         "--preset", o.preset,
+         "Scene: mixed, uncoated, coated, mn2-surface, touching, two-phase, debris, single")
       ->capture_default_str();
   sub->add_option("--size", a->size, "Image side in px (sets --height and --width)");
   sub->add_option("--height", o.height, "Image height in px")->capture_default_str();
   sub->add_option("--width", o.width, "Image width in px")->capture_default_str();
   sub->add_option("--pixel-size-nm", o.pixel_size_nm, "Pixel size in nm")->capture_default_str();
-  sub->add_option("--energies", a->energies, "Energy grid file (eV, one per line); default: "
+  sub->add_option("--energies", a->energies,
+                  "Energy grid file (eV, one per line); default: "
                   "6450-6530 every 5, 6530.5-6570 every 0.5, 6580-6700 every 10 eV")
       ->type_name("PATH");
-  sub->add_option("--flat-counts", o.flat_counts, "Mean flat-field counts (dose) at the first energy")
+  sub->add_option("--flat-counts", o.flat_counts,
+                  "Mean flat-field counts (dose) at the first energy")
       ->capture_default_str();
   sub->add_option("--dark-frames", o.dark_frames, "Dark frames to write")->capture_default_str();
-  sub->add_option("--read-noise", o.read_noise_counts, "Detector read noise, counts")->capture_default_str();
+  sub->add_option("--read-noise", o.read_noise_counts, "Detector read noise, counts")
+      ->capture_default_str();
   sub->add_option("--drift-px", o.drift_px, "Largest sample drift over the scan, px (0 = none)")
       ->capture_default_str();
-  sub->add_option("--hot-pixels", o.hot_pixels, "Detector pixels stuck at saturation")->capture_default_str();
+  sub->add_option("--hot-pixels", o.hot_pixels, "Detector pixels stuck at saturation")
+      ->capture_default_str();
   sub->add_option("--mn-jump-per-um", o.mn_jump_per_um, "Mn edge jump, OD per um of particle")
       ->capture_default_str();
-  sub->add_option("--supersampling", o.supersampling, "Sub-samples per pixel side")->capture_default_str();
+  sub->add_option("--supersampling", o.supersampling, "Sub-samples per pixel side")
+      ->capture_default_str();
   sub->add_option("--seed", o.seed, "Random seed (scene, drift, noise)")->capture_default_str();
   sub->add_option("--uniform-valence", a->uniform_valence,
                   "Make every Mn particle uniform at this valence (e.g. 3 for pure Mn2O3)");
@@ -133,17 +155,19 @@ void register_simulate(CLI::App& app, const GlobalOptions& global, Action& actio
   sub->add_flag("--keep-true-od", o.keep_true_od, "Also store the noise-free OD stack in truth.h5");
   sub->add_flag("--no-tiff", a->no_tiff, "Skip the TIFF variant");
   sub->add_flag("--force", a->force, "Replace the output folder if it exists");
-  sub->footer(examples_footer({"xanesmap simulate --out demo",
-                               "xanesmap simulate --out cycled --preset uncoated --seed 7",
-                               "xanesmap simulate --out lowdose --flat-counts 3000 --drift-px 8 --size 256"}));
+  sub->footer(examples_footer(
+      {"xanesmap simulate --out demo", "xanesmap simulate --out cycled --preset uncoated --seed 7",
+       "xanesmap simulate --out lowdose --flat-counts 3000 --drift-px 8 --size 256"}));
   sub->callback([&action, &global, a, sub] {
-    NotApplied not_applied{{"out", "a reproduction writes into a new folder: give --out"},
-                           {"force", "never inherited: replacing outputs takes --force on the command line"}};
+    NotApplied not_applied{
+        {"out", "a reproduction writes into a new folder: give --out"},
+        {"force", "never inherited: replacing outputs takes --force on the command line"}};
     if (a->size)
       for (const char* key : {"height", "width"}) not_applied[key] = "--size sets both";
-    a->config_toml = effective_config(*sub, not_applied,
-                                      config_header("simulate", global.command_line, global.time_utc,
-                                                    "xanesmap simulate --config DIR/config.toml --out NEW_DIR"));
+    a->config_toml =
+        effective_config(*sub, not_applied,
+                         config_header("simulate", global.command_line, global.time_utc,
+                                       "xanesmap simulate --config DIR/config.toml --out NEW_DIR"));
     action = [&global, a] { return run_simulate(*a, global); };
   });
 }

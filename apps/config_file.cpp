@@ -1,5 +1,7 @@
 #include "apps/config_file.hpp"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -11,8 +13,6 @@
 #include <memory>
 #include <optional>
 #include <sstream>
-
-#include <toml++/toml.h>
 
 namespace xanesmap::cli {
 
@@ -65,8 +65,8 @@ class TomlConfig final : public CLI::Config {
       root = toml::parse(text.str(), file_name());
     } catch (const toml::parse_error& e) {
       std::ostringstream m;
-      m << where << " is not valid TOML: line " << e.source().begin.line << ", column " << e.source().begin.column
-        << ": " << e.description();
+      m << where << " is not valid TOML: line " << e.source().begin.line << ", column "
+        << e.source().begin.column << ": " << e.description();
       throw CLI::ConfigError(m.str());
     }
     std::vector<CLI::ConfigItem> result;
@@ -77,10 +77,11 @@ class TomlConfig final : public CLI::Config {
       if (const toml::table* table = node.as_table()) {
         const CLI::App* sub = find_subcommand(root_, name);
         if (!sub)
-          throw CLI::ConfigError(where + ", line " + line(node) + ": unknown table [" + name + "]; the tables are " +
-                                 "the commands (" + command_names() + ")");
+          throw CLI::ConfigError(where + ", line " + line(node) + ": unknown table [" + name +
+                                 "]; the tables are " + "the commands (" + command_names() + ")");
         tables.push_back(name);
-        for (auto&& [sub_key, sub_node] : *table) add_item(result, *sub, {name}, std::string(sub_key.str()), sub_node);
+        for (auto&& [sub_key, sub_node] : *table)
+          add_item(result, *sub, {name}, std::string(sub_key.str()), sub_node);
       } else {
         top_level_keys = true;
         add_item(result, root_, {}, name, node);
@@ -93,8 +94,10 @@ class TomlConfig final : public CLI::Config {
       if (std::find(tables.begin(), tables.end(), command) == tables.end()) {
         std::string has;
         for (const auto& t : tables) has += (has.empty() ? "" : ", ") + ("[" + t + "]");
-        throw CLI::ConfigError(where + " has no [" + command + "] table, so nothing in it applies to `xanesmap " +
-                               command + "`" + (has.empty() ? std::string(" (it is empty)") : " (it has " + has + ")"));
+        throw CLI::ConfigError(
+            where + " has no [" + command + "] table, so nothing in it applies to `xanesmap " +
+            command + "`" +
+            (has.empty() ? std::string(" (it is empty)") : " (it has " + has + ")"));
       }
     }
     return result;
@@ -106,18 +109,23 @@ class TomlConfig final : public CLI::Config {
     return option && option->count() > 0 ? option->as<std::string>() : std::string("(config)");
   }
 
-  static std::string line(const toml::node& node) { return std::to_string(node.source().begin.line); }
+  static std::string line(const toml::node& node) {
+    return std::to_string(node.source().begin.line);
+  }
 
   std::string command_names() const {
     std::string names;
-    for (const CLI::App* sub : root_.get_subcommands({})) names += (names.empty() ? "" : ", ") + sub->get_name();
+    for (const CLI::App* sub : root_.get_subcommands({}))
+      names += (names.empty() ? "" : ", ") + sub->get_name();
     return names;
   }
 
-  void add_item(std::vector<CLI::ConfigItem>& out, const CLI::App& app, std::vector<std::string> parents,
-                const std::string& key, const toml::node& node) const {
+  void add_item(std::vector<CLI::ConfigItem>& out, const CLI::App& app,
+                std::vector<std::string> parents, const std::string& key,
+                const toml::node& node) const {
     const std::string where = "config file " + quoted(file_name()) + ", line " + line(node) + ": ";
-    const std::string in = parents.empty() ? std::string("at the top level") : "in [" + parents.front() + "]";
+    const std::string in =
+        parents.empty() ? std::string("at the top level") : "in [" + parents.front() + "]";
     if (node.is_table())
       throw CLI::ConfigError(where + "unknown table [" + parents.front() + "." + key + "]");
     const CLI::Option* option = find_option(app, key);
@@ -125,8 +133,8 @@ class TomlConfig final : public CLI::Config {
       throw CLI::ConfigError(
           where + "unknown key " + quoted(key) + " " + in +
           (parents.empty() ? std::string("; the options of a command go in its table, e.g. [map]")
-                           : "; the keys are the long option names of `xanesmap " + parents.front() +
-                                 " --help` without the dashes"));
+                           : "; the keys are the long option names of `xanesmap " +
+                                 parents.front() + " --help` without the dashes"));
     if (!option->get_configurable())
       throw CLI::ConfigError(where + quoted(key) + " " + in + " cannot be set in a config file");
     CLI::ConfigItem item;
@@ -135,12 +143,16 @@ class TomlConfig final : public CLI::Config {
     if (const toml::array* array = node.as_array()) {
       for (const toml::node& element : *array) {
         const auto value = scalar_text(element);
-        if (!value) throw CLI::ConfigError(where + quoted(key) + " " + in + ": arrays hold numbers, text or true/false");
+        if (!value)
+          throw CLI::ConfigError(where + quoted(key) + " " + in +
+                                 ": arrays hold numbers, text or true/false");
         item.inputs.push_back(*value);
       }
     } else {
       const auto value = scalar_text(node);
-      if (!value) throw CLI::ConfigError(where + quoted(key) + " " + in + ": dates and times are not option values");
+      if (!value)
+        throw CLI::ConfigError(where + quoted(key) + " " + in +
+                               ": dates and times are not option values");
       item.inputs.push_back(*value);
     }
     out.push_back(std::move(item));
@@ -170,17 +182,32 @@ std::string toml_string(const std::string& s) {
   std::string out = "\"";
   for (const char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\f': out += "\\f"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
           char code[8];
-          std::snprintf(code, sizeof code, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+          std::snprintf(code, sizeof code, "\\u%04x",
+                        static_cast<unsigned>(static_cast<unsigned char>(c)));
           out += code;
         } else {
           out += c;
@@ -206,7 +233,8 @@ bool is_toml_integer(const std::string& s) {
 std::string toml_value(std::string text, const std::string& type, bool path) {
   if (path && !text.empty()) text = fs::absolute(text).lexically_normal().string();
   const bool integer_type = type.find("INT") != std::string::npos;
-  const bool float_type = type.find("FLOAT") != std::string::npos || type.find("NUMBER") != std::string::npos;
+  const bool float_type =
+      type.find("FLOAT") != std::string::npos || type.find("NUMBER") != std::string::npos;
   if ((integer_type || float_type) && is_toml_integer(text)) return text;
   if (float_type) {
     double value = 0.0;
@@ -242,15 +270,17 @@ std::string config_key(const CLI::Option& option) {
 }  // namespace
 
 void add_config_option(CLI::App& app) {
-  app.set_config("--config", "",
-                 "TOML file with options: a table per command, e.g. [map] with pre-edge = [-100, -20]; "
-                 "the command line wins over the file (docs/map-outputs.md)")
+  app.set_config(
+         "--config", "",
+         "TOML file with options: a table per command, e.g. [map] with pre-edge = [-100, -20]; "
+         "the command line wins over the file (docs/map-outputs.md)")
       ->check(CLI::ExistingFile);
   app.config_formatter(std::make_shared<TomlConfig>(app));
   app.allow_config_extras(CLI::config_extras_mode::error);
 }
 
-std::string effective_config(const CLI::App& sub, const NotApplied& not_applied, const std::string& header) {
+std::string effective_config(const CLI::App& sub, const NotApplied& not_applied,
+                             const std::string& header) {
   std::ostringstream out;
   out << header << "[" << sub.get_name() << "]\n";
   for (const CLI::Option* option : sub.get_options()) {
@@ -259,8 +289,9 @@ std::string effective_config(const CLI::App& sub, const NotApplied& not_applied,
     const std::string type = option->get_type_name();
     std::vector<std::string> values;
     if (option->get_expected_min() == 0) {  // a flag (as CLI11 itself tells them apart)
-      values.push_back(option->count() > 0 ? (option->as<bool>() ? "true" : "false")
-                       : option->get_default_str().empty() ? "false" : option->get_default_str());
+      values.push_back(option->count() > 0                 ? (option->as<bool>() ? "true" : "false")
+                       : option->get_default_str().empty() ? "false"
+                                                           : option->get_default_str());
     } else {
       values = option->count() > 0 ? option->results() : default_values(option->get_default_str());
       for (auto& v : values) v = toml_value(v, type, type == "PATH");
@@ -275,8 +306,8 @@ std::string effective_config(const CLI::App& sub, const NotApplied& not_applied,
     }
     out << "\n# " << comment_text(option->get_description()) << "\n";
     if (const auto it = not_applied.find(key); it != not_applied.end())
-      out << "# " << key << " = " << (values.empty() ? "(none)" : comment_text(value)) << "   (not applied: "
-          << comment_text(it->second) << ")\n";
+      out << "# " << key << " = " << (values.empty() ? "(none)" : comment_text(value))
+          << "   (not applied: " << comment_text(it->second) << ")\n";
     else if (values.empty())
       out << "# " << key << " =   (not given: the run's default, see above)\n";
     else
@@ -285,14 +316,16 @@ std::string effective_config(const CLI::App& sub, const NotApplied& not_applied,
   return out.str();
 }
 
-std::string config_header(const std::string& command, const std::string& command_line, const std::string& time_utc,
-                          const std::string& reproduce) {
-  std::string h = "# xanesmap " XANESMAP_VERSION " (git " XANESMAP_GIT_COMMIT "): the effective configuration of `xanesmap " +
+std::string config_header(const std::string& command, const std::string& command_line,
+                          const std::string& time_utc, const std::string& reproduce) {
+  std::string h = "# xanesmap " XANESMAP_VERSION " (git " XANESMAP_GIT_COMMIT
+                  "): the effective configuration of `xanesmap " +
                   command + "`\n";
   h += "# run started " + time_utc + "\n";
   h += "# command line: " + comment_text(command_line) + "\n";
   h += "# reproduce: " + comment_text(reproduce) + "\n";
-  h += "# Every option with the value it had (given or default). Commented keys are automatic values\n"
+  h += "# Every option with the value it had (given or default). Commented keys are automatic "
+       "values\n"
        "# (the run's outputs record what they became) or options a new run must give itself.\n\n";
   return h;
 }

@@ -30,10 +30,9 @@
 // as two numbers, and quotes strings without escaping.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <map>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 namespace xanesmap::cli {
 
@@ -58,12 +57,13 @@ using NotApplied = std::map<std::string, std::string>;
 /// - options whose type name is "PATH" hold absolute paths, so the file works from any folder.
 /// Numbers are written as TOML numbers (the shortest form that reads back to the same double),
 /// everything else as TOML basic strings with escapes, so any path reads back unchanged.
-std::string effective_config(const CLI::App& sub, const NotApplied& not_applied, const std::string& header);
+std::string effective_config(const CLI::App& sub, const NotApplied& not_applied,
+                             const std::string& header);
 
 /// Comment lines for the top of a written configuration: program, version and commit, the
 /// command line, the time of the run and how to reproduce it with `--config`.
-std::string config_header(const std::string& command, const std::string& command_line, const std::string& time_utc,
-                          const std::string& reproduce);
+std::string config_header(const std::string& command, const std::string& command_line,
+                          const std::string& time_utc, const std::string& reproduce);
 
 /// The current time as ISO 8601 in UTC, e.g. "2024-05-01T12:34:56Z".
 std::string utc_now_iso8601();

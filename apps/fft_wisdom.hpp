@@ -1,7 +1,8 @@
-// The FFT plans measured by one run, kept for the next (FFTW "wisdom", core/registration/detail/fft.hpp): measuring
-// the 2048 x 2048 plan takes about 0.7 s of every registration otherwise, and the algorithm it
-// picks varies from run to run (last bits of the shifts). With the plans kept, later runs on the
-// same machine make them without timing anything and pick the same algorithm each time.
+// The FFT plans measured by one run, kept for the next (FFTW "wisdom",
+// core/registration/detail/fft.hpp): measuring the 2048 x 2048 plan takes about 0.7 s of every
+// registration otherwise, and the algorithm it picks varies from run to run (last bits of the
+// shifts). With the plans kept, later runs on the same machine make them without timing anything
+// and pick the same algorithm each time.
 //
 // Where: $XANESMAP_FFTW_WISDOM when set (a file path; "off" or empty: nothing is read or
 // written), else $XDG_CACHE_HOME/xanesmap/fftw-wisdom, else $HOME/.cache/xanesmap/fftw-wisdom

@@ -7,14 +7,14 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
-#include <filesystem>
-#include <memory>
-#include <optional>
-#include <new>
-#include <string>
+#include <tbb/global_control.h>
 
 #include <CLI/CLI.hpp>
-#include <tbb/global_control.h>
+#include <filesystem>
+#include <memory>
+#include <new>
+#include <optional>
+#include <string>
 
 #include "apps/cli_common.hpp"
 #include "apps/config_file.hpp"
@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
   CLI::App app{"xanesmap " XANESMAP_VERSION
                ": Mn valence maps from TXM-XANES energy stacks (transmission X-ray microscopy)",
                "xanesmap"};  // the name in usage lines, whatever path the binary is run by
-  app.set_version_flag("--version", std::string("xanesmap ") + XANESMAP_VERSION + "\ngit commit " + XANESMAP_GIT_COMMIT);
+  app.set_version_flag("--version", std::string("xanesmap ") + XANESMAP_VERSION + "\ngit commit " +
+                                        XANESMAP_GIT_COMMIT);
   app.require_subcommand(1);
   app.fallthrough();
   cli::GlobalOptions global;
@@ -45,13 +46,11 @@ int main(int argc, char** argv) {
   app.add_option("--threads", global.threads, "Worker threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
   cli::add_config_option(app);
-  app.footer(cli::examples_footer({"xanesmap simulate --out demo",
-                                   "xanesmap info demo/scan.h5",
+  app.footer(cli::examples_footer({"xanesmap simulate --out demo", "xanesmap info demo/scan.h5",
                                    "xanesmap map demo/scan.h5 --out demo-maps",
                                    "xanesmap align demo/scan.h5 --out aligned.h5",
                                    "xanesmap map --config demo-maps/config.toml --out again",
-                                   "xanesmap bench --size 512",
-                                   "xanesmap <command> --help"}));
+                                   "xanesmap bench --size 512", "xanesmap <command> --help"}));
   cli::Action action;
   cli::register_info(app, global, action);
   cli::register_simulate(app, global, action);
@@ -69,8 +68,10 @@ int main(int argc, char** argv) {
     const bool value_error = dynamic_cast<const CLI::ConversionError*>(&e) ||
                              dynamic_cast<const CLI::ArgumentMismatch*>(&e) ||
                              dynamic_cast<const CLI::ValidationError*>(&e);
-    if (value_error && config && config->count() > 0 && std::string(e.what()).find("--config") == std::string::npos)
-      std::cerr << "(options were also read from config file '" << config->as<std::string>() << "')\n";
+    if (value_error && config && config->count() > 0 &&
+        std::string(e.what()).find("--config") == std::string::npos)
+      std::cerr << "(options were also read from config file '" << config->as<std::string>()
+                << "')\n";
     return code == 0 ? 0 : 1;
   }
   std::unique_ptr<tbb::global_control> threads;

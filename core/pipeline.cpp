@@ -36,7 +36,8 @@ std::string empty_frames_text(const EnergyStack& od) {
   }
   if (empty.empty()) return "";
   std::string text = "frames ";
-  for (std::size_t i = 0; i < empty.size() && i < 8; ++i) text += (i ? ", " : "") + std::to_string(empty[i]);
+  for (std::size_t i = 0; i < empty.size() && i < 8; ++i)
+    text += (i ? ", " : "") + std::to_string(empty[i]);
   if (empty.size() > 8) text += ", ...";
   return text + " (" + std::to_string(empty.size()) + " of " + std::to_string(od.frame_count()) +
          ") hold no valid value; ";
@@ -75,16 +76,20 @@ auto run_stage(const PipelineHooks& hooks, std::string_view stage, Work&& work) 
   }
 }
 
-AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& options, const PipelineHooks& hooks);
+AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& options,
+                            const PipelineHooks& hooks);
 
 }  // namespace
 
-AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipelineOptions& options,
+AlignedOpticalDensity aligned_optical_density(const RawStack& raw,
+                                              const MapPipelineOptions& options,
                                               const PipelineHooks& hooks) {
   options.validate();
-  return align(run_stage(hooks, kMapStages[0],
-                         [&] { return compute_optical_density(raw, options.optical_density, hooks.progress); }),
-               options, hooks);
+  return align(
+      run_stage(
+          hooks, kMapStages[0],
+          [&] { return compute_optical_density(raw, options.optical_density, hooks.progress); }),
+      options, hooks);
 }
 
 AlignedOpticalDensity aligned_optical_density(RawStack&& raw, const MapPipelineOptions& options,
@@ -107,7 +112,8 @@ RegistrationResult registration_of(const EnergyStack& od, const MapPipelineOptio
   RegistrationResult reg;
   switch (options.alignment) {
     case AlignmentMode::estimate:
-      reg = run_stage(hooks, kMapStages[1], [&] { return register_stack(od, options.registration, hooks.progress); });
+      reg = run_stage(hooks, kMapStages[1],
+                      [&] { return register_stack(od, options.registration, hooks.progress); });
       break;
     case AlignmentMode::given:
       if (options.given_dy_px.size() != n)
@@ -134,7 +140,8 @@ RegistrationResult registration_of(const EnergyStack& od, const MapPipelineOptio
   return reg;
 }
 
-AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& options, const PipelineHooks& hooks) {
+AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& options,
+                            const PipelineHooks& hooks) {
   // A stack without a single valid value (all-zero flats, saturated everywhere, all NaN) is not
   // data with some bad pixels: nothing downstream could do anything with it.
   if (std::all_of(od.invalid_per_energy.begin(), od.invalid_per_energy.end(),
@@ -145,8 +152,8 @@ AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& o
   AlignedOpticalDensity out{std::move(od.od), std::move(od.flags), {}, std::move(reg)};
   if (options.alignment != AlignmentMode::none)
     run_stage(hooks, kMapStages[2], [&] {
-      AlignedStack aligned =
-          apply_shifts(std::move(out.od), out.registration.dy_px, out.registration.dx_px, hooks.progress);
+      AlignedStack aligned = apply_shifts(std::move(out.od), out.registration.dy_px,
+                                          out.registration.dx_px, hooks.progress);
       flag_aligned_pixels(aligned, out.flags);
       out.od = std::move(aligned.stack);
     });
@@ -160,7 +167,8 @@ void flag_aligned_pixels(const AlignedStack& aligned, Image<std::uint8_t>& flags
   const std::uint8_t* outside = aligned.outside_any.data();
   const std::uint8_t* not_finite = aligned.not_finite_any.data();
   for (std::size_t p = 0; p < flags.size(); ++p)
-    flags.data()[p] |= static_cast<std::uint8_t>(outside[p] ? od_outside_view : (not_finite[p] ? od_not_finite : 0));
+    flags.data()[p] |= static_cast<std::uint8_t>(outside[p] ? od_outside_view
+                                                            : (not_finite[p] ? od_not_finite : 0));
 }
 
 OpticalDensitySummary summarize_od_flags(const Image<std::uint8_t>& flags) {
@@ -176,12 +184,15 @@ OpticalDensitySummary summarize_od_flags(const Image<std::uint8_t>& flags) {
 
 namespace {
 
-MapPipelineResult maps_of(AlignedOpticalDensity aligned, const std::vector<ReferenceSpectrum>& references,
+MapPipelineResult maps_of(AlignedOpticalDensity aligned,
+                          const std::vector<ReferenceSpectrum>& references,
                           const MapPipelineOptions& options, const PipelineHooks& hooks) {
   if (aligned.summary.invalid_pixels >= aligned.flags.size())
-    throw InputError("every pixel's optical density is undefined at one energy or more, so no pixel can be "
-                     "mapped: " + empty_frames_text(aligned.od) + "pixels per flag: " +
-                     flag_counts(aligned.summary.pixels_by_flag));
+    throw InputError(
+        "every pixel's optical density is undefined at one energy or more, so no pixel can be "
+        "mapped: " +
+        empty_frames_text(aligned.od) +
+        "pixels per flag: " + flag_counts(aligned.summary.pixels_by_flag));
   MapPipelineResult result;
   result.energies_ev = aligned.od.energies_ev();
   result.optical_density = aligned.summary;
@@ -194,7 +205,8 @@ MapPipelineResult maps_of(AlignedOpticalDensity aligned, const std::vector<Refer
   ValencePixelMaps pixels = run_stage(hooks, kMapStages[4], [&] {
     return fit_valence_pixels(model, aligned.od, aligned.flags.view(), hooks.progress);
   });
-  result.maps = run_stage(hooks, kMapStages[5], [&] { return summarize_valence_maps(model, std::move(pixels)); });
+  result.maps = run_stage(hooks, kMapStages[5],
+                          [&] { return summarize_valence_maps(model, std::move(pixels)); });
   // The stack is not needed past this point: released meanwhile on a thread of its own, or here.
   if (hooks.stack_release) hooks.stack_release->release(std::move(aligned.od));
   aligned.od = {};
@@ -205,8 +217,8 @@ MapPipelineResult maps_of(AlignedOpticalDensity aligned, const std::vector<Refer
     return segment_particles(result.maps.edge_jump_od.view(), segmentation);
   });
   result.particles = run_stage(hooks, kMapStages[7], [&] {
-    ParticleAnalysis analysis =
-        measure_particles(result.maps, std::move(particles), options.pixel_size_nm, options.particles);
+    ParticleAnalysis analysis = measure_particles(result.maps, std::move(particles),
+                                                  options.pixel_size_nm, options.particles);
     report(hooks.progress, "particles", 1, 1);
     return analysis;
   });
@@ -215,14 +227,16 @@ MapPipelineResult maps_of(AlignedOpticalDensity aligned, const std::vector<Refer
 
 }  // namespace
 
-MapPipelineResult run_map_pipeline(const RawStack& raw, const std::vector<ReferenceSpectrum>& references,
+MapPipelineResult run_map_pipeline(const RawStack& raw,
+                                   const std::vector<ReferenceSpectrum>& references,
                                    const MapPipelineOptions& options, const PipelineHooks& hooks) {
   return maps_of(aligned_optical_density(raw, options, hooks), references, options, hooks);
 }
 
 MapPipelineResult run_map_pipeline(RawStack&& raw, const std::vector<ReferenceSpectrum>& references,
                                    const MapPipelineOptions& options, const PipelineHooks& hooks) {
-  return maps_of(aligned_optical_density(std::move(raw), options, hooks), references, options, hooks);
+  return maps_of(aligned_optical_density(std::move(raw), options, hooks), references, options,
+                 hooks);
 }
 
 }  // namespace xanesmap

@@ -11,16 +11,16 @@
 
 #include "core/base/background_release.hpp"
 #include "core/base/defaults.hpp"
-#include "core/stack/optical_density.hpp"
 #include "core/base/progress.hpp"
-#include "core/stack/raw_stack.hpp"
-#include "core/registration/registration.hpp"
 #include "core/particles/particle_analysis.hpp"
+#include "core/registration/registration.hpp"
 #include "core/registration/shift_apply.hpp"
 #include "core/spectral/valence_map.hpp"
 #include "core/spectral/valence_model.hpp"
 #include "core/spectral/valence_pixels.hpp"
 #include "core/spectral/valence_summary.hpp"
+#include "core/stack/optical_density.hpp"
+#include "core/stack/raw_stack.hpp"
 
 namespace xanesmap {
 
@@ -29,7 +29,7 @@ namespace xanesmap {
 /// The valence maps take three: the model (references on the stack's grid, calibration, noise
 /// model), the per-pixel fits, and their summary (core/spectral/valence_map.hpp).
 inline constexpr std::array<std::string_view, 8> kMapStages{
-    "optical_density", "registration", "shift_apply",  "valence_model",
+    "optical_density", "registration",    "shift_apply",  "valence_model",
     "pixel_fits",      "valence_summary", "segmentation", "particle_statistics"};
 
 enum class AlignmentMode { estimate, given, none };
@@ -41,9 +41,9 @@ struct MapPipelineOptions {
   std::vector<double> given_dy_px, given_dx_px;       // for `given`: one per frame
   std::vector<double> given_quality;                  // for `given`: quality column (0 = flagged)
   ValenceMapOptions valence;
-  ParticleAnalysisOptions particles;             // segmentation's pixel size is pixel_size_nm
-  double pixel_size_nm = kDefaultPixelSizeNm;    // nm: particle areas, surface depth, depth bins
-  void validate() const;                         // OptionError naming the option
+  ParticleAnalysisOptions particles;           // segmentation's pixel size is pixel_size_nm
+  double pixel_size_nm = kDefaultPixelSizeNm;  // nm: particle areas, surface depth, depth bins
+  void validate() const;                       // OptionError naming the option
 };
 
 /// What a caller may attach to a run: progress for a display, stage events for a clock, and a
@@ -56,7 +56,7 @@ struct PipelineHooks {
 };
 
 struct OpticalDensitySummary {
-  std::size_t invalid_pixels = 0;                       // including those outside the view
+  std::size_t invalid_pixels = 0;                                // including those outside the view
   std::array<std::size_t, kAllOdFlags.size()> pixels_by_flag{};  // kAllOdFlags order
 };
 
@@ -64,9 +64,10 @@ struct MapPipelineResult {
   std::vector<double> energies_ev;  // the stack's energies
   OpticalDensitySummary optical_density;
   AlignmentMode alignment = AlignmentMode::estimate;
-  RegistrationResult registration;  // shifts applied (zeros with `none`); flags only with `estimate`
+  RegistrationResult
+      registration;  // shifts applied (zeros with `none`); flags only with `estimate`
   ValenceMaps maps;
-  ParticleAnalysis particles;       // on maps.edge_jump_od, at options.pixel_size_nm
+  ParticleAnalysis particles;  // on maps.edge_jump_od, at options.pixel_size_nm
 };
 
 /// OD, then registration and shift application: the aligned OD stack and its per-pixel flags
@@ -79,7 +80,8 @@ struct AlignedOpticalDensity {
   OpticalDensitySummary summary;
   RegistrationResult registration;
 };
-AlignedOpticalDensity aligned_optical_density(const RawStack& raw, const MapPipelineOptions& options,
+AlignedOpticalDensity aligned_optical_density(const RawStack& raw,
+                                              const MapPipelineOptions& options,
                                               const PipelineHooks& hooks = {});
 /// The same, consuming the raw stack: OD is written over the counts, so the run holds one
 /// stack (plus the raw flats until OD is done) instead of three. Identical results.
@@ -96,11 +98,14 @@ OpticalDensitySummary summarize_od_flags(const Image<std::uint8_t>& flags);
 /// Every stage, raw counts to particle statistics. Throws InputError, besides the stages' own
 /// errors, when every pixel's OD is undefined at one energy or more (e.g. whole frames
 /// saturated): no pixel could be mapped. Options are validated before any work.
-MapPipelineResult run_map_pipeline(const RawStack& raw, const std::vector<ReferenceSpectrum>& references,
-                                   const MapPipelineOptions& options, const PipelineHooks& hooks = {});
+MapPipelineResult run_map_pipeline(const RawStack& raw,
+                                   const std::vector<ReferenceSpectrum>& references,
+                                   const MapPipelineOptions& options,
+                                   const PipelineHooks& hooks = {});
 /// The same, consuming the raw stack (see aligned_optical_density): for callers that do not need
 /// the raw stack afterwards, e.g. `xanesmap map` (std::move(loaded.raw)).
 MapPipelineResult run_map_pipeline(RawStack&& raw, const std::vector<ReferenceSpectrum>& references,
-                                   const MapPipelineOptions& options, const PipelineHooks& hooks = {});
+                                   const MapPipelineOptions& options,
+                                   const PipelineHooks& hooks = {});
 
 }  // namespace xanesmap

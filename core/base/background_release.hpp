@@ -4,13 +4,13 @@
 // which the caller would otherwise do nothing.
 #pragma once
 
+#include <tbb/global_control.h>
+#include <tbb/task_arena.h>
+
 #include <system_error>
 #include <thread>
 #include <type_traits>
 #include <utility>
-
-#include <tbb/global_control.h>
-#include <tbb/task_arena.h>
 
 namespace xanesmap {
 

@@ -9,9 +9,9 @@
 namespace xanesmap {
 
 namespace {
-constexpr double kKevUpperBound = 200.0;     // a keV list never reaches 200 keV here
-constexpr double kKevLowerBound = 0.1;       // 100 eV: below any hard X-ray edge
-constexpr double kEvUpperBound = 200000.0;   // 200 keV written in eV
+constexpr double kKevUpperBound = 200.0;    // a keV list never reaches 200 keV here
+constexpr double kKevLowerBound = 0.1;      // 100 eV: below any hard X-ray edge
+constexpr double kEvUpperBound = 200000.0;  // 200 keV written in eV
 
 std::string range_text(double lo, double hi) {
   std::ostringstream s;

@@ -37,7 +37,9 @@ void check_energies_strictly_increasing(std::span<const double> energies_ev) {
 
 EnergyStack::EnergyStack(std::vector<double> energies_ev, std::size_t height, std::size_t width,
                          std::vector<float> values)
-    : energies_ev_(std::move(energies_ev)), height_(height), width_(width),
+    : energies_ev_(std::move(energies_ev)),
+      height_(height),
+      width_(width),
       values_(std::move(values)) {
   check_energies_strictly_increasing(energies_ev_);
   if (height_ == 0 || width_ == 0)
@@ -54,8 +56,8 @@ EnergyStack::EnergyStack(std::vector<double> energies_ev, std::size_t height, st
 namespace {
 std::vector<float> concatenate(const std::vector<Image<float>>& frames, std::size_t energies) {
   if (frames.size() != energies)
-    throw InputError(std::to_string(energies) + " energies but " +
-                     std::to_string(frames.size()) + " frames");
+    throw InputError(std::to_string(energies) + " energies but " + std::to_string(frames.size()) +
+                     " frames");
   if (frames.empty()) return {};
   const std::size_t h = frames[0].height(), w = frames[0].width();
   std::vector<float> values(frames.size() * h * w);
@@ -72,7 +74,7 @@ std::vector<float> concatenate(const std::vector<Image<float>>& frames, std::siz
 
 EnergyStack::EnergyStack(std::vector<double> energies_ev, const std::vector<Image<float>>& frames)
     : EnergyStack(energies_ev, frames.empty() ? 0 : frames[0].height(),
-                  frames.empty() ? 0 : frames[0].width(),
-                  concatenate(frames, energies_ev.size())) {}
+                  frames.empty() ? 0 : frames[0].width(), concatenate(frames, energies_ev.size())) {
+}
 
 }  // namespace xanesmap

@@ -32,14 +32,17 @@ class OptionError : public Error {
   /// --config; the message shows it as "--max-shift", its command-line form). A name with
   /// capitals or spaces (a positional argument such as "DIRS") is shown as it is.
   OptionError(const std::string& option, const std::string& detail)
-      : Error("option '" + as_typed(option) + "': " + detail), option_(as_typed(option)), detail_(detail) {}
+      : Error("option '" + as_typed(option) + "': " + detail),
+        option_(as_typed(option)),
+        detail_(detail) {}
   const std::string& option() const { return option_; }
   const std::string& detail() const { return detail_; }
 
  private:
   static std::string as_typed(const std::string& option) {
-    const bool plain = !option.empty() && option[0] != '-' &&
-                       option.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos;
+    const bool plain =
+        !option.empty() && option[0] != '-' &&
+        option.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos;
     return plain ? "--" + option : option;
   }
   std::string option_;

@@ -22,11 +22,11 @@ class Random {
   explicit Random(std::initializer_list<std::uint64_t> key);
 
   std::uint64_t next_u64();
-  double uniform();                           // [0, 1)
-  double uniform(double lo, double hi);       // [lo, hi)
-  double normal();                            // mean 0, standard deviation 1
+  double uniform();                      // [0, 1)
+  double uniform(double lo, double hi);  // [lo, hi)
+  double normal();                       // mean 0, standard deviation 1
   double normal(double mean, double sigma);
-  std::uint64_t poisson(double mean);         // mean >= 0
+  std::uint64_t poisson(double mean);  // mean >= 0
 
  private:
   std::array<std::uint64_t, 4> s_{};

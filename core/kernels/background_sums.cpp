@@ -20,8 +20,9 @@ using Doubles4 = double __attribute__((vector_size(32)));
 using Floats4 = float __attribute__((vector_size(16)));
 
 template <class D, class F, int WIDTH>
-[[gnu::always_inline]] inline BackgroundRowSums row_sums_body(const float* p, std::size_t w, double median, double lo,
-                                                              double hi, float* q) {
+[[gnu::always_inline]] inline BackgroundRowSums row_sums_body(const float* p, std::size_t w,
+                                                              double median, double lo, double hi,
+                                                              float* q) {
   const D zero = {}, one = zero + 1.0, med = zero + median, low = zero + lo, high = zero + hi;
   D n = zero, s = zero, s2 = zero, bn = zero, bs = zero, mx = zero;
   std::size_t c = 0;
@@ -61,8 +62,9 @@ template <class D, class F, int WIDTH>
   return t;
 }
 
-__attribute__((target("avx2"))) BackgroundRowSums row_sums_avx2(const float* p, std::size_t w, double median,
-                                                                 double lo, double hi, float* q) {
+__attribute__((target("avx2"))) BackgroundRowSums row_sums_avx2(const float* p, std::size_t w,
+                                                                double median, double lo, double hi,
+                                                                float* q) {
   return row_sums_body<Doubles4, Floats4, 4>(p, w, median, lo, hi, q);
 }
 
@@ -82,10 +84,12 @@ void sample_body(ImageView<const float> image, std::size_t step, std::vector<dou
 }  // namespace
 
 namespace plain {
-void sample_finite_pixels(ImageView<const float> image, std::size_t step, std::vector<double>& out) {
+void sample_finite_pixels(ImageView<const float> image, std::size_t step,
+                          std::vector<double>& out) {
   sample_body<false>(image, step, out);
 }
-BackgroundRowSums background_row_sums(const float* p, std::size_t w, double median, double lo, double hi, float* q) {
+BackgroundRowSums background_row_sums(const float* p, std::size_t w, double median, double lo,
+                                      double hi, float* q) {
   return row_sums_body<Doubles2, Floats2, 2>(p, w, median, lo, hi, q);
 }
 }  // namespace plain
@@ -96,11 +100,13 @@ BackgroundRowSumsFn background_row_sums_for(Isa isa) {
 }
 }  // namespace detail
 
-void sample_finite_pixels(ImageView<const float> image, std::size_t step, std::vector<double>& out) {
+void sample_finite_pixels(ImageView<const float> image, std::size_t step,
+                          std::vector<double>& out) {
   sample_body<true>(image, step, out);
 }
 
-BackgroundRowSums background_row_sums(const float* p, std::size_t w, double median, double lo, double hi, float* q) {
+BackgroundRowSums background_row_sums(const float* p, std::size_t w, double median, double lo,
+                                      double hi, float* q) {
   static const detail::BackgroundRowSumsFn chosen = detail::background_row_sums_for(active_isa());
   return chosen(p, w, median, lo, hi, q);
 }

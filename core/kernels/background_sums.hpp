@@ -29,15 +29,18 @@ struct BackgroundRowSums {
 /// of a different order of additions (the registration's results depend on the instruction set
 /// at that level). The pass does much arithmetic per byte read (~12 cycles per 16 bytes): each
 /// version asks for the line 8 KB ahead (kernels::prefetch_ahead says why).
-BackgroundRowSums background_row_sums(const float* p, std::size_t w, double median, double lo, double hi, float* q);
+BackgroundRowSums background_row_sums(const float* p, std::size_t w, double median, double lo,
+                                      double hi, float* q);
 
 namespace plain {
 void sample_finite_pixels(ImageView<const float> image, std::size_t step, std::vector<double>& out);
-BackgroundRowSums background_row_sums(const float* p, std::size_t w, double median, double lo, double hi, float* q);
+BackgroundRowSums background_row_sums(const float* p, std::size_t w, double median, double lo,
+                                      double hi, float* q);
 }  // namespace plain
 
 namespace detail {
-using BackgroundRowSumsFn = BackgroundRowSums (*)(const float*, std::size_t, double, double, double, float*);
+using BackgroundRowSumsFn = BackgroundRowSums (*)(const float*, std::size_t, double, double, double,
+                                                  float*);
 BackgroundRowSumsFn background_row_sums_for(Isa isa);
 }  // namespace detail
 

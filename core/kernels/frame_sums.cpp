@@ -12,8 +12,8 @@ namespace {
 // multiply-add), so the sums are identical.
 
 // Two weighted sums from one read of the row.
-[[gnu::always_inline]] inline void row_sums2(const float* row, double w0, double w1, double* p0, double* p1,
-                                             std::size_t count) {
+[[gnu::always_inline]] inline void row_sums2(const float* row, double w0, double w1, double* p0,
+                                             double* p1, std::size_t count) {
   for (std::size_t c = 0; c < count; ++c) {
     const double v = row[c];
     p0[c] += w0 * v;
@@ -23,8 +23,9 @@ namespace {
 
 // row_sums2 of four frame rows in one pass over the accumulators: each accumulator still takes
 // its terms in frame order, so the sums are those of four row_sums2 calls.
-[[gnu::always_inline]] inline void row_sums2x4(const float* const* rows, const double* w0, const double* w1,
-                                               double* p0, double* p1, std::size_t count) {
+[[gnu::always_inline]] inline void row_sums2x4(const float* const* rows, const double* w0,
+                                               const double* w1, double* p0, double* p1,
+                                               std::size_t count) {
   const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3];
   for (std::size_t c = 0; c < count; ++c) {
     const double v0 = r0[c], v1 = r1[c], v2 = r2[c], v3 = r3[c];
@@ -34,8 +35,9 @@ namespace {
 }
 
 // The three coefficients of a quadratic from one read of the row.
-[[gnu::always_inline]] inline void row_sums3(const float* row, double w0, double w1, double w2, double* q0,
-                                             double* q1, double* q2, std::size_t count) {
+[[gnu::always_inline]] inline void row_sums3(const float* row, double w0, double w1, double w2,
+                                             double* q0, double* q1, double* q2,
+                                             std::size_t count) {
   for (std::size_t c = 0; c < count; ++c) {
     const double v = row[c];
     q0[c] += w0 * v;
@@ -44,8 +46,8 @@ namespace {
   }
 }
 
-[[gnu::always_inline]] inline void rss_row(const float* row, double x, const double* p0, const double* p1,
-                                           double* rss, std::size_t count) {
+[[gnu::always_inline]] inline void rss_row(const float* row, double x, const double* p0,
+                                           const double* p1, double* rss, std::size_t count) {
   for (std::size_t c = 0; c < count; ++c) {
     const double r = row[c] - (p0[c] + p1[c] * x);
     rss[c] += r * r;
@@ -53,8 +55,9 @@ namespace {
 }
 
 // rss_row of four frame rows in one pass, the squares added in frame order.
-[[gnu::always_inline]] inline void rss_row_x4(const float* const* rows, const double* x, const double* p0,
-                                              const double* p1, double* rss, std::size_t count) {
+[[gnu::always_inline]] inline void rss_row_x4(const float* const* rows, const double* x,
+                                              const double* p0, const double* p1, double* rss,
+                                              std::size_t count) {
   const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3];
   for (std::size_t c = 0; c < count; ++c) {
     const double a = p0[c], b = p1[c];
@@ -69,12 +72,14 @@ inline void prefetch_next(const FrameTile& tile, std::size_t j) {
   if (tile.next > 0) prefetch_to_l2(tile.frame(j) + tile.count, tile.next);
 }
 
-[[gnu::always_inline]] inline void sums2_body(const FrameTile& tile, std::size_t first, std::size_t frames,
-                                              const double* w0, const double* w1, double* a0, double* a1) {
+[[gnu::always_inline]] inline void sums2_body(const FrameTile& tile, std::size_t first,
+                                              std::size_t frames, const double* w0,
+                                              const double* w1, double* a0, double* a1) {
   std::size_t j = 0;
   for (; j + 4 <= frames; j += 4) {
     const float* rows[4];
-    for (std::size_t f = 0; f < 4; ++f) prefetch_next(tile, first + j + f), rows[f] = tile.frame(first + j + f);
+    for (std::size_t f = 0; f < 4; ++f)
+      prefetch_next(tile, first + j + f), rows[f] = tile.frame(first + j + f);
     row_sums2x4(rows, w0 + j, w1 + j, a0, a1, tile.count);
   }
   for (; j < frames; ++j) {
@@ -83,8 +88,9 @@ inline void prefetch_next(const FrameTile& tile, std::size_t j) {
   }
 }
 
-[[gnu::always_inline]] inline void sums3_body(const FrameTile& tile, std::size_t first, std::size_t frames,
-                                              const double* w0, const double* w1, const double* w2, double* a0,
+[[gnu::always_inline]] inline void sums3_body(const FrameTile& tile, std::size_t first,
+                                              std::size_t frames, const double* w0,
+                                              const double* w1, const double* w2, double* a0,
                                               double* a1, double* a2) {
   for (std::size_t j = 0; j < frames; ++j) {
     prefetch_next(tile, first + j);
@@ -93,8 +99,9 @@ inline void prefetch_next(const FrameTile& tile, std::size_t j) {
 }
 
 // No hints: the tile's frames are still cached from the sums.
-[[gnu::always_inline]] inline void residuals_body(const FrameTile& tile, std::size_t first, std::size_t frames,
-                                                  const double* x, const double* p0, const double* p1, double* rss) {
+[[gnu::always_inline]] inline void residuals_body(const FrameTile& tile, std::size_t first,
+                                                  std::size_t frames, const double* x,
+                                                  const double* p0, const double* p1, double* rss) {
   std::size_t j = 0;
   for (; j + 4 <= frames; j += 4) {
     const float* rows[4];
@@ -104,9 +111,10 @@ inline void prefetch_next(const FrameTile& tile, std::size_t j) {
   for (; j < frames; ++j) rss_row(tile.frame(first + j), x[j], p0, p1, rss, tile.count);
 }
 
-[[gnu::always_inline]] inline void normalize_body(const double* x, const double* mu, double* out, std::size_t begin,
-                                                  std::size_t end, double a, double b, double p0, double p1,
-                                                  double p2, double inv_step, bool flat) {
+[[gnu::always_inline]] inline void normalize_body(const double* x, const double* mu, double* out,
+                                                  std::size_t begin, std::size_t end, double a,
+                                                  double b, double p0, double p1, double p2,
+                                                  double inv_step, bool flat) {
   if (!flat) {
     for (std::size_t i = begin; i < end; ++i) out[i] = (mu[i] - (a + b * x[i])) * inv_step;
     return;
@@ -120,43 +128,49 @@ inline void prefetch_next(const FrameTile& tile, std::size_t j) {
   }
 }
 
-__attribute__((target("avx2"))) void sums2_avx2(const FrameTile& tile, std::size_t first, std::size_t frames,
-                                                const double* w0, const double* w1, double* a0, double* a1) {
+__attribute__((target("avx2"))) void sums2_avx2(const FrameTile& tile, std::size_t first,
+                                                std::size_t frames, const double* w0,
+                                                const double* w1, double* a0, double* a1) {
   sums2_body(tile, first, frames, w0, w1, a0, a1);
 }
-__attribute__((target("avx2"))) void sums3_avx2(const FrameTile& tile, std::size_t first, std::size_t frames,
-                                                const double* w0, const double* w1, const double* w2, double* a0,
+__attribute__((target("avx2"))) void sums3_avx2(const FrameTile& tile, std::size_t first,
+                                                std::size_t frames, const double* w0,
+                                                const double* w1, const double* w2, double* a0,
                                                 double* a1, double* a2) {
   sums3_body(tile, first, frames, w0, w1, w2, a0, a1, a2);
 }
-__attribute__((target("avx2"))) void residuals_avx2(const FrameTile& tile, std::size_t first, std::size_t frames,
-                                                    const double* x, const double* p0, const double* p1,
+__attribute__((target("avx2"))) void residuals_avx2(const FrameTile& tile, std::size_t first,
+                                                    std::size_t frames, const double* x,
+                                                    const double* p0, const double* p1,
                                                     double* rss) {
   residuals_body(tile, first, frames, x, p0, p1, rss);
 }
-__attribute__((target("avx2"))) void normalize_avx2(const double* x, const double* mu, double* out, std::size_t begin,
-                                                    std::size_t end, double a, double b, double p0, double p1,
-                                                    double p2, double inv_step, bool flat) {
+__attribute__((target("avx2"))) void normalize_avx2(const double* x, const double* mu, double* out,
+                                                    std::size_t begin, std::size_t end, double a,
+                                                    double b, double p0, double p1, double p2,
+                                                    double inv_step, bool flat) {
   normalize_body(x, mu, out, begin, end, a, b, p0, p1, p2, inv_step, flat);
 }
 
 }  // namespace
 
 namespace plain {
-void weighted_frame_sums2(const FrameTile& tile, std::size_t first, std::size_t frames, const double* w0,
-                          const double* w1, double* a0, double* a1) {
+void weighted_frame_sums2(const FrameTile& tile, std::size_t first, std::size_t frames,
+                          const double* w0, const double* w1, double* a0, double* a1) {
   sums2_body(tile, first, frames, w0, w1, a0, a1);
 }
-void weighted_frame_sums3(const FrameTile& tile, std::size_t first, std::size_t frames, const double* w0,
-                          const double* w1, const double* w2, double* a0, double* a1, double* a2) {
+void weighted_frame_sums3(const FrameTile& tile, std::size_t first, std::size_t frames,
+                          const double* w0, const double* w1, const double* w2, double* a0,
+                          double* a1, double* a2) {
   sums3_body(tile, first, frames, w0, w1, w2, a0, a1, a2);
 }
-void line_residual_squares(const FrameTile& tile, std::size_t first, std::size_t frames, const double* x,
-                           const double* p0, const double* p1, double* rss) {
+void line_residual_squares(const FrameTile& tile, std::size_t first, std::size_t frames,
+                           const double* x, const double* p0, const double* p1, double* rss) {
   residuals_body(tile, first, frames, x, p0, p1, rss);
 }
-void normalize_range(const double* x, const double* mu, double* out, std::size_t begin, std::size_t end, double a,
-                     double b, double p0, double p1, double p2, double inv_step, bool flat) {
+void normalize_range(const double* x, const double* mu, double* out, std::size_t begin,
+                     std::size_t end, double a, double b, double p0, double p1, double p2,
+                     double inv_step, bool flat) {
   normalize_body(x, mu, out, begin, end, a, b, p0, p1, p2, inv_step, flat);
 }
 }  // namespace plain
@@ -171,23 +185,26 @@ FrameSums3Fn weighted_frame_sums3_for(Isa isa) {
 LineResidualsFn line_residual_squares_for(Isa isa) {
   return choose<LineResidualsFn>(isa, plain::line_residual_squares, residuals_avx2);
 }
-NormalizeRangeFn normalize_range_for(Isa isa) { return choose<NormalizeRangeFn>(isa, plain::normalize_range, normalize_avx2); }
+NormalizeRangeFn normalize_range_for(Isa isa) {
+  return choose<NormalizeRangeFn>(isa, plain::normalize_range, normalize_avx2);
+}
 }  // namespace detail
 
-void weighted_frame_sums2(const FrameTile& tile, std::size_t first, std::size_t frames, const double* w0,
-                          const double* w1, double* a0, double* a1) {
+void weighted_frame_sums2(const FrameTile& tile, std::size_t first, std::size_t frames,
+                          const double* w0, const double* w1, double* a0, double* a1) {
   static const detail::FrameSums2Fn chosen = detail::weighted_frame_sums2_for(active_isa());
   chosen(tile, first, frames, w0, w1, a0, a1);
 }
 
-void weighted_frame_sums3(const FrameTile& tile, std::size_t first, std::size_t frames, const double* w0,
-                          const double* w1, const double* w2, double* a0, double* a1, double* a2) {
+void weighted_frame_sums3(const FrameTile& tile, std::size_t first, std::size_t frames,
+                          const double* w0, const double* w1, const double* w2, double* a0,
+                          double* a1, double* a2) {
   static const detail::FrameSums3Fn chosen = detail::weighted_frame_sums3_for(active_isa());
   chosen(tile, first, frames, w0, w1, w2, a0, a1, a2);
 }
 
-void line_residual_squares(const FrameTile& tile, std::size_t first, std::size_t frames, const double* x,
-                           const double* p0, const double* p1, double* rss) {
+void line_residual_squares(const FrameTile& tile, std::size_t first, std::size_t frames,
+                           const double* x, const double* p0, const double* p1, double* rss) {
   static const detail::LineResidualsFn chosen = detail::line_residual_squares_for(active_isa());
   chosen(tile, first, frames, x, p0, p1, rss);
 }

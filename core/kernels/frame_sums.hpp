@@ -29,22 +29,23 @@ struct FrameTile {
 /// as the frame is read: the frames lie a whole image apart, in different pages, so each
 /// tile's read of a frame is a short run the hardware prefetcher does not see coming (measured
 /// on the bench: fit_columns 0.044 -> 0.035 s with 2 threads; a prefetch into L1 was slower).
-void weighted_frame_sums2(const FrameTile& tile, std::size_t first, std::size_t frames, const double* w0,
-                          const double* w1, double* a0, double* a1);
+void weighted_frame_sums2(const FrameTile& tile, std::size_t first, std::size_t frames,
+                          const double* w0, const double* w1, double* a0, double* a1);
 
 /// The same with three weights (a quadratic's coefficients from one read of each frame row),
 /// one frame per pass.
-void weighted_frame_sums3(const FrameTile& tile, std::size_t first, std::size_t frames, const double* w0,
-                          const double* w1, const double* w2, double* a0, double* a1, double* a2);
+void weighted_frame_sums3(const FrameTile& tile, std::size_t first, std::size_t frames,
+                          const double* w0, const double* w1, const double* w2, double* a0,
+                          double* a1, double* a2);
 
 /// rss[c] += r * r with r = v_j[c] - (p0[c] + p1[c] x[j]), frames first + j in j order (the
 /// pre-edge line's residuals), four frames per pass over the accumulators.
-void line_residual_squares(const FrameTile& tile, std::size_t first, std::size_t frames, const double* x,
-                           const double* p0, const double* p1, double* rss);
+void line_residual_squares(const FrameTile& tile, std::size_t first, std::size_t frames,
+                           const double* x, const double* p0, const double* p1, double* rss);
 
 namespace detail {
-using NormalizeRangeFn = void (*)(const double*, const double*, double*, std::size_t, std::size_t, double, double,
-                                  double, double, double, double, bool);
+using NormalizeRangeFn = void (*)(const double*, const double*, double*, std::size_t, std::size_t,
+                                  double, double, double, double, double, double, bool);
 NormalizeRangeFn normalize_range_for(Isa isa);
 }  // namespace detail
 
@@ -52,30 +53,33 @@ NormalizeRangeFn normalize_range_for(Isa isa);
 /// out[i] = (mu[i] - pre) * inv_step below e0 (flat false), and with flat the flattened value
 /// ((mu[i] - pre) * inv_step) - ((post - pre) * inv_step - 1), post = p0 + x (p1 + x p2).
 /// Called per spectrum: dispatched inline.
-inline void normalize_range(const double* x, const double* mu, double* out, std::size_t begin, std::size_t end,
-                            double a, double b, double p0, double p1, double p2, double inv_step, bool flat) {
+inline void normalize_range(const double* x, const double* mu, double* out, std::size_t begin,
+                            std::size_t end, double a, double b, double p0, double p1, double p2,
+                            double inv_step, bool flat) {
   static const detail::NormalizeRangeFn chosen = detail::normalize_range_for(active_isa());
   chosen(x, mu, out, begin, end, a, b, p0, p1, p2, inv_step, flat);
 }
 
 namespace plain {
-void weighted_frame_sums2(const FrameTile& tile, std::size_t first, std::size_t frames, const double* w0,
-                          const double* w1, double* a0, double* a1);
-void weighted_frame_sums3(const FrameTile& tile, std::size_t first, std::size_t frames, const double* w0,
-                          const double* w1, const double* w2, double* a0, double* a1, double* a2);
-void line_residual_squares(const FrameTile& tile, std::size_t first, std::size_t frames, const double* x,
-                           const double* p0, const double* p1, double* rss);
-void normalize_range(const double* x, const double* mu, double* out, std::size_t begin, std::size_t end, double a,
-                     double b, double p0, double p1, double p2, double inv_step, bool flat);
+void weighted_frame_sums2(const FrameTile& tile, std::size_t first, std::size_t frames,
+                          const double* w0, const double* w1, double* a0, double* a1);
+void weighted_frame_sums3(const FrameTile& tile, std::size_t first, std::size_t frames,
+                          const double* w0, const double* w1, const double* w2, double* a0,
+                          double* a1, double* a2);
+void line_residual_squares(const FrameTile& tile, std::size_t first, std::size_t frames,
+                           const double* x, const double* p0, const double* p1, double* rss);
+void normalize_range(const double* x, const double* mu, double* out, std::size_t begin,
+                     std::size_t end, double a, double b, double p0, double p1, double p2,
+                     double inv_step, bool flat);
 }  // namespace plain
 
 namespace detail {
-using FrameSums2Fn = void (*)(const FrameTile&, std::size_t, std::size_t, const double*, const double*, double*,
-                              double*);
-using FrameSums3Fn = void (*)(const FrameTile&, std::size_t, std::size_t, const double*, const double*,
-                              const double*, double*, double*, double*);
-using LineResidualsFn = void (*)(const FrameTile&, std::size_t, std::size_t, const double*, const double*,
-                                 const double*, double*);
+using FrameSums2Fn = void (*)(const FrameTile&, std::size_t, std::size_t, const double*,
+                              const double*, double*, double*);
+using FrameSums3Fn = void (*)(const FrameTile&, std::size_t, std::size_t, const double*,
+                              const double*, const double*, double*, double*, double*);
+using LineResidualsFn = void (*)(const FrameTile&, std::size_t, std::size_t, const double*,
+                                 const double*, const double*, double*);
 FrameSums2Fn weighted_frame_sums2_for(Isa isa);
 FrameSums3Fn weighted_frame_sums3_for(Isa isa);
 LineResidualsFn line_residual_squares_for(Isa isa);

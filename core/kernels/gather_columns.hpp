@@ -25,6 +25,7 @@ inline constexpr std::size_t kGatherTileColumns = 32;
 /// prefetcher does not anticipate. Measured on a 2048 x 2048 x 100 stack with 15 % of the pixels
 /// masked: 0.058 -> 0.046 s for the gather.
 void gather_masked_columns(const float* values, std::size_t frames, std::size_t frame_stride,
-                           std::span<const std::uint8_t> mask, std::span<float> tile, std::span<double> spectra);
+                           std::span<const std::uint8_t> mask, std::span<float> tile,
+                           std::span<double> spectra);
 
 }  // namespace xanesmap::kernels

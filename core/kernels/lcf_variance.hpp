@@ -24,7 +24,8 @@ void lcf_valence_variances(const LcfNoiseModel& model, std::span<const LcfNoiseP
 }  // namespace plain
 
 namespace detail {
-using LcfVariancesFn = void (*)(const LcfNoiseModel&, std::span<const LcfNoisePixel>, std::span<double>);
+using LcfVariancesFn = void (*)(const LcfNoiseModel&, std::span<const LcfNoisePixel>,
+                                std::span<double>);
 LcfVariancesFn lcf_valence_variances_for(Isa isa);
 }  // namespace detail
 

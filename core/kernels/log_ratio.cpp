@@ -21,13 +21,17 @@ namespace {
 // one; -inf makes num or den -inf or NaN; an infinite dark makes den -inf or the ratio
 // inf / inf = NaN), and num > 0 (with den > 0, a ratio of at least the smallest normal float).
 template <typename Flat>
-[[gnu::always_inline]] inline unsigned ratio_body(const float* s, const Flat* fl, const float* dk, std::size_t w,
-                                                  float saturation, float* q, std::uint8_t* sl) {
-  constexpr float kMax = std::numeric_limits<float>::max(), kMin = std::numeric_limits<float>::min();
+[[gnu::always_inline]] inline unsigned ratio_body(const float* s, const Flat* fl, const float* dk,
+                                                  std::size_t w, float saturation, float* q,
+                                                  std::uint8_t* sl) {
+  constexpr float kMax = std::numeric_limits<float>::max(),
+                  kMin = std::numeric_limits<float>::min();
   unsigned any_slow = 0;
   for (std::size_t c = 0; c < w; ++c) {
-    const float f = static_cast<float>(fl[c]), d = dk[c], num = s[c] - d, den = f - d, x = num / den;
-    const bool fast = (s[c] < saturation) & (f < saturation) & (den > 0.0f) & (x >= kMin) & (x <= kMax);
+    const float f = static_cast<float>(fl[c]), d = dk[c], num = s[c] - d, den = f - d,
+                x = num / den;
+    const bool fast =
+        (s[c] < saturation) & (f < saturation) & (den > 0.0f) & (x >= kMin) & (x <= kMax);
     q[c] = fast ? x : 1.0f;
     sl[c] = fast ? 0 : 1;
     any_slow |= fast ? 0u : 1u;
@@ -36,14 +40,16 @@ template <typename Flat>
 }
 
 template <typename Flat>
-unsigned ratio_row_generic(const float* s, const Flat* fl, const float* dk, std::size_t w, float saturation, float* q,
-                           std::uint8_t* sl) {
+unsigned ratio_row_generic(const float* s, const Flat* fl, const float* dk, std::size_t w,
+                           float saturation, float* q, std::uint8_t* sl) {
   return ratio_body(s, fl, dk, w, saturation, q, sl);
 }
 
 template <typename Flat>
-__attribute__((target("avx2"))) unsigned ratio_row_avx2(const float* s, const Flat* fl, const float* dk,
-                                                         std::size_t w, float saturation, float* q, std::uint8_t* sl) {
+__attribute__((target("avx2"))) unsigned ratio_row_avx2(const float* s, const Flat* fl,
+                                                        const float* dk, std::size_t w,
+                                                        float saturation, float* q,
+                                                        std::uint8_t* sl) {
   return ratio_body(s, fl, dk, w, saturation, q, sl);
 }
 
@@ -66,10 +72,12 @@ constexpr float kLogPolynomial[9] = {7.0376836292e-2f,  -1.1514610310e-1f, 1.167
 // for each value (the same bits), with the four vectors' steps interleaved. The polynomial is a
 // chain of 20 dependent operations; one vector at a time, the scheduler holds too few of them
 // to overlap, and the loop waited on each chain.
-__attribute__((target("avx2"))) void log_row_avx2_interleaved(const float* q, float* o, std::size_t w) {
+__attribute__((target("avx2"))) void log_row_avx2_interleaved(const float* q, float* o,
+                                                              std::size_t w) {
   constexpr int V = 4;
   const __m256i exp_mask = _mm256_set1_epi32(0xff), mant_mask = _mm256_set1_epi32(0x007fffff);
-  const __m256i half_bits = _mm256_set1_epi32(0x3f000000), bias = _mm256_set1_epi32(126), one_i = _mm256_set1_epi32(1);
+  const __m256i half_bits = _mm256_set1_epi32(0x3f000000), bias = _mm256_set1_epi32(126),
+                one_i = _mm256_set1_epi32(1);
   const __m256 sqrt_half = _mm256_set1_ps(0.70710678118654752440f), one = _mm256_set1_ps(1.0f);
   const __m256 sign = _mm256_set1_ps(-0.0f);
   std::size_t c = 0;
@@ -78,8 +86,10 @@ __attribute__((target("avx2"))) void log_row_avx2_interleaved(const float* q, fl
     for (int v = 0; v < V; ++v) {
       const __m256i bits = _mm256_castps_si256(_mm256_loadu_ps(q + c + 8 * v));
       __m256i e = _mm256_sub_epi32(_mm256_and_si256(_mm256_srli_epi32(bits, 23), exp_mask), bias);
-      const __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits, mant_mask), half_bits));
-      const __m256i low = _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(m, sqrt_half, _CMP_LT_OQ)), one_i);
+      const __m256 m =
+          _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits, mant_mask), half_bits));
+      const __m256i low =
+          _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(m, sqrt_half, _CMP_LT_OQ)), one_i);
       e = _mm256_sub_epi32(e, low);
       f[v] = _mm256_sub_ps(_mm256_mul_ps(m, _mm256_cvtepi32_ps(_mm256_add_epi32(low, one_i))), one);
       z[v] = _mm256_mul_ps(f[v], f[v]);
@@ -95,7 +105,8 @@ __attribute__((target("avx2"))) void log_row_avx2_interleaved(const float* q, fl
       // (this kernel: 0.38 -> 0.33 s on one thread for 2048 x 2048 x 100 values).
       for (int v = 0; v < V; ++v) asm volatile("" : "+x"(y[v]));
     }
-    const __m256 c_fe = _mm256_set1_ps(-2.12194440e-4f), c_z = _mm256_set1_ps(-0.5f), ln2_hi = _mm256_set1_ps(0.693359375f);
+    const __m256 c_fe = _mm256_set1_ps(-2.12194440e-4f), c_z = _mm256_set1_ps(-0.5f),
+                 ln2_hi = _mm256_set1_ps(0.693359375f);
     for (int v = 0; v < V; ++v) {
       __m256 r = _mm256_mul_ps(_mm256_mul_ps(y[v], f[v]), z[v]);
       r = _mm256_add_ps(r, _mm256_mul_ps(c_fe, fe[v]));
@@ -117,7 +128,8 @@ __attribute__((target("avx512f"))) void log_row_avx512(const float* q, float* o,
   constexpr int V = 4;
   constexpr __mmask16 all = 0xffff;
   const __m512i exp_mask = _mm512_set1_epi32(0xff), mant_mask = _mm512_set1_epi32(0x007fffff);
-  const __m512i half_bits = _mm512_set1_epi32(0x3f000000), bias = _mm512_set1_epi32(126), one_i = _mm512_set1_epi32(1);
+  const __m512i half_bits = _mm512_set1_epi32(0x3f000000), bias = _mm512_set1_epi32(126),
+                one_i = _mm512_set1_epi32(1);
   const __m512 sqrt_half = _mm512_set1_ps(0.70710678118654752440f), one = _mm512_set1_ps(1.0f);
   const __m512i sign = _mm512_set1_epi32(static_cast<int>(0x80000000u));
   std::size_t c = 0;
@@ -125,11 +137,15 @@ __attribute__((target("avx512f"))) void log_row_avx512(const float* q, float* o,
     __m512 f[V], z[V], y[V], fe[V];
     for (int v = 0; v < V; ++v) {
       const __m512i bits = _mm512_castps_si512(_mm512_loadu_ps(q + c + 16 * v));
-      __m512i e = _mm512_sub_epi32(_mm512_and_si512(_mm512_maskz_srli_epi32(all, bits, 23), exp_mask), bias);
-      const __m512 m = _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(bits, mant_mask), half_bits));
-      const __m512i low = _mm512_maskz_mov_epi32(_mm512_cmp_ps_mask(m, sqrt_half, _CMP_LT_OQ), one_i);
+      __m512i e = _mm512_sub_epi32(
+          _mm512_and_si512(_mm512_maskz_srli_epi32(all, bits, 23), exp_mask), bias);
+      const __m512 m =
+          _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(bits, mant_mask), half_bits));
+      const __m512i low =
+          _mm512_maskz_mov_epi32(_mm512_cmp_ps_mask(m, sqrt_half, _CMP_LT_OQ), one_i);
       e = _mm512_sub_epi32(e, low);
-      f[v] = _mm512_sub_ps(_mm512_mul_ps(m, _mm512_maskz_cvtepi32_ps(all, _mm512_add_epi32(low, one_i))), one);
+      f[v] = _mm512_sub_ps(
+          _mm512_mul_ps(m, _mm512_maskz_cvtepi32_ps(all, _mm512_add_epi32(low, one_i))), one);
       z[v] = _mm512_mul_ps(f[v], f[v]);
       fe[v] = _mm512_maskz_cvtepi32_ps(all, e);
       y[v] = _mm512_set1_ps(kLogPolynomial[0]);
@@ -139,13 +155,15 @@ __attribute__((target("avx512f"))) void log_row_avx512(const float* q, float* o,
       for (int v = 0; v < V; ++v) y[v] = _mm512_add_ps(_mm512_mul_ps(y[v], f[v]), ck);
       for (int v = 0; v < V; ++v) asm volatile("" : "+v"(y[v]));  // as in the AVX2 version
     }
-    const __m512 c_fe = _mm512_set1_ps(-2.12194440e-4f), c_z = _mm512_set1_ps(-0.5f), ln2_hi = _mm512_set1_ps(0.693359375f);
+    const __m512 c_fe = _mm512_set1_ps(-2.12194440e-4f), c_z = _mm512_set1_ps(-0.5f),
+                 ln2_hi = _mm512_set1_ps(0.693359375f);
     for (int v = 0; v < V; ++v) {
       __m512 r = _mm512_mul_ps(_mm512_mul_ps(y[v], f[v]), z[v]);
       r = _mm512_add_ps(r, _mm512_mul_ps(c_fe, fe[v]));
       r = _mm512_add_ps(r, _mm512_mul_ps(c_z, z[v]));
       r = _mm512_add_ps(_mm512_add_ps(f[v], r), _mm512_mul_ps(ln2_hi, fe[v]));
-      _mm512_storeu_ps(o + c + 16 * v, _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(r), sign)));
+      _mm512_storeu_ps(o + c + 16 * v,
+                       _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(r), sign)));
     }
   }
   log_row_avx2_interleaved(q + c, o + c, w - c);
@@ -169,12 +187,12 @@ MinusLogRowFn minus_log_row_for(Isa isa) {
 }  // namespace detail
 
 namespace plain {
-unsigned od_ratio_row(const float* sample, const float* flat, const float* dark, std::size_t w, float saturation,
-                      float* ratio, std::uint8_t* slow) {
+unsigned od_ratio_row(const float* sample, const float* flat, const float* dark, std::size_t w,
+                      float saturation, float* ratio, std::uint8_t* slow) {
   return ratio_row_generic(sample, flat, dark, w, saturation, ratio, slow);
 }
-unsigned od_ratio_row(const float* sample, const std::uint16_t* flat, const float* dark, std::size_t w,
-                      float saturation, float* ratio, std::uint8_t* slow) {
+unsigned od_ratio_row(const float* sample, const std::uint16_t* flat, const float* dark,
+                      std::size_t w, float saturation, float* ratio, std::uint8_t* slow) {
   return ratio_row_generic(sample, flat, dark, w, saturation, ratio, slow);
 }
 void minus_log_row(const float* ratio, float* od, std::size_t w) { log_row_generic(ratio, od, w); }
@@ -186,8 +204,8 @@ namespace {
 // pass reads a band of rows in every frame in turn, and each row's successor in memory is the
 // next row of the same frame.
 template <typename Flat>
-unsigned ratio_row_in_runs(const float* s, const Flat* f, const float* dk, std::size_t w, float saturation, float* q,
-                           std::uint8_t* sl) {
+unsigned ratio_row_in_runs(const float* s, const Flat* f, const float* dk, std::size_t w,
+                           float saturation, float* q, std::uint8_t* sl) {
   static const detail::OdRatioRowFn<Flat> ratio_run = detail::od_ratio_row_for<Flat>(active_isa());
   unsigned any_slow = 0;
   constexpr std::size_t kRun = 256;
@@ -202,13 +220,13 @@ unsigned ratio_row_in_runs(const float* s, const Flat* f, const float* dk, std::
 
 }  // namespace
 
-unsigned od_ratio_row(const float* sample, const float* flat, const float* dark, std::size_t w, float saturation,
-                      float* ratio, std::uint8_t* slow) {
+unsigned od_ratio_row(const float* sample, const float* flat, const float* dark, std::size_t w,
+                      float saturation, float* ratio, std::uint8_t* slow) {
   return ratio_row_in_runs(sample, flat, dark, w, saturation, ratio, slow);
 }
 
-unsigned od_ratio_row(const float* sample, const std::uint16_t* flat, const float* dark, std::size_t w,
-                      float saturation, float* ratio, std::uint8_t* slow) {
+unsigned od_ratio_row(const float* sample, const std::uint16_t* flat, const float* dark,
+                      std::size_t w, float saturation, float* ratio, std::uint8_t* slow) {
   return ratio_row_in_runs(sample, flat, dark, w, saturation, ratio, slow);
 }
 

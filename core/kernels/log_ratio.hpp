@@ -51,25 +51,26 @@ inline float minus_log(float x) {
 /// dispatched version reads the row in runs of 256 columns, each after cache hints for the same
 /// columns 8 KB further on (for 2048 px rows: the next row of counts, the row after next of a
 /// uint16 flat).
-unsigned od_ratio_row(const float* sample, const float* flat, const float* dark, std::size_t w, float saturation,
-                      float* ratio, std::uint8_t* slow);
-unsigned od_ratio_row(const float* sample, const std::uint16_t* flat, const float* dark, std::size_t w,
+unsigned od_ratio_row(const float* sample, const float* flat, const float* dark, std::size_t w,
                       float saturation, float* ratio, std::uint8_t* slow);
+unsigned od_ratio_row(const float* sample, const std::uint16_t* flat, const float* dark,
+                      std::size_t w, float saturation, float* ratio, std::uint8_t* slow);
 
 /// od[c] = minus_log(ratio[c]) for c in [0, w) (ratios normal and finite).
 void minus_log_row(const float* ratio, float* od, std::size_t w);
 
 namespace plain {
-unsigned od_ratio_row(const float* sample, const float* flat, const float* dark, std::size_t w, float saturation,
-                      float* ratio, std::uint8_t* slow);
-unsigned od_ratio_row(const float* sample, const std::uint16_t* flat, const float* dark, std::size_t w,
+unsigned od_ratio_row(const float* sample, const float* flat, const float* dark, std::size_t w,
                       float saturation, float* ratio, std::uint8_t* slow);
+unsigned od_ratio_row(const float* sample, const std::uint16_t* flat, const float* dark,
+                      std::size_t w, float saturation, float* ratio, std::uint8_t* slow);
 void minus_log_row(const float* ratio, float* od, std::size_t w);
 }  // namespace plain
 
 namespace detail {
 template <typename Flat>
-using OdRatioRowFn = unsigned (*)(const float*, const Flat*, const float*, std::size_t, float, float*, std::uint8_t*);
+using OdRatioRowFn = unsigned (*)(const float*, const Flat*, const float*, std::size_t, float,
+                                  float*, std::uint8_t*);
 using MinusLogRowFn = void (*)(const float*, float*, std::size_t);
 template <typename Flat>
 OdRatioRowFn<Flat> od_ratio_row_for(Isa isa);  // Flat: float or std::uint16_t

@@ -26,7 +26,8 @@ inline void prefetch_to_l2(const float* values, std::size_t count) {
 /// faults, past the end of an array included: the address is formed as an integer, not as a
 /// pointer past the end.
 inline void prefetch_ahead(const void* p, std::size_t distance_bytes = 8192) {
-  __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(p) + distance_bytes), 0, 3);
+  __builtin_prefetch(
+      reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(p) + distance_bytes), 0, 3);
 }
 
 }  // namespace xanesmap::kernels

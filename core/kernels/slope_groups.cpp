@@ -23,8 +23,8 @@ namespace {
 
 // One four-double vector, lane q stencil q: a multiplication and an addition per weight (no
 // fused multiply-add), as the plain version.
-__attribute__((target("avx2"))) void four_slopes_avx2(const double* gw, const double* y, std::size_t count,
-                                                       double* out) {
+__attribute__((target("avx2"))) void four_slopes_avx2(const double* gw, const double* y,
+                                                      std::size_t count, double* out) {
   __m256d d = _mm256_setzero_pd();
   for (std::size_t j = 0; j < count; ++j)
     d = _mm256_add_pd(d, _mm256_mul_pd(_mm256_loadu_pd(gw + 4 * j), _mm256_loadu_pd(y + j)));
@@ -34,7 +34,9 @@ __attribute__((target("avx2"))) void four_slopes_avx2(const double* gw, const do
 }  // namespace
 
 namespace detail {
-FourSlopesFn four_slopes_for(Isa isa) { return choose<FourSlopesFn>(isa, plain::four_slopes, four_slopes_avx2); }
+FourSlopesFn four_slopes_for(Isa isa) {
+  return choose<FourSlopesFn>(isa, plain::four_slopes, four_slopes_avx2);
+}
 }  // namespace detail
 
 }  // namespace xanesmap::kernels

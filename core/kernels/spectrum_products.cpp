@@ -29,7 +29,8 @@ inline Lanes load_lanes(const float* p) {
 }
 
 template <int G, class T>
-void row_sums_sse2(const T* q, std::size_t n2, const double* const* tables, double* even, double* odd) {
+void row_sums_sse2(const T* q, std::size_t n2, const double* const* tables, double* even,
+                   double* odd) {
   Lanes acc0[G] = {}, acc1[G] = {};
   std::size_t i = 0;
   for (; i + 4 <= n2; i += 4) {
@@ -41,7 +42,8 @@ void row_sums_sse2(const T* q, std::size_t n2, const double* const* tables, doub
   }
   for (int g = 0; g < G; ++g) {
     Lanes sum = acc0[g] + acc1[g];
-    if (i < n2) sum += load_lanes(q + i) * load_lanes(tables[g] + i);  // n2 is even: one complex left
+    if (i < n2)
+      sum += load_lanes(q + i) * load_lanes(tables[g] + i);  // n2 is even: one complex left
     even[g] = sum[0];
     odd[g] = sum[1];
   }
@@ -67,8 +69,9 @@ __attribute__((target("avx2"))) inline Lanes4 load_lanes4(const float* p) {
 }
 
 template <int G, class T>
-__attribute__((target("avx2"))) void row_sums_avx2(const T* q, std::size_t n2, const double* const* tables,
-                                                   double* even, double* odd) {
+__attribute__((target("avx2"))) void row_sums_avx2(const T* q, std::size_t n2,
+                                                   const double* const* tables, double* even,
+                                                   double* odd) {
   Lanes4 acc0[G] = {}, acc1[G] = {};
   std::size_t i = 0;
   for (; i + 8 <= n2; i += 8) {
@@ -96,7 +99,8 @@ __attribute__((target("avx2"))) void row_sums_avx2(const T* q, std::size_t n2, c
 
 // weighted_row's loop, element by element (the plain version, and the tail of the AVX2 one):
 // c in [begin, end).
-inline void weighted_row_scalar(const CrossPowerRow& in, std::size_t begin, double* product, float* o) {
+inline void weighted_row_scalar(const CrossPowerRow& in, std::size_t begin, double* product,
+                                float* o) {
   const float* a = in.moving;
   const float* b = in.reference;
   for (std::size_t c = begin; c < in.count; ++c) {
@@ -116,14 +120,17 @@ inline void weighted_row_scalar(const CrossPowerRow& in, std::size_t begin, doub
 // The same loop, 4 complex values at a time in AVX2: the same double operations on the same
 // operands as weighted_row_scalar (products and sums of two terms; a sum or product of two terms
 // is the same whichever operand comes first), so the values are identical bit for bit.
-__attribute__((target("avx2"))) void weighted_row_avx2(const CrossPowerRow& in, double* product, float* o) {
+__attribute__((target("avx2"))) void weighted_row_avx2(const CrossPowerRow& in, double* product,
+                                                       float* o) {
   const float* a = in.moving;
   const float* b = in.reference;
   const std::size_t n = in.count;
-  const __m256d vgy = _mm256_set1_pd(in.gy), vfy2 = _mm256_set1_pd(in.fy2), vk = _mm256_set1_pd(in.k_grad);
+  const __m256d vgy = _mm256_set1_pd(in.gy), vfy2 = _mm256_set1_pd(in.fy2),
+                vk = _mm256_set1_pd(in.k_grad);
   std::size_t c = 0;
   for (; c + 4 <= n; c += 4) {
-    if (c % 8 == 0) prefetch_ahead(a + 2 * c), prefetch_ahead(b + 2 * c);  // one line of each per 8 columns
+    if (c % 8 == 0)
+      prefetch_ahead(a + 2 * c), prefetch_ahead(b + 2 * c);  // one line of each per 8 columns
     const __m128 a4lo = _mm_loadu_ps(a + 2 * c), a4hi = _mm_loadu_ps(a + 2 * c + 4);
     const __m128 b4lo = _mm_loadu_ps(b + 2 * c), b4hi = _mm_loadu_ps(b + 2 * c + 4);
     // [ar0 ai0 ar1 ai1] and [ar2 ai2 ar3 ai3] in double; the same for b.
@@ -163,7 +170,8 @@ __attribute__((target("avx2"))) void weighted_row_avx2(const CrossPowerRow& in, 
 //    column after that. Here lane j of one vector is residue j, and the leftovers and the
 //    reduction are written out in that order.
 template <int NT>
-__attribute__((target("avx2"))) void climb_row_avx2(const CrossPowerRow& in, const double* const* tables, int centre,
+__attribute__((target("avx2"))) void climb_row_avx2(const CrossPowerRow& in,
+                                                    const double* const* tables, int centre,
                                                     double* even, double* odd, double* plain_even,
                                                     double* plain_odd) {
   const float* a = in.moving;
@@ -191,7 +199,8 @@ __attribute__((target("avx2"))) void climb_row_avx2(const CrossPowerRow& in, con
   double* const buf_im = row_buffer.data() + n;
   std::size_t k = 0;
   for (; k + 4 <= n; k += 4) {
-    if (k % 8 == 0) prefetch_ahead(a + 2 * k), prefetch_ahead(b + 2 * k);  // one line of each per 8 columns
+    if (k % 8 == 0)
+      prefetch_ahead(a + 2 * k), prefetch_ahead(b + 2 * k);  // one line of each per 8 columns
     const __m128 alo = _mm_loadu_ps(a + 2 * k), ahi = _mm_loadu_ps(a + 2 * k + 4);
     const __m128 blo = _mm_loadu_ps(b + 2 * k), bhi = _mm_loadu_ps(b + 2 * k + 4);
     const __m256d ar = _mm256_cvtps_pd(_mm_shuffle_ps(alo, ahi, _MM_SHUFFLE(2, 0, 2, 0)));
@@ -247,9 +256,10 @@ __attribute__((target("avx2"))) void climb_row_avx2(const CrossPowerRow& in, con
     lwr[j] = static_cast<float>(re * g), lwi[j] = static_cast<float>(im * g);
   }
   // Reduction in row_sums_avx2's order, leftovers included.
-  auto finish = [&](const double* re_acc, const double* im_acc, const double* table, const double* vre,
-                    const double* vim, double& e, double& o) {
-    double r[4] = {re_acc[0], re_acc[1], re_acc[2], re_acc[3]}, i[4] = {im_acc[0], im_acc[1], im_acc[2], im_acc[3]};
+  auto finish = [&](const double* re_acc, const double* im_acc, const double* table,
+                    const double* vre, const double* vim, double& e, double& o) {
+    double r[4] = {re_acc[0], re_acc[1], re_acc[2], re_acc[3]},
+           i[4] = {im_acc[0], im_acc[1], im_acc[2], im_acc[3]};
     std::size_t j = 0;
     if (left >= 2) {
       r[0] += vre[0] * table[k], i[0] += vim[0] * table[k];
@@ -261,9 +271,13 @@ __attribute__((target("avx2"))) void climb_row_avx2(const CrossPowerRow& in, con
     if (j < left) e += vre[j] * table[k + j], o += vim[j] * table[k + j];
   };
   alignas(32) double sums[2 * NT + 4][4];
-  for (int t = 0; t < NT; ++t) _mm256_store_pd(sums[2 * t], wre[t]), _mm256_store_pd(sums[2 * t + 1], wim[t]);
-  for (int t = 0; t < 2; ++t) _mm256_store_pd(sums[2 * NT + 2 * t], pre[t]), _mm256_store_pd(sums[2 * NT + 2 * t + 1], pim[t]);
-  for (int t = 0; t < NT; ++t) finish(sums[2 * t], sums[2 * t + 1], tables[t], lwr, lwi, even[t], odd[t]);
+  for (int t = 0; t < NT; ++t)
+    _mm256_store_pd(sums[2 * t], wre[t]), _mm256_store_pd(sums[2 * t + 1], wim[t]);
+  for (int t = 0; t < 2; ++t)
+    _mm256_store_pd(sums[2 * NT + 2 * t], pre[t]),
+        _mm256_store_pd(sums[2 * NT + 2 * t + 1], pim[t]);
+  for (int t = 0; t < NT; ++t)
+    finish(sums[2 * t], sums[2 * t + 1], tables[t], lwr, lwi, even[t], odd[t]);
   finish(sums[2 * NT], sums[2 * NT + 1], centre_cos, lre, lim, plain_even[0], plain_odd[0]);
   finish(sums[2 * NT + 2], sums[2 * NT + 3], centre_sin, lre, lim, plain_even[1], plain_odd[1]);
 }
@@ -271,8 +285,8 @@ __attribute__((target("avx2"))) void climb_row_avx2(const CrossPowerRow& in, con
 // spectrum_row_sums' plain order for one table given once per column (not duplicated): the
 // real parts' and the imaginary parts' sums each in two accumulators (even and odd column),
 // added, then a last odd column: row_sums_sse2's lanes written out.
-inline void pair_sums_plain(const double* re, const double* im, const double* table, std::size_t n, double& even,
-                            double& odd) {
+inline void pair_sums_plain(const double* re, const double* im, const double* table, std::size_t n,
+                            double& even, double& odd) {
   double e0 = 0.0, o0 = 0.0, e1 = 0.0, o1 = 0.0;
   std::size_t k = 0;
   for (; k + 2 <= n; k += 2) {
@@ -286,8 +300,8 @@ inline void pair_sums_plain(const double* re, const double* im, const double* ta
 // climb_row_sums in plain x86-64: the products and weighted values (rounded to float, as
 // weighted_row stores them) into a row buffer of the calling thread, then the sums in
 // row_sums_sse2's order.
-void climb_row_plain(const CrossPowerRow& in, const double* const* tables, int n_points, int centre, double* even,
-                     double* odd, double* plain_even, double* plain_odd) {
+void climb_row_plain(const CrossPowerRow& in, const double* const* tables, int n_points, int centre,
+                     double* even, double* odd, double* plain_even, double* plain_odd) {
   const std::size_t n = in.count;
   thread_local std::vector<double> row_buffer;
   if (row_buffer.size() < 4 * n) row_buffer.resize(4 * n);
@@ -307,12 +321,16 @@ void climb_row_plain(const CrossPowerRow& in, const double* const* tables, int n
     wr[c] = static_cast<float>(re * g), wi[c] = static_cast<float>(im * g);
   }
   for (int t = 0; t < 2 * n_points; ++t) pair_sums_plain(wr, wi, tables[t], n, even[t], odd[t]);
-  for (int t = 0; t < 2; ++t) pair_sums_plain(pr, pi, tables[2 * centre + t], n, plain_even[t], plain_odd[t]);
+  for (int t = 0; t < 2; ++t)
+    pair_sums_plain(pr, pi, tables[2 * centre + t], n, plain_even[t], plain_odd[t]);
 }
 
-void climb_row_avx2_points(const CrossPowerRow& in, const double* const* tables, int n_points, int centre,
-                           double* even, double* odd, double* plain_even, double* plain_odd) {
-  const auto kernel = n_points == 3 ? climb_row_avx2<6> : n_points == 2 ? climb_row_avx2<4> : climb_row_avx2<2>;
+void climb_row_avx2_points(const CrossPowerRow& in, const double* const* tables, int n_points,
+                           int centre, double* even, double* odd, double* plain_even,
+                           double* plain_odd) {
+  const auto kernel = n_points == 3   ? climb_row_avx2<6>
+                      : n_points == 2 ? climb_row_avx2<4>
+                                      : climb_row_avx2<2>;
   kernel(in, tables, centre, even, odd, plain_even, plain_odd);
 }
 
@@ -320,16 +338,21 @@ void climb_row_avx2_points(const CrossPowerRow& in, const double* const* tables,
 
 namespace plain {
 template <int G, class T>
-void spectrum_row_sums(const T* q, std::size_t n2, const double* const* tables, double* even, double* odd) {
+void spectrum_row_sums(const T* q, std::size_t n2, const double* const* tables, double* even,
+                       double* odd) {
   row_sums_sse2<G>(q, n2, tables, even, odd);
 }
-template void spectrum_row_sums<6, float>(const float*, std::size_t, const double* const*, double*, double*);
-template void spectrum_row_sums<2, double>(const double*, std::size_t, const double* const*, double*, double*);
+template void spectrum_row_sums<6, float>(const float*, std::size_t, const double* const*, double*,
+                                          double*);
+template void spectrum_row_sums<2, double>(const double*, std::size_t, const double* const*,
+                                           double*, double*);
 
-void weighted_row(const CrossPowerRow& row, double* product, float* out) { weighted_row_scalar(row, 0, product, out); }
+void weighted_row(const CrossPowerRow& row, double* product, float* out) {
+  weighted_row_scalar(row, 0, product, out);
+}
 
-void climb_row_sums(const CrossPowerRow& row, const double* const* tables, int n_points, int centre, double* even,
-                    double* odd, double* plain_even, double* plain_odd) {
+void climb_row_sums(const CrossPowerRow& row, const double* const* tables, int n_points, int centre,
+                    double* even, double* odd, double* plain_even, double* plain_odd) {
   climb_row_plain(row, tables, n_points, centre, even, odd, plain_even, plain_odd);
 }
 }  // namespace plain
@@ -342,7 +365,9 @@ RowSumsFn<G, T> spectrum_row_sums_for(Isa isa) {
 template RowSumsFn<6, float> spectrum_row_sums_for<6, float>(Isa);
 template RowSumsFn<2, double> spectrum_row_sums_for<2, double>(Isa);
 
-WeightedRowFn weighted_row_for(Isa isa) { return choose<WeightedRowFn>(isa, plain::weighted_row, weighted_row_avx2); }
+WeightedRowFn weighted_row_for(Isa isa) {
+  return choose<WeightedRowFn>(isa, plain::weighted_row, weighted_row_avx2);
+}
 
 ClimbRowSumsFn climb_row_sums_for(Isa isa) {
   return choose<ClimbRowSumsFn>(isa, plain::climb_row_sums, climb_row_avx2_points);
@@ -350,20 +375,23 @@ ClimbRowSumsFn climb_row_sums_for(Isa isa) {
 }  // namespace detail
 
 template <int G, class T>
-void spectrum_row_sums(const T* q, std::size_t n2, const double* const* tables, double* even, double* odd) {
+void spectrum_row_sums(const T* q, std::size_t n2, const double* const* tables, double* even,
+                       double* odd) {
   static const detail::RowSumsFn<G, T> chosen = detail::spectrum_row_sums_for<G, T>(active_isa());
   chosen(q, n2, tables, even, odd);
 }
-template void spectrum_row_sums<6, float>(const float*, std::size_t, const double* const*, double*, double*);
-template void spectrum_row_sums<2, double>(const double*, std::size_t, const double* const*, double*, double*);
+template void spectrum_row_sums<6, float>(const float*, std::size_t, const double* const*, double*,
+                                          double*);
+template void spectrum_row_sums<2, double>(const double*, std::size_t, const double* const*,
+                                           double*, double*);
 
 void weighted_row(const CrossPowerRow& row, double* product, float* out) {
   static const detail::WeightedRowFn chosen = detail::weighted_row_for(active_isa());
   chosen(row, product, out);
 }
 
-void climb_row_sums(const CrossPowerRow& row, const double* const* tables, int n_points, int centre, double* even,
-                    double* odd, double* plain_even, double* plain_odd) {
+void climb_row_sums(const CrossPowerRow& row, const double* const* tables, int n_points, int centre,
+                    double* even, double* odd, double* plain_even, double* plain_odd) {
   static const detail::ClimbRowSumsFn chosen = detail::climb_row_sums_for(active_isa());
   chosen(row, tables, n_points, centre, even, odd, plain_even, plain_odd);
 }

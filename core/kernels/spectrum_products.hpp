@@ -34,7 +34,8 @@ inline void conj_product(const float* a, const float* b, std::size_t k, double& 
 /// row; two accumulators per table, so that the additions of one chain do not wait on each
 /// other. Instantiated for <6, float> (spectra) and <2, double> (products in double).
 template <int G, class T>
-void spectrum_row_sums(const T* q, std::size_t n2, const double* const* tables, double* even, double* odd);
+void spectrum_row_sums(const T* q, std::size_t n2, const double* const* tables, double* even,
+                       double* odd);
 
 /// What makes one row of the weighted cross-power spectrum (correlation::WeightedRows): the two
 /// spectra's rows, their length, the row's low-pass factor gy and squared frequency fy2, the
@@ -60,23 +61,24 @@ void weighted_row(const CrossPowerRow& row, double* product, float* out);
 /// duplication), even[t] and odd[t] as spectrum_row_sums<6> of weighted_row's output gives them;
 /// plain_even/plain_odd[0, 1]: the same over the plain products with the tables of point
 /// `centre`, as spectrum_row_sums<2> of the products gives them. n_points 1-3.
-void climb_row_sums(const CrossPowerRow& row, const double* const* tables, int n_points, int centre, double* even,
-                    double* odd, double* plain_even, double* plain_odd);
+void climb_row_sums(const CrossPowerRow& row, const double* const* tables, int n_points, int centre,
+                    double* even, double* odd, double* plain_even, double* plain_odd);
 
 namespace plain {
 template <int G, class T>
-void spectrum_row_sums(const T* q, std::size_t n2, const double* const* tables, double* even, double* odd);
+void spectrum_row_sums(const T* q, std::size_t n2, const double* const* tables, double* even,
+                       double* odd);
 void weighted_row(const CrossPowerRow& row, double* product, float* out);
-void climb_row_sums(const CrossPowerRow& row, const double* const* tables, int n_points, int centre, double* even,
-                    double* odd, double* plain_even, double* plain_odd);
+void climb_row_sums(const CrossPowerRow& row, const double* const* tables, int n_points, int centre,
+                    double* even, double* odd, double* plain_even, double* plain_odd);
 }  // namespace plain
 
 namespace detail {
 template <int G, class T>
 using RowSumsFn = void (*)(const T*, std::size_t, const double* const*, double*, double*);
 using WeightedRowFn = void (*)(const CrossPowerRow&, double*, float*);
-using ClimbRowSumsFn = void (*)(const CrossPowerRow&, const double* const*, int, int, double*, double*, double*,
-                                double*);
+using ClimbRowSumsFn = void (*)(const CrossPowerRow&, const double* const*, int, int, double*,
+                                double*, double*, double*);
 template <int G, class T>
 RowSumsFn<G, T> spectrum_row_sums_for(Isa isa);
 WeightedRowFn weighted_row_for(Isa isa);

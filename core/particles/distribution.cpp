@@ -1,13 +1,13 @@
 #include "core/particles/distribution.hpp"
 
+#include <tbb/parallel_for.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <numbers>
 #include <string>
 #include <utility>
-
-#include <tbb/parallel_for.h>
 
 #include "core/base/error.hpp"
 
@@ -600,7 +600,8 @@ PopulationAnalysis count_populations(std::span<const double> values,
   for (const double v : values) {
     if (!std::isfinite(v)) continue;
     ++pa.samples;
-    if (std::find(options.point_values.begin(), options.point_values.end(), v) != options.point_values.end())
+    if (std::find(options.point_values.begin(), options.point_values.end(), v) !=
+        options.point_values.end())
       ++pa.point_samples;
     else
       x.push_back(v);

@@ -101,9 +101,9 @@ struct MixtureOptions {
   // two valences, form a broad third component of 5.5 %; a coexisting valence state that a
   // reader would call one holds far more of the pixels (the uncoated preset's shell: ~25 %).
   double min_weight = 0.10;
-  double min_sigma = 0.01;      // floor on every component's sigma (value units, > 0): LCF
-                                // valences pile up exactly at the simplex corners 2.0 and 4.0
-                                // (point masses) and a free sigma would collapse there
+  double min_sigma = 0.01;           // floor on every component's sigma (value units, > 0): LCF
+                                     // valences pile up exactly at the simplex corners 2.0 and 4.0
+                                     // (point masses) and a free sigma would collapse there
   std::size_t max_samples = 200000;  // above this, EM uses max_samples order statistics (>= 2)
   int max_iterations = 500;          // EM iterations per start (>= 1)
   double tolerance = 1e-8;  // EM stops when the mean log-likelihood per sample changes less (>= 0)
@@ -140,9 +140,9 @@ struct PopulationAnalysis {
   // The counted populations, sorted by mean. Weights are shares of the fitted data (their sum is
   // below 1 when a small population was dropped).
   std::vector<GaussianComponent> population_parts;
-  std::size_t samples_used = 0;  // values the mixtures were fitted to (<= max_samples)
-  std::size_t samples = 0;       // finite values given
-  std::size_t point_samples = 0; // of those, equal to one of options.point_values (not fitted)
+  std::size_t samples_used = 0;   // values the mixtures were fitted to (<= max_samples)
+  std::size_t samples = 0;        // finite values given
+  std::size_t point_samples = 0;  // of those, equal to one of options.point_values (not fitted)
 };
 
 /// How many populations the finite values (NaN and +-inf skipped) hold.

@@ -1,11 +1,11 @@
 #include "core/particles/particle_analysis.hpp"
 
+#include <tbb/parallel_for.h>
+#include <tbb/task_group.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
-
-#include <tbb/parallel_for.h>
-#include <tbb/task_group.h>
 
 #include "core/base/error.hpp"
 
@@ -20,7 +20,8 @@ struct Samples {
   std::vector<double> valence, valence_weight, edge_ev, edge_weight;
   std::size_t pixels = 0;
   void add(float valence_value, float edge_value, double weight) {
-    if (std::isfinite(valence_value)) valence.push_back(valence_value), valence_weight.push_back(weight);
+    if (std::isfinite(valence_value))
+      valence.push_back(valence_value), valence_weight.push_back(weight);
     if (std::isfinite(edge_value)) edge_ev.push_back(edge_value), edge_weight.push_back(weight);
   }
 };
@@ -28,20 +29,22 @@ struct Samples {
 RegionFigures figures(const Samples& s, bool weighted) {
   RegionFigures f;
   f.pixels = s.pixels;
-  f.valence = describe_distribution(s.valence, weighted ? std::span<const double>(s.valence_weight)
-                                                        : std::span<const double>());
-  f.edge_energy_ev = describe_distribution(s.edge_ev, weighted ? std::span<const double>(s.edge_weight)
-                                                               : std::span<const double>());
+  f.valence = describe_distribution(
+      s.valence, weighted ? std::span<const double>(s.valence_weight) : std::span<const double>());
+  f.edge_energy_ev = describe_distribution(
+      s.edge_ev, weighted ? std::span<const double>(s.edge_weight) : std::span<const double>());
   return f;
 }
 
-Histogram histogram(const std::vector<double>& values, const std::vector<double>& weights, bool weighted,
-                    const HistogramBins& bins) {
-  return make_histogram(values, weighted ? std::span<const double>(weights) : std::span<const double>(), bins);
+Histogram histogram(const std::vector<double>& values, const std::vector<double>& weights,
+                    bool weighted, const HistogramBins& bins) {
+  return make_histogram(
+      values, weighted ? std::span<const double>(weights) : std::span<const double>(), bins);
 }
 
 double difference(const RegionFigures& surface, const RegionFigures& core) {
-  return surface.valence.n > 0 && core.valence.n > 0 ? surface.valence.mean - core.valence.mean : kNaN;
+  return surface.valence.n > 0 && core.valence.n > 0 ? surface.valence.mean - core.valence.mean
+                                                     : kNaN;
 }
 
 }  // namespace
@@ -78,13 +81,15 @@ ParticleAnalysis analyze_particles(const ValenceMaps& maps, double pixel_size_nm
   check_options(pixel_size_nm, options);  // before the segmentation's work
   SegmentationOptions seg_options = options.segmentation;
   seg_options.pixel_size_nm = pixel_size_nm;
-  return measure_particles(maps, segment_particles(maps.edge_jump_od.view(), seg_options), pixel_size_nm, options);
+  return measure_particles(maps, segment_particles(maps.edge_jump_od.view(), seg_options),
+                           pixel_size_nm, options);
 }
 
-ParticleAnalysis measure_particles(const ValenceMaps& maps, Segmentation segmentation, double pixel_size_nm,
-                                   const ParticleAnalysisOptions& options) {
+ParticleAnalysis measure_particles(const ValenceMaps& maps, Segmentation segmentation,
+                                   double pixel_size_nm, const ParticleAnalysisOptions& options) {
   check_options(pixel_size_nm, options);
-  if (segmentation.labels.height() != maps.valence.height() || segmentation.labels.width() != maps.valence.width())
+  if (segmentation.labels.height() != maps.valence.height() ||
+      segmentation.labels.width() != maps.valence.width())
     throw InputError("the particle labels do not match the valence map in size");
   ParticleAnalysis a;
   a.surface_nm = options.surface_nm;
@@ -111,9 +116,13 @@ ParticleAnalysis measure_particles(const ValenceMaps& maps, Segmentation segment
   // The weight of a pixel without a finite edge jump cannot be known; such a pixel has no
   // valence either (its OD is invalid), so the weight 0 is never used for a value.
   const auto weight_of = [&](std::size_t i) {
-    return options.weight_by_edge_jump ? (std::isfinite(jump[i]) ? std::max(0.0, double(jump[i])) : 0.0) : 1.0;
+    return options.weight_by_edge_jump
+               ? (std::isfinite(jump[i]) ? std::max(0.0, double(jump[i])) : 0.0)
+               : 1.0;
   };
-  const auto set_of = [&](std::size_t i) -> std::size_t { return regions[i] == kRegionSurface ? 1 : 2; };
+  const auto set_of = [&](std::size_t i) -> std::size_t {
+    return regions[i] == kRegionSurface ? 1 : 2;
+  };
   // Two gathering passes in parallel, each filling its own sets in raster order (the order of
   // the values within every set, hence every sum over them, is that of one pass over the image).
   tbb::task_group gather;
@@ -138,7 +147,8 @@ ParticleAnalysis measure_particles(const ValenceMaps& maps, Segmentation segment
         pooled[set].add(valence[i], edge[i], weight);
       }
       if (std::isfinite(depth[i])) {
-        const auto bin = static_cast<std::size_t>(std::max(0.0, std::ceil(depth[i] / options.depth_bin_nm) - 1.0));
+        const auto bin = static_cast<std::size_t>(
+            std::max(0.0, std::ceil(depth[i] / options.depth_bin_nm) - 1.0));
         if (bin >= depth_bins.size()) depth_bins.resize(bin + 1);
         depth_bins[bin].pixels++;
         depth_bins[bin].add(valence[i], edge[i], weight);
@@ -147,7 +157,8 @@ ParticleAnalysis measure_particles(const ValenceMaps& maps, Segmentation segment
   });
   gather.wait();
 
-  const HistogramBins edge_bins = options.edge_bins.value_or(HistogramBins{maps.e0_ev - 10.0, maps.e0_ev + 10.0, 80});
+  const HistogramBins edge_bins =
+      options.edge_bins.value_or(HistogramBins{maps.e0_ev - 10.0, maps.e0_ev + 10.0, 80});
   edge_bins.validate();
   const bool w = options.weight_by_edge_jump;
   // Every figure below reads its own set and writes its own slot: independent tasks.
@@ -158,7 +169,8 @@ ParticleAnalysis measure_particles(const ValenceMaps& maps, Segmentation segment
   figures_of.run([&] {
     MixtureOptions mixture = options.mixture;
     if (!maps.reference_valences.empty()) {
-      const auto [lo, hi] = std::minmax_element(maps.reference_valences.begin(), maps.reference_valences.end());
+      const auto [lo, hi] =
+          std::minmax_element(maps.reference_valences.begin(), maps.reference_valences.end());
       mixture.point_values.insert(mixture.point_values.end(), {*lo, *hi});
     }
     a.populations = count_populations(pooled[0].valence, mixture);
@@ -175,18 +187,22 @@ ParticleAnalysis measure_particles(const ValenceMaps& maps, Segmentation segment
       s.core = figures(per_particle[p][2], w);
       s.surface_minus_core = difference(s.surface, s.core);
       s.pixels_by_status = by_status[p];
-      a.valence_histograms.particles[p] =
-          histogram(per_particle[p][0].valence, per_particle[p][0].valence_weight, w, options.valence_bins);
-      a.edge_histograms.particles[p] = histogram(per_particle[p][0].edge_ev, per_particle[p][0].edge_weight, w, edge_bins);
+      a.valence_histograms.particles[p] = histogram(
+          per_particle[p][0].valence, per_particle[p][0].valence_weight, w, options.valence_bins);
+      a.edge_histograms.particles[p] =
+          histogram(per_particle[p][0].edge_ev, per_particle[p][0].edge_weight, w, edge_bins);
     });
   });
   RegionFigures* pooled_figures[] = {&a.all, &a.surface, &a.core};
-  Histogram* valence_sets[] = {&a.valence_histograms.all, &a.valence_histograms.surface, &a.valence_histograms.core};
-  Histogram* edge_sets[] = {&a.edge_histograms.all, &a.edge_histograms.surface, &a.edge_histograms.core};
+  Histogram* valence_sets[] = {&a.valence_histograms.all, &a.valence_histograms.surface,
+                               &a.valence_histograms.core};
+  Histogram* edge_sets[] = {&a.edge_histograms.all, &a.edge_histograms.surface,
+                            &a.edge_histograms.core};
   for (std::size_t set = 0; set < 3; ++set)
     figures_of.run([&, set] {
       *pooled_figures[set] = figures(pooled[set], w);
-      *valence_sets[set] = histogram(pooled[set].valence, pooled[set].valence_weight, w, options.valence_bins);
+      *valence_sets[set] =
+          histogram(pooled[set].valence, pooled[set].valence_weight, w, options.valence_bins);
       *edge_sets[set] = histogram(pooled[set].edge_ev, pooled[set].edge_weight, w, edge_bins);
     });
   a.depth_profile.resize(depth_bins.size());
@@ -197,8 +213,8 @@ ParticleAnalysis measure_particles(const ValenceMaps& maps, Segmentation segment
       bin.to_nm = static_cast<double>(k + 1) * options.depth_bin_nm;
       const auto& s = depth_bins[k];
       bin.pixels = s.valence.size();
-      const DistributionFigures f =
-          describe_distribution(s.valence, w ? std::span<const double>(s.valence_weight) : std::span<const double>());
+      const DistributionFigures f = describe_distribution(
+          s.valence, w ? std::span<const double>(s.valence_weight) : std::span<const double>());
       bin.mean = bin.pixels > 0 ? f.mean : kNaN;
       bin.std = bin.pixels > 1 ? f.std : kNaN;
       // Standard error with the effective sample size (sum w)^2 / sum w^2 (= n unweighted). Pixels

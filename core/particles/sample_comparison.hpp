@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "core/particles/distribution.hpp"
 #include "core/base/image.hpp"
+#include "core/particles/distribution.hpp"
 
 namespace xanesmap {
 
@@ -23,7 +23,8 @@ struct SampleMaps {
 };
 
 enum class SampleSet : std::size_t { all = 0, surface = 1, core = 2 };
-inline constexpr std::array<SampleSet, 3> kAllSampleSets{SampleSet::all, SampleSet::surface, SampleSet::core};
+inline constexpr std::array<SampleSet, 3> kAllSampleSets{SampleSet::all, SampleSet::surface,
+                                                         SampleSet::core};
 const char* set_name(SampleSet s);  // "all", "surface", "core"
 
 struct SampleFigures {
@@ -53,6 +54,7 @@ struct ComparisonOptions {
 
 /// Throws InputError when a sample's regions (or weights) do not match its valence map in size,
 /// or when there are no samples. Samples may differ in size from each other.
-SampleComparison compare_samples(const std::vector<SampleMaps>& samples, const ComparisonOptions& options = {});
+SampleComparison compare_samples(const std::vector<SampleMaps>& samples,
+                                 const ComparisonOptions& options = {});
 
 }  // namespace xanesmap

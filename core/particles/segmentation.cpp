@@ -8,10 +8,10 @@
 #include <numeric>
 #include <string>
 
-#include "core/particles/detail/auto_threshold.hpp"
-#include "core/base/error.hpp"
-#include "core/particles/detail/watershed.hpp"
 #include "core/base/detail/opencv_headers.hpp"
+#include "core/base/error.hpp"
+#include "core/particles/detail/auto_threshold.hpp"
+#include "core/particles/detail/watershed.hpp"
 
 namespace xanesmap {
 
@@ -37,12 +37,14 @@ void SegmentationOptions::validate() const {
   require_finite("pixel_size_nm", pixel_size_nm);
   if (pixel_size_nm <= 0.0) throw OptionError("pixel-size-nm", "must be > 0");
   if (opening_radius_px < 0 || opening_radius_px > 100)
-    throw OptionError("opening-radius-px", "must be in 0-100 px, got " + std::to_string(opening_radius_px));
+    throw OptionError("opening-radius-px",
+                      "must be in 0-100 px, got " + std::to_string(opening_radius_px));
   require_finite("split_min_depth_px", split_min_depth_px);
   if (split_min_depth_px <= 0.0) throw OptionError("split-min-depth-px", "must be > 0");
 }
 
-Segmentation segment_particles(ImageView<const float> edge_jump_od, const SegmentationOptions& options) {
+Segmentation segment_particles(ImageView<const float> edge_jump_od,
+                               const SegmentationOptions& options) {
   options.validate();
   const std::size_t height = edge_jump_od.height(), width = edge_jump_od.width();
   Segmentation out;
@@ -61,10 +63,12 @@ Segmentation segment_particles(ImageView<const float> edge_jump_od, const Segmen
         const float x = smoothed(std::size_t(r), std::size_t(c));
         smooth.at<float>(r, c) = std::isfinite(x) ? x : 0.0f;
       }
-    cv::GaussianBlur(smooth, smooth, cv::Size(7, 7), kSmoothingSigmaPx, kSmoothingSigmaPx, cv::BORDER_REFLECT);
+    cv::GaussianBlur(smooth, smooth, cv::Size(7, 7), kSmoothingSigmaPx, kSmoothingSigmaPx,
+                     cv::BORDER_REFLECT);
     for (int r = 0; r < h; ++r)
       for (int c = 0; c < w; ++c)
-        if (float& x = smoothed(std::size_t(r), std::size_t(c)); std::isfinite(x)) x = smooth.at<float>(r, c);
+        if (float& x = smoothed(std::size_t(r), std::size_t(c)); std::isfinite(x))
+          x = smooth.at<float>(r, c);
     automatic = automatic_threshold(smoothed.view());
   }
   out.threshold_od = options.threshold_od > 0.0 ? options.threshold_od : automatic.threshold;
@@ -74,12 +78,14 @@ Segmentation segment_particles(ImageView<const float> edge_jump_od, const Segmen
   cv::Mat mask(h, w, CV_8U, cv::Scalar(0));
   for (int r = 0; r < h; ++r)
     for (int c = 0; c < w; ++c)
-      if (double(smoothed(std::size_t(r), std::size_t(c))) >= out.threshold_od) mask.at<std::uint8_t>(r, c) = 1;
+      if (double(smoothed(std::size_t(r), std::size_t(c))) >= out.threshold_od)
+        mask.at<std::uint8_t>(r, c) = 1;
 
   // Hysteresis (automatic threshold on a noisy map only): grow the objects into 8-connected
   // pixels above the background level + kGrowSigma robust sigmas (see the header).
   const double grow_to = automatic.background_level + kGrowSigma * automatic.background_sigma;
-  if (options.threshold_od == 0.0 && automatic.background_sigma > 0.0 && grow_to < out.threshold_od) {
+  if (options.threshold_od == 0.0 && automatic.background_sigma > 0.0 &&
+      grow_to < out.threshold_od) {
     std::vector<std::pair<int, int>> queue;
     for (int r = 0; r < h; ++r)
       for (int c = 0; c < w; ++c)
@@ -118,17 +124,21 @@ Segmentation segment_particles(ImageView<const float> edge_jump_od, const Segmen
 
   // Objects (8-connected); small ones dropped.
   cv::Mat components, stats, centroids;
-  const int n_components = cv::connectedComponentsWithStats(mask, components, stats, centroids, 8, CV_32S);
+  const int n_components =
+      cv::connectedComponentsWithStats(mask, components, stats, centroids, 8, CV_32S);
   const double pixel_um2 = (options.pixel_size_nm * 1e-3) * (options.pixel_size_nm * 1e-3);
   std::vector<char> keep(static_cast<std::size_t>(n_components), 0);
   for (int i = 1; i < n_components; ++i)
-    keep[static_cast<std::size_t>(i)] = double(stats.at<int>(i, cv::CC_STAT_AREA)) * pixel_um2 >= options.min_area_um2;
+    keep[static_cast<std::size_t>(i)] =
+        double(stats.at<int>(i, cv::CC_STAT_AREA)) * pixel_um2 >= options.min_area_um2;
   std::vector<int> label(height * width, 0);
   for (int r = 0; r < h; ++r)
     for (int c = 0; c < w; ++c) {
       const int l = components.at<int>(r, c);
-      if (l > 0 && keep[static_cast<std::size_t>(l)]) label[std::size_t(r) * width + std::size_t(c)] = l;
-      else mask.at<std::uint8_t>(r, c) = 0;
+      if (l > 0 && keep[static_cast<std::size_t>(l)])
+        label[std::size_t(r) * width + std::size_t(c)] = l;
+      else
+        mask.at<std::uint8_t>(r, c) = 0;
     }
 
   if (options.split_touching) {
@@ -145,11 +155,13 @@ Segmentation segment_particles(ImageView<const float> edge_jump_od, const Segmen
   for (std::size_t p = 0; p < label.size(); ++p) {
     const int l = label[p];
     if (l == 0) continue;
-    if (static_cast<std::size_t>(l) >= id_of.size()) id_of.resize(static_cast<std::size_t>(l) + 1, 0);
+    if (static_cast<std::size_t>(l) >= id_of.size())
+      id_of.resize(static_cast<std::size_t>(l) + 1, 0);
     int& id = id_of[static_cast<std::size_t>(l)];
     if (id == 0) {
       if (out.particles.size() >= 65535)
-        throw InputError("segmentation: more than 65535 particles in a " + size_text(height, width) + " map");
+        throw InputError("segmentation: more than 65535 particles in a " +
+                         size_text(height, width) + " map");
       out.particles.push_back({});
       id = static_cast<int>(out.particles.size());
       out.particles.back().id = id;
@@ -170,14 +182,16 @@ Segmentation segment_particles(ImageView<const float> edge_jump_od, const Segmen
   return out;
 }
 
-ParticleRegions particle_regions(const Segmentation& segmentation, double pixel_size_nm, double surface_nm) {
+ParticleRegions particle_regions(const Segmentation& segmentation, double pixel_size_nm,
+                                 double surface_nm) {
   require_finite("pixel_size_nm", pixel_size_nm);
   if (pixel_size_nm <= 0.0) throw OptionError("pixel-size-nm", "must be > 0");
   require_finite("surface_nm", surface_nm);
   if (surface_nm < 0.0) throw OptionError("surface-nm", "must be >= 0");
   const auto& labels = segmentation.labels;
   const std::size_t height = labels.height(), width = labels.width();
-  ParticleRegions out{Image<float>(height, width, 0.0f), Image<std::uint8_t>(height, width, kRegionBackground)};
+  ParticleRegions out{Image<float>(height, width, 0.0f),
+                      Image<std::uint8_t>(height, width, kRegionBackground)};
 
   // Bounding box of every label present.
   struct Box {
@@ -189,7 +203,8 @@ ParticleRegions particle_regions(const Segmentation& segmentation, double pixel_
       if (const std::uint16_t l = labels(r, c); l != 0) {
         if (l >= boxes.size()) boxes.resize(std::size_t(l) + 1);
         Box& b = boxes[l];
-        b.r0 = std::min(b.r0, r), b.c0 = std::min(b.c0, c), b.r1 = std::max(b.r1, r), b.c1 = std::max(b.c1, c);
+        b.r0 = std::min(b.r0, r), b.c0 = std::min(b.c0, c), b.r1 = std::max(b.r1, r),
+        b.c1 = std::max(b.c1, c);
       }
 
   // Per particle: the exact Euclidean distance transform of its own mask on its box grown by
@@ -206,10 +221,12 @@ ParticleRegions particle_regions(const Segmentation& segmentation, double pixel_
     std::size_t members = 0;
     for (int r = 0; r < bh; ++r)
       for (int c = 0; c < bw; ++c)
-        if (labels(r0 + std::size_t(r), c0 + std::size_t(c)) == l) member.at<std::uint8_t>(r, c) = 1, ++members;
+        if (labels(r0 + std::size_t(r), c0 + std::size_t(c)) == l)
+          member.at<std::uint8_t>(r, c) = 1, ++members;
     const bool no_outline = members == static_cast<std::size_t>(bh) * static_cast<std::size_t>(bw);
     cv::Mat dist;
-    if (!no_outline) cv::distanceTransform(member, dist, cv::DIST_L2, cv::DIST_MASK_PRECISE, CV_32F);
+    if (!no_outline)
+      cv::distanceTransform(member, dist, cv::DIST_L2, cv::DIST_MASK_PRECISE, CV_32F);
     for (int r = 0; r < bh; ++r)
       for (int c = 0; c < bw; ++c) {
         if (!member.at<std::uint8_t>(r, c)) continue;

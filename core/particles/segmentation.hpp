@@ -29,10 +29,11 @@
 namespace xanesmap {
 
 struct SegmentationOptions {
-  double threshold_od = 0.0;        // OD edge-jump threshold; 0 = automatic (Otsu + noise floor, see below)
-  double min_area_um2 = 0.05;       // objects smaller than this are dropped (um^2)
+  double threshold_od =
+      0.0;  // OD edge-jump threshold; 0 = automatic (Otsu + noise floor, see below)
+  double min_area_um2 = 0.05;                  // objects smaller than this are dropped (um^2)
   double pixel_size_nm = kDefaultPixelSizeNm;  // nm
-  int opening_radius_px = 1;        // morphological opening (noise), then closing, radius in px; 0 = none
+  int opening_radius_px = 1;  // morphological opening (noise), then closing, radius in px; 0 = none
   bool split_touching = true;       // distance-transform watershed
   double split_min_depth_px = 3.0;  // seeds: distance-transform maxima with a dynamic >= this (px)
   void validate() const;            // throws OptionError naming the field
@@ -47,7 +48,8 @@ struct ParticleInfo {
 };
 
 struct Segmentation {
-  Image<std::uint16_t> labels;  // 0 background, 1..N particles (numbered in raster order of their first pixel)
+  Image<std::uint16_t>
+      labels;  // 0 background, 1..N particles (numbered in raster order of their first pixel)
   std::vector<ParticleInfo> particles;  // particles[i].id == i + 1
   double threshold_od = 0.0;            // the threshold used (automatic or given)
 };
@@ -76,7 +78,8 @@ struct Segmentation {
 /// smallest particle's IoU went from 0.90 to 0.96). An empty, all-NaN or constant map gives no
 /// particle (not an error).
 /// Throws OptionError for bad options, InputError for more than 65535 particles.
-Segmentation segment_particles(ImageView<const float> edge_jump_od, const SegmentationOptions& options = {});
+Segmentation segment_particles(ImageView<const float> edge_jump_od,
+                               const SegmentationOptions& options = {});
 
 /// Depth of each particle pixel below its particle's outline, in nm: the Euclidean distance
 /// between pixel centres to the nearest pixel NOT in the same particle (background or another

@@ -1,16 +1,16 @@
 #include "core/registration/registration.hpp"
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <Eigen/Dense>
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
 #include <optional>
 #include <sstream>
-
-#include <Eigen/Dense>
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include "core/base/error.hpp"
 #include "core/registration/shift_apply.hpp"
@@ -32,7 +32,8 @@ void RegistrationOptions::validate() const {
     throw OptionError("post-edge-from", "must be an energy in eV");
   if (!(post_edge_offset_ev >= 0.0 && std::isfinite(post_edge_offset_ev)))
     throw OptionError("post-edge-offset", "must be a non-negative energy in eV");
-  if (coarse_binning < 0 || coarse_binning > 16) throw OptionError("coarse-binning", "must be 0 (auto) or 1-16");
+  if (coarse_binning < 0 || coarse_binning > 16)
+    throw OptionError("coarse-binning", "must be 0 (auto) or 1-16");
 }
 
 namespace {
@@ -41,7 +42,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // The stack's absorption edge: the energy of the steepest rise of the frames' mean OD (every
 // 4th row is plenty for a mean over a whole frame), by find_e0_max_derivative with a 3 eV half
-// window after a 3-point running median. NaN when fewer than 3 frames have a finite mean or the grid gives no maximum.
+// window after a 3-point running median. NaN when fewer than 3 frames have a finite mean or the
+// grid gives no maximum.
 double stack_edge_ev(const EnergyStack& od) {
   const std::size_t n = od.frame_count(), h = od.height(), w = od.width();
   std::vector<double> energies, means;
@@ -56,7 +58,8 @@ double stack_edge_ev(const EnergyStack& od) {
     if (count) frame_means[i] = sum / static_cast<double>(count);
   });
   for (std::size_t i = 0; i < n; ++i)
-    if (std::isfinite(frame_means[i])) energies.push_back(od.energies_ev()[i]), means.push_back(frame_means[i]);
+    if (std::isfinite(frame_means[i]))
+      energies.push_back(od.energies_ev()[i]), means.push_back(frame_means[i]);
   if (means.size() < 3) return kNaN;
   // A 3-point running median first: one blank or bright frame would otherwise be the steepest
   // "rise" of the curve.
@@ -103,8 +106,9 @@ std::size_t parse_reference(const std::string& text, const EnergyStack& od) {
   if (text.rfind("index:", 0) == 0) {
     const double index = number_after("index:");
     if (!(index >= 0 && index < static_cast<double>(n) && index == std::floor(index)))
-      throw OptionError("reference", "frame index " + text.substr(6) + " is out of range (the stack has " +
-                                         std::to_string(n) + " frames, 0-" + std::to_string(n - 1) + ")");
+      throw OptionError("reference", "frame index " + text.substr(6) +
+                                         " is out of range (the stack has " + std::to_string(n) +
+                                         " frames, 0-" + std::to_string(n - 1) + ")");
     return static_cast<std::size_t>(index);
   }
   if (text.rfind("energy:", 0) == 0) {
@@ -112,7 +116,8 @@ std::size_t parse_reference(const std::string& text, const EnergyStack& od) {
     const auto& e = od.energies_ev();
     if (!(energy >= e.front() - 1.0 && energy <= e.back() + 1.0)) {
       std::ostringstream m;
-      m << "energy " << energy << " eV is outside the stack's range " << e.front() << "-" << e.back() << " eV";
+      m << "energy " << energy << " eV is outside the stack's range " << e.front() << "-"
+        << e.back() << " eV";
       throw OptionError("reference", m.str());
     }
     std::size_t best = 0;
@@ -126,8 +131,8 @@ std::size_t parse_reference(const std::string& text, const EnergyStack& od) {
 // Weighted least squares per axis: direct s_i = t_i (weight w_i), chain s_{i+1} - s_i = p_i
 // (weight u_i). Tiny links keep frames without any usable measurement attached to their
 // neighbours (they are flagged anyway).
-std::vector<double> solve_axis(const std::vector<Measurement>& direct, const std::vector<Measurement>& chain,
-                               bool y_axis) {
+std::vector<double> solve_axis(const std::vector<Measurement>& direct,
+                               const std::vector<Measurement>& chain, bool y_axis) {
   const auto n = static_cast<Eigen::Index>(direct.size());
   Eigen::MatrixXd a = Eigen::MatrixXd::Zero(n, n);
   Eigen::VectorXd b = Eigen::VectorXd::Zero(n);
@@ -161,7 +166,8 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
                                   const ProgressSink& progress) {
   options.validate();
   const std::size_t n = od.frame_count();
-  if (n < 2) throw InputError("registration needs at least two frames, the stack has " + std::to_string(n));
+  if (n < 2)
+    throw InputError("registration needs at least two frames, the stack has " + std::to_string(n));
   TranslationOptions t;
   t.upsample = options.upsample;
   t.max_shift_px = options.max_shift_px;
@@ -174,7 +180,8 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
   if (t.coarse_binning == 0) {
     t.coarse_binning = 1;
     const std::size_t side = std::min(od.height(), od.width());
-    while (t.coarse_binning < 8 && side / static_cast<std::size_t>(2 * t.coarse_binning) >= 256) t.coarse_binning *= 2;
+    while (t.coarse_binning < 8 && side / static_cast<std::size_t>(2 * t.coarse_binning) >= 256)
+      t.coarse_binning *= 2;
   }
   const auto& e = od.energies_ev();
 
@@ -185,7 +192,9 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
   // held while the raw input (twice the stack and more) is already gone. During a round the
   // cache is only read (PreparedImage copies share their immutable data).
   std::vector<std::optional<PreparedImage>> prepared(n);
-  auto take_prepared = [&](std::size_t i) { return prepared[i] ? *prepared[i] : PreparedImage(od.frame(i), t); };
+  auto take_prepared = [&](std::size_t i) {
+    return prepared[i] ? *prepared[i] : PreparedImage(od.frame(i), t);
+  };
   const std::size_t single = parse_reference(options.reference, od);
   Image<float> template_image;
   if (single != static_cast<std::size_t>(-1)) {
@@ -197,8 +206,9 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
     result.reference_description = d.str();
   } else {
     // Post-edge frames (or the upper third of the stack when it ends below the post-edge).
-    result.post_edge_from_ev =
-        options.post_edge_from_ev ? *options.post_edge_from_ev : stack_edge_ev(od) + options.post_edge_offset_ev;
+    result.post_edge_from_ev = options.post_edge_from_ev
+                                   ? *options.post_edge_from_ev
+                                   : stack_edge_ev(od) + options.post_edge_offset_ev;
     std::vector<std::size_t> post;
     for (std::size_t i = 0; i < n; ++i)
       if (e[i] >= result.post_edge_from_ev) post.push_back(i);
@@ -232,7 +242,8 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
     used = aligned.size();
     template_image = mean_of_shifted_frames(od, aligned, aligned_dy, aligned_dx);
     std::ostringstream d;
-    d << "mean of " << used << " post-edge frames aligned to frame " << anchor << " (" << e[anchor] << " eV)";
+    d << "mean of " << used << " post-edge frames aligned to frame " << anchor << " (" << e[anchor]
+      << " eV)";
     result.reference_description = d.str();
   }
   report(progress, "registration", 0, 2 * n);
@@ -242,7 +253,8 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
   // for its last chain link; progress is reported between rounds of blocks, from this thread.
   const PreparedImage to_template(template_image.view(), t);
   std::vector<Measurement> direct(n), chain(n - 1);
-  const auto workers = static_cast<std::size_t>(std::max(1, tbb::this_task_arena::max_concurrency()));
+  const auto workers =
+      static_cast<std::size_t>(std::max(1, tbb::this_task_arena::max_concurrency()));
   const std::size_t block = std::max<std::size_t>(4, (n + 4 * workers - 1) / (4 * workers));
   for (std::size_t round = 0; round < n; round += block * workers) {
     const std::size_t round_end = std::min(n, round + block * workers);
@@ -269,10 +281,12 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
     sx = solve_axis(direct, chain, false);
     if (round == 1) break;
     for (std::size_t i = 0; i < n; ++i) {
-      if (direct[i].weight > 0 && std::hypot(direct[i].dy - sy[i], direct[i].dx - sx[i]) > options.outlier_px)
+      if (direct[i].weight > 0 &&
+          std::hypot(direct[i].dy - sy[i], direct[i].dx - sx[i]) > options.outlier_px)
         direct[i].weight = 0.0;  // keep dy/dx finite: 0 x NaN would poison the solve
       if (i + 1 < n && chain[i].weight > 0 &&
-          std::hypot(chain[i].dy - (sy[i + 1] - sy[i]), chain[i].dx - (sx[i + 1] - sx[i])) > options.outlier_px)
+          std::hypot(chain[i].dy - (sy[i + 1] - sy[i]), chain[i].dx - (sx[i + 1] - sx[i])) >
+              options.outlier_px)
         chain[i].weight = 0.0;
     }
   }
@@ -290,7 +304,8 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
     }
     for (const std::size_t c : {i - 1, i}) {
       if (c >= n - 1 || chain[c].weight <= 0) continue;  // i - 1 wraps to a huge value for i = 0
-      residual = std::max(residual, std::hypot(chain[c].dy - (sy[c + 1] - sy[c]), chain[c].dx - (sx[c + 1] - sx[c])));
+      residual = std::max(residual, std::hypot(chain[c].dy - (sy[c + 1] - sy[c]),
+                                               chain[c].dx - (sx[c + 1] - sx[c])));
       measured = true;
     }
     result.residual_px[i] = measured ? residual : kNaN;

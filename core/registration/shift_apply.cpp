@@ -9,15 +9,20 @@
 // Keys extrapolates a virtual pixel beyond the border; we do not (it would invent data where the
 // field of view ends) and use linear interpolation in the last interval instead.
 //
-// How it is computed (core/registration/detail/shift_rows.hpp has the row kernels): separably, in single precision.
-// Each source row is filtered along x once, together with the minimum and maximum of its 1 or 2
-// nearest pixels per output column, into a ring of 4 rows; each output row then combines the
-// ring rows of its support along y and clamps. Whole frames are shifted in place, one frame per
-// task: the rows are taken in the direction of the shift (downwards when the content is fetched
-// from below, upwards otherwise), so every source row enters the ring before its own output row
-// overwrites it. Which pixels leave the field of view depends only on the per-axis taps, so the
+// How it is computed (core/registration/detail/shift_rows.hpp has the row kernels): separably, in
+// single precision. Each source row is filtered along x once, together with the minimum and maximum
+// of its 1 or 2 nearest pixels per output column, into a ring of 4 rows; each output row then
+// combines the ring rows of its support along y and clamps. Whole frames are shifted in place, one
+// frame per task: the rows are taken in the direction of the shift (downwards when the content is
+// fetched from below, upwards otherwise), so every source row enters the ring before its own output
+// row overwrites it. Which pixels leave the field of view depends only on the per-axis taps, so the
 // `outside` maps are made from them, not per value.
 #include "core/registration/shift_apply.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cmath>
@@ -25,11 +30,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <tbb/blocked_range.h>
-#include <tbb/enumerable_thread_specific.h>
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include "core/base/error.hpp"
 #include "core/registration/detail/shift_rows.hpp"
@@ -56,8 +56,8 @@ void note_lost(const AxisPlan& rows, const AxisPlan& cols, std::vector<std::uint
 /// outside(r, c) = 1 where row r or column c is lost: a pixel is outside in some frame exactly
 /// when its row or its column is outside in that frame, so the OR over frames is the OR of the
 /// rows' and the columns' ORs.
-void paint_outside(const std::vector<std::uint8_t>& rows_lost, const std::vector<std::uint8_t>& cols_lost,
-                   ImageView<std::uint8_t> outside) {
+void paint_outside(const std::vector<std::uint8_t>& rows_lost,
+                   const std::vector<std::uint8_t>& cols_lost, ImageView<std::uint8_t> outside) {
   for (std::size_t r = 0; r < outside.height(); ++r) {
     std::uint8_t* o = outside.row(r);
     if (rows_lost[r])
@@ -69,7 +69,8 @@ void paint_outside(const std::vector<std::uint8_t>& rows_lost, const std::vector
 
 /// Marks (ORs 1 into `not_finite`) the values of `frame` that are not finite.
 void or_not_finite(ImageView<const float> frame, ImageView<std::uint8_t> not_finite) {
-  for (std::size_t r = 0; r < frame.height(); ++r) mark_not_finite(frame.row(r), frame.width(), not_finite.row(r));
+  for (std::size_t r = 0; r < frame.height(); ++r)
+    mark_not_finite(frame.row(r), frame.width(), not_finite.row(r));
 }
 
 }  // namespace
@@ -84,15 +85,16 @@ ShiftedFrame shift_frame(ImageView<const float> frame, double dy_px, double dx_p
   note_lost(rows, cols, rows_lost, cols_lost);
   paint_outside(rows_lost, cols_lost, result.outside.view());
   if (dy_px == 0.0 && dx_px == 0.0) {  // bit-exact copy (keeps NaN payloads and -0.0)
-    for (std::size_t r = 0; r < h; ++r) std::copy(frame.row(r), frame.row(r) + w, result.image.row(r));
+    for (std::size_t r = 0; r < h; ++r)
+      std::copy(frame.row(r), frame.row(r) + w, result.image.row(r));
     return result;
   }
   // From a separate source the output rows are independent: bands of rows in parallel.
   const std::size_t band = std::max<std::size_t>(16, h / 64);
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, h, band), [&](const auto& range) {
     RowRing ring(w);
-    shift_rows(frame, result.image.view(), rows, cols, range.begin(), range.end(), RowOrder::ascending, ring,
-               ImageView<std::uint8_t>());
+    shift_rows(frame, result.image.view(), rows, cols, range.begin(), range.end(),
+               RowOrder::ascending, ring, ImageView<std::uint8_t>());
   });
   return result;
 }
@@ -101,7 +103,8 @@ Image<float> mean_of_shifted_frames(const EnergyStack& stack, std::span<const st
                                     std::span<const double> dy_px, std::span<const double> dx_px) {
   if (dy_px.size() != frames.size() || dx_px.size() != frames.size())
     throw InputError("mean of shifted frames: " + std::to_string(frames.size()) + " frames but " +
-                     std::to_string(dy_px.size()) + " dy and " + std::to_string(dx_px.size()) + " dx values");
+                     std::to_string(dy_px.size()) + " dy and " + std::to_string(dx_px.size()) +
+                     " dx values");
   const std::size_t h = stack.height(), w = stack.width();
   struct Shift {
     AxisPlan rows, cols;
@@ -110,9 +113,11 @@ Image<float> mean_of_shifted_frames(const EnergyStack& stack, std::span<const st
   std::vector<Shift> shifts;
   for (std::size_t k = 0; k < frames.size(); ++k) {
     if (frames[k] >= stack.frame_count())
-      throw InputError("mean of shifted frames: frame " + std::to_string(frames[k]) + " is out of range");
+      throw InputError("mean of shifted frames: frame " + std::to_string(frames[k]) +
+                       " is out of range");
     check_finite(dy_px[k], dx_px[k], "mean of shifted frames, frame " + std::to_string(frames[k]));
-    shifts.push_back({axis_plan(h, dy_px[k]), axis_plan(w, dx_px[k]), dy_px[k] == 0.0 && dx_px[k] == 0.0});
+    shifts.push_back(
+        {axis_plan(h, dy_px[k]), axis_plan(w, dx_px[k]), dy_px[k] == 0.0 && dx_px[k] == 0.0});
   }
   Image<float> mean(h, w, std::numeric_limits<float>::quiet_NaN());
   // Bands of rows; per band its shifted rows (a band of one frame at a time), sums and counts.
@@ -127,8 +132,8 @@ Image<float> mean_of_shifted_frames(const EnergyStack& stack, std::span<const st
     for (std::size_t k = 0; k < frames.size(); ++k) {
       const ImageView<const float> frame = stack.frame(frames[k]);
       if (!shifts[k].none)
-        shift_rows(frame, target, shifts[k].rows, shifts[k].cols, begin, end, RowOrder::ascending, ring,
-                   ImageView<std::uint8_t>(), begin);
+        shift_rows(frame, target, shifts[k].rows, shifts[k].cols, begin, end, RowOrder::ascending,
+                   ring, ImageView<std::uint8_t>(), begin);
       for (std::size_t r = begin; r < end; ++r) {
         const float* v = shifts[k].none ? frame.row(r) : target.row(r - begin);
         double* sr = sum.data() + (r - begin) * w;
@@ -148,7 +153,8 @@ Image<float> mean_of_shifted_frames(const EnergyStack& stack, std::span<const st
 
 namespace {
 
-void check_shift_lists(const EnergyStack& stack, std::span<const double> dy_px, std::span<const double> dx_px) {
+void check_shift_lists(const EnergyStack& stack, std::span<const double> dy_px,
+                       std::span<const double> dx_px) {
   const std::size_t n = stack.frame_count();
   if (dy_px.size() != n || dx_px.size() != n)
     throw InputError("apply shifts: " + std::to_string(dy_px.size()) + " dy and " +
@@ -166,7 +172,8 @@ void check_shift_lists(const EnergyStack& stack, std::span<const double> dy_px, 
 /// frame, frames in parallel; writes the outside and not-finite maps of `result`; progress after
 /// each group of frames, from the calling thread.
 void shift_frames(const EnergyStack& source, EnergyStack& target, std::span<const double> dy_px,
-                  std::span<const double> dx_px, AlignedStack& result, const ProgressSink& progress) {
+                  std::span<const double> dx_px, AlignedStack& result,
+                  const ProgressSink& progress) {
   const std::size_t n = source.frame_count(), h = source.height(), w = source.width();
   const bool in_place = &source == &target;
   std::vector<AxisPlan> rows(n), cols(n);
@@ -177,10 +184,13 @@ void shift_frames(const EnergyStack& source, EnergyStack& target, std::span<cons
   }
   paint_outside(rows_lost, cols_lost, result.outside_any.view());
   // Each thread ORs the not-finite values of its frames into its own map; merged at the end.
-  tbb::enumerable_thread_specific<Image<std::uint8_t>> not_finite([&] { return Image<std::uint8_t>(h, w, 0); });
+  tbb::enumerable_thread_specific<Image<std::uint8_t>> not_finite(
+      [&] { return Image<std::uint8_t>(h, w, 0); });
   tbb::enumerable_thread_specific<RowRing> rings([&] { return RowRing(w); });
-  const auto workers = static_cast<std::size_t>(std::max(1, tbb::this_task_arena::max_concurrency()));
-  const std::size_t group = 4 * workers;  // frames per progress event: few idle ends, steady progress
+  const auto workers =
+      static_cast<std::size_t>(std::max(1, tbb::this_task_arena::max_concurrency()));
+  const std::size_t group =
+      4 * workers;  // frames per progress event: few idle ends, steady progress
   for (std::size_t g = 0; g < n; g += group) {
     const std::size_t end = std::min(n, g + group);
     tbb::parallel_for(tbb::blocked_range<std::size_t>(g, end, 1), [&](const auto& frames) {
@@ -188,29 +198,33 @@ void shift_frames(const EnergyStack& source, EnergyStack& target, std::span<cons
       for (std::size_t e = frames.begin(); e != frames.end(); ++e) {
         ImageView<float> out = target.frame(e);
         if (dy_px[e] == 0.0 && dx_px[e] == 0.0) {  // bit-exact (keeps NaN payloads and -0.0)
-          if (!in_place) std::copy(source.frame(e).data(), source.frame(e).data() + h * w, out.data());
+          if (!in_place)
+            std::copy(source.frame(e).data(), source.frame(e).data() + h * w, out.data());
           or_not_finite(out, bad);
           continue;
         }
         // In place, rows must be overwritten only after the ring has taken them: ascending when
         // the sample points lie at or below their output rows, descending when above.
-        const RowOrder order = !in_place || rows[e].whole >= 0 ? RowOrder::ascending : RowOrder::descending;
+        const RowOrder order =
+            !in_place || rows[e].whole >= 0 ? RowOrder::ascending : RowOrder::descending;
         shift_rows(source.frame(e), out, rows[e], cols[e], 0, h, order, rings.local(), bad);
       }
     });
     for (std::size_t e = g; e < end; ++e) report(progress, "apply shifts", e + 1, n);
   }
   not_finite.combine_each([&](const Image<std::uint8_t>& part) {
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, part.size(), std::size_t{1} << 16), [&](const auto& range) {
-      for (std::size_t p = range.begin(); p != range.end(); ++p) result.not_finite_any.data()[p] |= part.data()[p];
-    });
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, part.size(), std::size_t{1} << 16),
+                      [&](const auto& range) {
+                        for (std::size_t p = range.begin(); p != range.end(); ++p)
+                          result.not_finite_any.data()[p] |= part.data()[p];
+                      });
   });
 }
 
 }  // namespace
 
-AlignedStack apply_shifts(EnergyStack&& stack, std::span<const double> dy_px, std::span<const double> dx_px,
-                          const ProgressSink& progress) {
+AlignedStack apply_shifts(EnergyStack&& stack, std::span<const double> dy_px,
+                          std::span<const double> dx_px, const ProgressSink& progress) {
   check_shift_lists(stack, dy_px, dx_px);
   if (stack.frame_count() == 0) return {};
   const std::size_t h = stack.height(), w = stack.width();

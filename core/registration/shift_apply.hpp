@@ -14,8 +14,8 @@
 // shifts move pixels exactly, and a zero shift copies the frame bit for bit.
 // Arithmetic is single precision (float weights and sums, as the frames are float32): each value
 // is within 17.2 u M of the same sums in double, u = 2^-24 and M the largest |value| of its 4 x 4
-// support (an absolute bound, derived and tested in tests/core/registration/shift_apply_test.cpp): about 2e-6
-// for OD values up to 2, far below the photon noise of any OD value.
+// support (an absolute bound, derived and tested in tests/core/registration/shift_apply_test.cpp):
+// about 2e-6 for OD values up to 2, far below the photon noise of any OD value.
 //
 // No overshoot: each interpolated value is clamped to the range of the 2x2 input pixels nearest
 // to its sample point (the 1 or 2 pixels per axis that bracket it), so a sharp particle edge does
@@ -50,8 +50,8 @@
 namespace xanesmap {
 
 struct ShiftedFrame {
-  Image<float> image;            ///< aligned frame, same size as the input; NaN where outside
-  Image<std::uint8_t> outside;   ///< 1 where a sample needed lies outside the frame, else 0
+  Image<float> image;           ///< aligned frame, same size as the input; NaN where outside
+  Image<std::uint8_t> outside;  ///< 1 where a sample needed lies outside the frame, else 0
 };
 
 /// aligned(y, x) = frame(y + dy_px, x + dx_px), see the notes at the top of this file.
@@ -69,15 +69,16 @@ Image<float> mean_of_shifted_frames(const EnergyStack& stack, std::span<const st
                                     std::span<const double> dy_px, std::span<const double> dx_px);
 
 struct AlignedStack {
-  EnergyStack stack;                  ///< same energies and frame size as the input
-  Image<std::uint8_t> outside_any;    ///< 1 where the pixel left the field of view in ANY frame
-  Image<std::uint8_t> not_finite_any; ///< 1 where an aligned value is NaN or infinite in ANY frame
+  EnergyStack stack;                   ///< same energies and frame size as the input
+  Image<std::uint8_t> outside_any;     ///< 1 where the pixel left the field of view in ANY frame
+  Image<std::uint8_t> not_finite_any;  ///< 1 where an aligned value is NaN or infinite in ANY frame
 };
 
 /// Aligns every frame by its shift (dy_px[e], dx_px[e]). Frames are shifted in parallel, one per
 /// task; progress ("apply shifts", frames done, frame count) is reported from the calling thread
-/// after each group of frames, one event per frame, in order. Throws InputError when the shift lists do not hold
-/// one value per frame or a shift is not finite. An empty (default) stack gives an empty result.
+/// after each group of frames, one event per frame, in order. Throws InputError when the shift
+/// lists do not hold one value per frame or a shift is not finite. An empty (default) stack gives
+/// an empty result.
 AlignedStack apply_shifts(const EnergyStack& stack, std::span<const double> dy_px,
                           std::span<const double> dx_px, const ProgressSink& progress = {});
 
@@ -85,7 +86,7 @@ AlignedStack apply_shifts(const EnergyStack& stack, std::span<const double> dy_p
 /// memory (no second stack, no frame of scratch: per worker thread a ring of 4 filtered rows and
 /// one byte per pixel for its not-finite marks): the pipeline's way, the unaligned stack is not
 /// needed after. The values are those of the copy.
-AlignedStack apply_shifts(EnergyStack&& stack, std::span<const double> dy_px, std::span<const double> dx_px,
-                          const ProgressSink& progress = {});
+AlignedStack apply_shifts(EnergyStack&& stack, std::span<const double> dy_px,
+                          std::span<const double> dx_px, const ProgressSink& progress = {});
 
 }  // namespace xanesmap

@@ -6,18 +6,16 @@
 #include <limits>
 #include <mutex>
 #include <numbers>
+#include <opencv2/core.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
-#include <opencv2/core.hpp>
-
+#include "core/base/error.hpp"
 #include "core/kernels/background_sums.hpp"
 #include "core/registration/detail/correlation_surface.hpp"
 #include "core/registration/detail/fft.hpp"
-
-#include "core/base/error.hpp"
 
 namespace xanesmap {
 
@@ -61,7 +59,6 @@ std::vector<double> tukey_window(std::size_t n, double fraction) {
   return w;
 }
 
-
 // Spectrum buffers are recycled: a 2048 x 2048 frame's half spectrum is 17 MB, which the C
 // library maps fresh (and the kernel faults in page by page) on every allocation otherwise.
 // At most kPooled buffers wait for reuse.
@@ -80,11 +77,11 @@ class SpectrumPool {
         }
     }
     if (!buffer) buffer = fft::complex_float_buffer(count);
-    return {buffer.release(), [this, count](std::complex<float>* p) { put(count, fft::ComplexFloatBuffer(p)); }};
+    return {buffer.release(),
+            [this, count](std::complex<float>* p) { put(count, fft::ComplexFloatBuffer(p)); }};
   }
 
- private:
-  void put(std::size_t count, fft::ComplexFloatBuffer buffer) {
+  private : void put(std::size_t count, fft::ComplexFloatBuffer buffer) {
     const std::lock_guard<std::mutex> lock(mutex_);
     if (free_.size() < kPooled) free_.emplace_back(count, std::move(buffer));
   }
@@ -98,9 +95,10 @@ SpectrumPool& spectrum_pool() {
 }
 
 struct Prepared {
-  std::shared_ptr<std::complex<float>[]> spectrum;  // half spectrum, padded rows x (padded columns / 2 + 1)
-  double energy = 0.0;          // sum of the squared pixels that entered the FFT
-  bool ok = false;              // false: no finite pixel or no variation
+  std::shared_ptr<std::complex<float>[]>
+      spectrum;         // half spectrum, padded rows x (padded columns / 2 + 1)
+  double energy = 0.0;  // sum of the squared pixels that entered the FFT
+  bool ok = false;      // false: no finite pixel or no variation
 };
 
 // Scratch arrays of the calling thread, grown as needed and kept: large images would otherwise
@@ -140,13 +138,14 @@ struct Background {
 // Least-squares background over the finite pixels whose residual from `previous` lies within
 // [lo, hi] (all finite pixels when `previous` is null). Returns the number of pixels used (0: no
 // fit; fewer than 3 or a degenerate layout: the mean of those pixels).
-double fit_background(ImageView<const float> image, BackgroundModel model, const Background* previous,
-                      double lo, double hi, Background& out) {
+double fit_background(ImageView<const float> image, BackgroundModel model,
+                      const Background* previous, double lo, double hi, Background& out) {
   const std::size_t h = image.height(), w = image.width();
   const double yc = 0.5 * (static_cast<double>(h) - 1.0), xc = 0.5 * (static_cast<double>(w) - 1.0);
   // Coordinates centred for conditioning.
   double n = 0, sy = 0, sx = 0, syy = 0, sxx = 0, sxy = 0, sv = 0, syv = 0, sxv = 0;
-  if (model != BackgroundModel::plane && (!previous || (previous->by == 0.0 && previous->bx == 0.0))) {
+  if (model != BackgroundModel::plane &&
+      (!previous || (previous->by == 0.0 && previous->bx == 0.0))) {
     // A constant: only n and sum v. Four partial sums per row (the loop is otherwise bound by
     // the latency of one long chain of additions); the sum differs in rounding only.
     const double level = previous ? previous->a : 0.0;
@@ -201,7 +200,8 @@ double fit_background(ImageView<const float> image, BackgroundModel model, const
     // Cramer's rule on the 3x3 normal equations; a (near-)singular system (all pixels on one
     // line) keeps the mean.
     const double m00 = n, m01 = sy, m02 = sx, m11 = syy, m12 = sxy, m22 = sxx;
-    const double c00 = m11 * m22 - m12 * m12, c01 = m02 * m12 - m01 * m22, c02 = m01 * m12 - m02 * m11;
+    const double c00 = m11 * m22 - m12 * m12, c01 = m02 * m12 - m01 * m22,
+                 c02 = m01 * m12 - m02 * m11;
     const double det = m00 * c00 + m01 * c01 + m02 * c02;
     if (std::abs(det) > 1e-9 * m00 * m11 * m22) {
       const double c11 = m00 * m22 - m02 * m02, c12 = m01 * m02 - m00 * m12;
@@ -216,7 +216,8 @@ double fit_background(ImageView<const float> image, BackgroundModel model, const
 
 // Robust background (see the header): least squares, then refits to the pixels within
 // 3 x 1.4826 MAD of the median residual.
-Background robust_background(ImageView<const float> image, BackgroundModel model, bool& any_finite) {
+Background robust_background(ImageView<const float> image, BackgroundModel model,
+                             bool& any_finite) {
   Background bg;
   const double n_all = fit_background(image, model, nullptr, 0.0, 0.0, bg);
   any_finite = n_all > 0;
@@ -241,14 +242,14 @@ Background robust_background(ImageView<const float> image, BackgroundModel model
       }
     } else {
       for (std::size_t r = 0; r < h; ++r) {
-      const float* p = image.row(r);
-      const double y = static_cast<double>(r) - yc;
-      for (std::size_t c = 0; c < w; ++c) {
-        if (!std::isfinite(p[c])) continue;
-        if (until_next-- > 0) continue;
-        until_next = step - 1;
-        residuals.push_back(p[c] - (bg.a + bg.by * y + bg.bx * (static_cast<double>(c) - xc)));
-      }
+        const float* p = image.row(r);
+        const double y = static_cast<double>(r) - yc;
+        for (std::size_t c = 0; c < w; ++c) {
+          if (!std::isfinite(p[c])) continue;
+          if (until_next-- > 0) continue;
+          until_next = step - 1;
+          residuals.push_back(p[c] - (bg.a + bg.by * y + bg.bx * (static_cast<double>(c) - xc)));
+        }
       }
     }
     const auto middle = residuals.begin() + static_cast<std::ptrdiff_t>(residuals.size() / 2);
@@ -258,7 +259,8 @@ Background robust_background(ImageView<const float> image, BackgroundModel model
     std::nth_element(residuals.begin(), middle, residuals.end());
     const double half_width = 3.0 * 1.4826 * *middle;
     Background refit;
-    const double used = fit_background(image, model, &bg, median - half_width, median + half_width, refit);
+    const double used =
+        fit_background(image, model, &bg, median - half_width, median + half_width, refit);
     if (used < 0.5 * n_all) break;  // not a majority background: keep the previous fit
     bg = refit;
   }
@@ -266,21 +268,21 @@ Background robust_background(ImageView<const float> image, BackgroundModel model
 }
 
 // The robust constant background without a window, in one pass over the image (the fast path
-// of `prepare`, used by core/registration/registration). The median and MAD of the residuals from any
-// constant a are those of the pixel values shifted by a, so robust_background's band
-// (3 x 1.4826 MAD around the median residual) is [median - hw, median + hw] in pixel values from
-// its first iteration on, and its refits select the same pixels: the result is the mean of the
-// finite pixels in that band (the mean of all finite pixels when the band holds fewer than half
-// of them), as robust_background gives it up to rounding at the band's edges. Without padding,
-// the same pass transforms the image minus the sample median, block of rows by block of rows
-// while each is in cache (fft::forward_rows: the image is never copied whole); without
-// non-finite pixels either, the small difference d between the median and the robust constant is
-// then taken off the zero-frequency term alone (the transform is linear, and subtracting a
-// constant changes only that term); with up to 4 x rows non-finite pixels, the same correction
-// and their impulses are applied to the row spectra before the columns are transformed (see
-// below). Otherwise (padding, or more non-finite pixels) the residuals from the robust constant
-// are transformed in a second pass (non-finite pixels and the padding at 0). Returns false when
-// the frame needs the general path (no finite pixel sampled).
+// of `prepare`, used by core/registration/registration). The median and MAD of the residuals from
+// any constant a are those of the pixel values shifted by a, so robust_background's band (3
+// x 1.4826 MAD around the median residual) is [median - hw, median + hw] in pixel values from its
+// first iteration on, and its refits select the same pixels: the result is the mean of the finite
+// pixels in that band (the mean of all finite pixels when the band holds fewer than half of them),
+// as robust_background gives it up to rounding at the band's edges. Without padding, the same pass
+// transforms the image minus the sample median, block of rows by block of rows while each is in
+// cache (fft::forward_rows: the image is never copied whole); without non-finite pixels either, the
+// small difference d between the median and the robust constant is then taken off the
+// zero-frequency term alone (the transform is linear, and subtracting a constant changes only that
+// term); with up to 4 x rows non-finite pixels, the same correction and their impulses are applied
+// to the row spectra before the columns are transformed (see below). Otherwise (padding, or more
+// non-finite pixels) the residuals from the robust constant are transformed in a second pass
+// (non-finite pixels and the padding at 0). Returns false when the frame needs the general path (no
+// finite pixel sampled).
 bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared& out) {
   const std::size_t h = image.height(), w = image.width(), n_pixels = h * w;
   const std::size_t step = std::max<std::size_t>(1, n_pixels / 65536);
@@ -305,23 +307,28 @@ bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared
   std::vector<std::pair<int, int>> not_finite;
   bool too_many = false;
   auto add_row = [&](std::size_t r, float* q) {
-    const kernels::BackgroundRowSums t = kernels::background_row_sums(image.row(r), w, median, lo, hi, q);
+    const kernels::BackgroundRowSums t =
+        kernels::background_row_sums(image.row(r), w, median, lo, hi, q);
     n_all += t.n, s_all += t.s, s2_all += t.s2, n_band += t.n_band, s_band += t.s_band;
     vmax = std::max(vmax, t.max_abs);
     if (t.n < static_cast<double>(w) && !too_many) {
       const float* p = image.row(r);
       for (std::size_t c = 0; c < w && !too_many; ++c) {
         if (std::isfinite(p[c])) continue;
-        if (not_finite.size() == max_corrected) too_many = true;
-        else not_finite.emplace_back(static_cast<int>(r), static_cast<int>(c));
+        if (not_finite.size() == max_corrected)
+          too_many = true;
+        else
+          not_finite.emplace_back(static_cast<int>(r), static_cast<int>(c));
       }
     }
   };
   // The robust constant relative to the median, once the sums are complete.
-  auto robust_offset = [&] { return n_band > 0 && n_band >= 0.5 * n_all ? s_band / n_band : s_all / n_all; };
+  auto robust_offset = [&] {
+    return n_band > 0 && n_band >= 0.5 * n_all ? s_band / n_band : s_all / n_all;
+  };
   const bool unpadded = static_cast<std::size_t>(rows) == h && ucols == w;
-  std::shared_ptr<std::complex<float>[]> spectrum =
-      spectrum_pool().get(static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols)));
+  std::shared_ptr<std::complex<float>[]> spectrum = spectrum_pool().get(
+      static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols)));
   bool corrected = false;
   if (unpadded) {
     // The sums and the transform of x = v - median in one pass: each block of rows is
@@ -333,7 +340,9 @@ bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared
     fft::forward_rows(
         rows, cols,
         [&](int row0, int count, float* block) {
-          for (int k = 0; k < count; ++k) add_row(static_cast<std::size_t>(row0 + k), block + static_cast<std::size_t>(k) * ucols);
+          for (int k = 0; k < count; ++k)
+            add_row(static_cast<std::size_t>(row0 + k),
+                    block + static_cast<std::size_t>(k) * ucols);
         },
         spectrum.get(),
         [&](std::complex<float>* row_spectra) {
@@ -342,7 +351,9 @@ bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared
           const auto half = static_cast<std::size_t>(fft::half_columns(cols));
           for (std::size_t r = 0; r < h; ++r) {
             std::complex<float>& dc = row_spectra[r * half];
-            dc = std::complex<float>(static_cast<float>(static_cast<double>(dc.real()) - d * static_cast<double>(cols)), dc.imag());
+            dc = std::complex<float>(
+                static_cast<float>(static_cast<double>(dc.real()) - d * static_cast<double>(cols)),
+                dc.imag());
           }
           fft::add_row_impulses(rows, cols, row_spectra, not_finite, d);
           corrected = true;
@@ -356,7 +367,8 @@ bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared
   const bool whole = n_all == static_cast<double>(n_pixels) && unpadded;
   double rss = 0.0;
   if (whole || corrected) {
-    rss = s2_all - 2.0 * d * s_all + n_all * d * d;  // sum of (x - d)^2 = sum of (v - a)^2 (finite pixels)
+    rss = s2_all - 2.0 * d * s_all +
+          n_all * d * d;  // sum of (x - d)^2 = sum of (v - a)^2 (finite pixels)
   } else {
     // Padding, or more non-finite pixels than are corrected above: they become the background
     // (0 after the subtraction), and the residuals v - a are transformed (the transform above,
@@ -383,10 +395,14 @@ bool prepare_constant(ImageView<const float> image, int rows, int cols, Prepared
       for (std::size_t lane = 0; lane < L; ++lane) rss += part[lane];
       std::fill(q + w, q + ucols, 0.0f);
     };
-    fft::forward_rows(rows, cols, [&](int row0, int count, float* block) {
-      for (int k = 0; k < count; ++k)
-        residual_row(static_cast<std::size_t>(row0 + k), block + static_cast<std::size_t>(k) * ucols);
-    }, spectrum.get());
+    fft::forward_rows(
+        rows, cols,
+        [&](int row0, int count, float* block) {
+          for (int k = 0; k < count; ++k)
+            residual_row(static_cast<std::size_t>(row0 + k),
+                         block + static_cast<std::size_t>(k) * ucols);
+        },
+        spectrum.get());
   }
   // No variation: an RMS residual below 1e-6 of the largest magnitude is float rounding.
   const double floor = 1e-6 * vmax;
@@ -405,9 +421,12 @@ Prepared prepare(ImageView<const float> image, const std::vector<double>& window
   const std::size_t h = image.height(), w = image.width();
   const double yc = 0.5 * (static_cast<double>(h) - 1.0), xc = 0.5 * (static_cast<double>(w) - 1.0);
   Prepared out;
-  const bool unwindowed_frame = std::all_of(window_y.begin(), window_y.end(), [](double v) { return v == 1.0; }) &&
-                                std::all_of(window_x.begin(), window_x.end(), [](double v) { return v == 1.0; });
-  if (model == BackgroundModel::constant && unwindowed_frame && prepare_constant(image, rows, cols, out)) return out;
+  const bool unwindowed_frame =
+      std::all_of(window_y.begin(), window_y.end(), [](double v) { return v == 1.0; }) &&
+      std::all_of(window_x.begin(), window_x.end(), [](double v) { return v == 1.0; });
+  if (model == BackgroundModel::constant && unwindowed_frame &&
+      prepare_constant(image, rows, cols, out))
+    return out;
   bool any_finite = false;
   const Background bg = model == BackgroundModel::mean
                             ? [&] {
@@ -421,12 +440,14 @@ Prepared prepare(ImageView<const float> image, const std::vector<double>& window
   double vmax = 0.0, n = 0.0;
   const auto ucols = static_cast<std::size_t>(cols);
   float* padded = scratch_float(static_cast<std::size_t>(rows) * ucols);
-  const bool unwindowed = std::all_of(window_y.begin(), window_y.end(), [](double v) { return v == 1.0; }) &&
-                          std::all_of(window_x.begin(), window_x.end(), [](double v) { return v == 1.0; });
+  const bool unwindowed =
+      std::all_of(window_y.begin(), window_y.end(), [](double v) { return v == 1.0; }) &&
+      std::all_of(window_x.begin(), window_x.end(), [](double v) { return v == 1.0; });
   const bool constant = by == 0.0 && bx == 0.0;
   if (unwindowed && constant) {
     // The fast path below writes every pixel of the image: zero only the padding.
-    for (std::size_t r = 0; r < h; ++r) std::fill(padded + r * ucols + w, padded + (r + 1) * ucols, 0.0f);
+    for (std::size_t r = 0; r < h; ++r)
+      std::fill(padded + r * ucols + w, padded + (r + 1) * ucols, 0.0f);
     std::fill(padded + h * ucols, padded + static_cast<std::size_t>(rows) * ucols, 0.0f);
   } else {
     std::fill(padded, padded + static_cast<std::size_t>(rows) * ucols, 0.0f);
@@ -478,7 +499,8 @@ Prepared prepare(ImageView<const float> image, const std::vector<double>& window
   // float holds 6e-8 relative), e.g. a constant or a plane stored as floats.
   const double floor = 1e-6 * vmax;
   if (!(rss > floor * floor * n) || !(energy > 0.0)) return out;
-  out.spectrum = spectrum_pool().get(static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols)));
+  out.spectrum = spectrum_pool().get(static_cast<std::size_t>(rows) *
+                                     static_cast<std::size_t>(fft::half_columns(cols)));
   fft::forward(rows, cols, padded, out.spectrum.get());
   out.energy = energy;
   out.ok = true;
@@ -493,7 +515,8 @@ int to_int_size(std::size_t n, const char* what) {
 
 // The real surface of a half spectrum (rows x cols), scaled by 1/(rows cols), into `out`.
 void surface_of(const std::complex<float>* spectrum, int rows, int cols, double* out) {
-  const std::size_t half = static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols));
+  const std::size_t half =
+      static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols));
   std::complex<double>* copy = scratch_complex(half);  // the inverse overwrites its input
   std::copy(spectrum, spectrum + half, copy);
   fft::inverse(rows, cols, copy, out);
@@ -514,7 +537,8 @@ struct PreparedImage::State {
 
 PreparedImage::PreparedImage(ImageView<const float> image, const TranslationOptions& options) {
   options.validate();
-  if (image.height() == 0 || image.width() == 0) throw InputError("translation: the image is empty");
+  if (image.height() == 0 || image.width() == 0)
+    throw InputError("translation: the image is empty");
   auto s = std::make_shared<State>();
   s->options = options;
   s->height = image.height();
@@ -522,7 +546,8 @@ PreparedImage::PreparedImage(ImageView<const float> image, const TranslationOpti
   s->rows = cv::getOptimalDFTSize(to_int_size(s->height, "reference"));
   s->cols = cv::getOptimalDFTSize(to_int_size(s->width, "reference"));
   s->image = prepare(image, tukey_window(s->height, options.window_fraction),
-                     tukey_window(s->width, options.window_fraction), s->rows, s->cols, options.background);
+                     tukey_window(s->width, options.window_fraction), s->rows, s->cols,
+                     options.background);
   state_ = std::move(s);
 }
 
@@ -533,27 +558,32 @@ bool PreparedImage::ok() const { return state_->image.ok; }
 std::span<const std::complex<float>> PreparedImage::spectrum() const {
   if (!state_->image.ok) return {};
   return {state_->image.spectrum.get(),
-          static_cast<std::size_t>(state_->rows) * static_cast<std::size_t>(fft::half_columns(state_->cols))};
+          static_cast<std::size_t>(state_->rows) *
+              static_cast<std::size_t>(fft::half_columns(state_->cols))};
 }
 int PreparedImage::fft_rows() const { return state_->rows; }
 int PreparedImage::fft_cols() const { return state_->cols; }
 
-TranslationEstimator::TranslationEstimator(ImageView<const float> reference, const TranslationOptions& options)
+TranslationEstimator::TranslationEstimator(ImageView<const float> reference,
+                                           const TranslationOptions& options)
     : reference_(reference, options) {}
 
 const TranslationOptions& TranslationEstimator::options() const { return reference_.options(); }
 
 TranslationEstimate TranslationEstimator::operator()(ImageView<const float> moving) const {
   if (moving.height() != reference_.height() || moving.width() != reference_.width())
-    throw InputError("translation: the moving image is " + size_text(moving.height(), moving.width()) +
-                     " but the reference is " + size_text(reference_.height(), reference_.width()));
+    throw InputError("translation: the moving image is " +
+                     size_text(moving.height(), moving.width()) + " but the reference is " +
+                     size_text(reference_.height(), reference_.width()));
   return estimate_translation(reference_, PreparedImage(moving, options()));
 }
 
-TranslationEstimate estimate_translation(const PreparedImage& reference_image, const PreparedImage& moving_image) {
+TranslationEstimate estimate_translation(const PreparedImage& reference_image,
+                                         const PreparedImage& moving_image) {
   const PreparedImage::State& s = *reference_image.state_;
   if (moving_image.height() != s.height || moving_image.width() != s.width)
-    throw InputError("translation: the moving image is " + size_text(moving_image.height(), moving_image.width()) +
+    throw InputError("translation: the moving image is " +
+                     size_text(moving_image.height(), moving_image.width()) +
                      " but the reference is " + size_text(s.height, s.width));
   TranslationEstimate result;
   if (!s.image.ok || !moving_image.state_->image.ok) return result;
@@ -581,8 +611,8 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
   HalfSpectrum weighted{nullptr, rows, cols};
   auto stored = [&]() -> const HalfSpectrum& {
     if (!weighted.data) {
-      std::complex<float>* data =
-          scratch_complex_float(static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols)), 0);
+      std::complex<float>* data = scratch_complex_float(
+          static_cast<std::size_t>(rows) * static_cast<std::size_t>(fft::half_columns(cols)), 0);
       cross_power(mov, ref, o, data);
       weighted.data = data;
     }
@@ -612,7 +642,8 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
         if (cols > 1) xs[static_cast<std::size_t>(i)] = grid_coordinate(x0, i - centre, o.upsample);
       }
       const std::vector<double> fine = evaluate_surface(weighted, ys, xs);
-      const auto at = static_cast<std::size_t>(std::max_element(fine.begin(), fine.end()) - fine.begin());
+      const auto at =
+          static_cast<std::size_t>(std::max_element(fine.begin(), fine.end()) - fine.begin());
       dy = ys[at / xs.size()];
       dx = xs[at % xs.size()];
       peak_value = fine[at];
@@ -623,21 +654,25 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
         jy = static_cast<int>(std::lround((ny - y0) * o.upsample));
         jx = static_cast<int>(std::lround((nx - x0) * o.upsample));
       }
-      const GridPeak g = grid_peak(weighted, y0, x0, o.upsample, -centre, n - 1 - centre, exhaustive, jy, jx);
+      const GridPeak g =
+          grid_peak(weighted, y0, x0, o.upsample, -centre, n - 1 - centre, exhaustive, jy, jx);
       dy = g.dy, dx = g.dx, peak_value = g.value;
     }
   } else {
     // Coarse: the surface at b-px spacing from the lowest frequencies.
     const int crop_rows = rows / b, crop_cols = cols / b;
-    const double spacing_y = static_cast<double>(rows) / crop_rows, spacing_x = static_cast<double>(cols) / crop_cols;
-    std::vector<std::complex<float>> cropped(static_cast<std::size_t>(crop_rows) *
-                                             static_cast<std::size_t>(fft::half_columns(crop_cols)));
+    const double spacing_y = static_cast<double>(rows) / crop_rows,
+                 spacing_x = static_cast<double>(cols) / crop_cols;
+    std::vector<std::complex<float>> cropped(
+        static_cast<std::size_t>(crop_rows) *
+        static_cast<std::size_t>(fft::half_columns(crop_cols)));
     if (on_demand)
       crop_spectrum(*weighted_rows, crop_rows, crop_cols, cropped.data());
     else
       crop_spectrum(weighted, crop_rows, crop_cols, cropped.data());
     const HalfSpectrum coarse{cropped.data(), crop_rows, crop_cols};
-    std::vector<double> surface(static_cast<std::size_t>(crop_rows) * static_cast<std::size_t>(crop_cols));
+    std::vector<double> surface(static_cast<std::size_t>(crop_rows) *
+                                static_cast<std::size_t>(crop_cols));
     {
       fft::ComplexBuffer copy = fft::complex_buffer(cropped.size());
       fft::RealBuffer out = fft::real_buffer(surface.size());
@@ -655,7 +690,8 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
     std::vector<double> ys, xs;
     for (int j = -20; j <= 20; ++j) ys.push_back(cy0 + j / 20.0), xs.push_back(cx0 + j / 20.0);
     const std::vector<double> fine = evaluate_surface(coarse, ys, xs);
-    const auto at = static_cast<std::size_t>(std::max_element(fine.begin(), fine.end()) - fine.begin());
+    const auto at =
+        static_cast<std::size_t>(std::max_element(fine.begin(), fine.end()) - fine.begin());
     peak_value = fine[at];
     double ny = ys[at / xs.size()] * spacing_y, nx = xs[at % xs.size()] * spacing_x;
     {  // at full resolution, on the 1/upsample grid (the integer grid for upsample 1)
@@ -667,8 +703,8 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
         // of the full-resolution maximum for a quarter of the cost, and only the starting point
         // of the exact grid search below depends on them.
         const int hr = rows / 2, hc = cols / 2;
-        std::complex<float>* half_data =
-            scratch_complex_float(static_cast<std::size_t>(hr) * static_cast<std::size_t>(fft::half_columns(hc)), 1);
+        std::complex<float>* half_data = scratch_complex_float(
+            static_cast<std::size_t>(hr) * static_cast<std::size_t>(fft::half_columns(hc)), 1);
         if (on_demand)
           crop_spectrum(*weighted_rows, hr, hc, half_data);
         else
@@ -681,7 +717,8 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
       // The climb below starts at the grid point nearest to the half-frequency maximum: within a
       // few thousandths of a pixel of the full-resolution one (a grid step is 0.01 px), so it
       // mostly ends where it starts; full-resolution Newton steps only when those failed.
-      const bool converged = !exhaustive && (half_converged || newton_peak(stored(), ny, nx, 6, 0.25 / o.upsample));
+      const bool converged =
+          !exhaustive && (half_converged || newton_peak(stored(), ny, nx, 6, 0.25 / o.upsample));
       // Exhaustive, or Newton failed: the 1.5 px window around the nearest integer shift.
       const int n = static_cast<int>(std::ceil(1.5 * o.upsample)), centre = n / 2;
       const int reach = converged ? 3 * o.upsample : centre;
@@ -693,7 +730,8 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
         g = grid_peak(*weighted_rows, y0, x0, o.upsample, -reach, reach, jy, jx, plain);
         plain_at_peak = plain;
       } else {
-        g = grid_peak(stored(), y0, x0, o.upsample, -reach, converged ? reach : n - 1 - centre, !converged, jy, jx);
+        g = grid_peak(stored(), y0, x0, o.upsample, -reach, converged ? reach : n - 1 - centre,
+                      !converged, jy, jx);
       }
       dy = g.dy, dx = g.dx;
     }
@@ -706,7 +744,8 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
     correlation = *plain_at_peak;
   else if (!is_plain || o.lowpass_sigma_px > 0.0 || b > 1)
     correlation = correlation_at(mov, ref, dy, dx);
-  const double ncc = std::clamp(correlation / std::sqrt(s.image.energy * moving_image.state_->image.energy), -1.0, 1.0);
+  const double ncc = std::clamp(
+      correlation / std::sqrt(s.image.energy * moving_image.state_->image.energy), -1.0, 1.0);
   if (!(ncc > 0.0)) ok = false;
 
   result.dy_px = dy;
@@ -717,7 +756,8 @@ TranslationEstimate estimate_translation(const PreparedImage& reference_image, c
   return result;
 }
 
-TranslationEstimate estimate_translation(ImageView<const float> reference, ImageView<const float> moving,
+TranslationEstimate estimate_translation(ImageView<const float> reference,
+                                         ImageView<const float> moving,
                                          const TranslationOptions& options) {
   return TranslationEstimator(reference, options)(moving);
 }

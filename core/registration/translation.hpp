@@ -105,13 +105,13 @@
 namespace xanesmap {
 
 enum class CorrelationWeighting {
-  plain,    // cross-correlation: cross-power spectrum F_m conj(F_r)
-  phase,    // phase correlation: divided by its magnitude (whitened)
-  partial,  // |F_m F_r|^(-partial_exponent) weighting in between
-  gradient, // times |2 pi f|^2: the cross-correlation of the images' gradients (their edges).
-            // A fixed weighting (unlike phase/partial), so a change of contrast cannot bias it,
-            // and it sharpens the broad, flat-topped peak that large smooth particles give with
-            // `plain`; use it with lowpass_sigma_px against noise (a band-pass).
+  plain,     // cross-correlation: cross-power spectrum F_m conj(F_r)
+  phase,     // phase correlation: divided by its magnitude (whitened)
+  partial,   // |F_m F_r|^(-partial_exponent) weighting in between
+  gradient,  // times |2 pi f|^2: the cross-correlation of the images' gradients (their edges).
+             // A fixed weighting (unlike phase/partial), so a change of contrast cannot bias it,
+             // and it sharpens the broad, flat-topped peak that large smooth particles give with
+             // `plain`; use it with lowpass_sigma_px against noise (a band-pass).
 };
 
 enum class BackgroundModel {
@@ -126,23 +126,24 @@ enum class BackgroundModel {
 };
 
 struct TranslationOptions {
-  int upsample = 100;               // upsampling factor, 1..1000: resolution 1/upsample px (1 = integer)
-  double max_shift_px = 0.0;        // > 0: search the correlation peak only within this radius (px)
+  int upsample = 100;         // upsampling factor, 1..1000: resolution 1/upsample px (1 = integer)
+  double max_shift_px = 0.0;  // > 0: search the correlation peak only within this radius (px)
   CorrelationWeighting weighting = CorrelationWeighting::plain;
-  double partial_exponent = 0.5;    // for `partial`, in [0, 1] (0 = plain, 1 = phase)
-  double window_fraction = 0.15;    // Tukey window: fraction of each side tapered, [0, 0.5], 0 = none
+  double partial_exponent = 0.5;  // for `partial`, in [0, 1] (0 = plain, 1 = phase)
+  double window_fraction = 0.15;  // Tukey window: fraction of each side tapered, [0, 0.5], 0 = none
   BackgroundModel background = BackgroundModel::plane;  // subtracted before windowing
-  double lowpass_sigma_px = 0.0;    // > 0: Gaussian low-pass of both images (sigma, px), 0 = none
+  double lowpass_sigma_px = 0.0;  // > 0: Gaussian low-pass of both images (sigma, px), 0 = none
   // Speed (see "Fast path" below). coarse_binning b > 1: the integer peak, the bound checks and
   // the sharpness come from the surface at b-px spacing (the cross-power spectrum cropped to its
   // lowest 1/b of frequencies per axis), refined on that surface, then at full resolution.
-  int coarse_binning = 1;           // 1..16; 1 = the coarse peak at full resolution
+  int coarse_binning = 1;              // 1..16; 1 = the coarse peak at full resolution
   bool exhaustive_refinement = false;  // true: evaluate the whole refinement grid (the reference)
-  void validate() const;            // throws OptionError naming the field
+  void validate() const;               // throws OptionError naming the field
 };
 
 /// Convention (shared with the whole project): (dy_px, dx_px) is the displacement of `moving`'s
-/// content relative to `reference`: moving(y, x) ~ reference(y - dy, x - dx). +dy = content moved down.
+/// content relative to `reference`: moving(y, x) ~ reference(y - dy, x - dx). +dy = content moved
+/// down.
 struct TranslationEstimate {
   double dy_px = 0.0, dx_px = 0.0;
   double peak = 0.0;       // normalized cross-correlation at the peak (see the top of this file)
@@ -154,7 +155,8 @@ struct TranslationEstimate {
 /// replaced by the fitted background (the mean of the finite values with `mean`) before the
 /// transform; an image with no finite values or
 /// no variation gives ok = false (not an exception). Throws OptionError for invalid options.
-TranslationEstimate estimate_translation(ImageView<const float> reference, ImageView<const float> moving,
+TranslationEstimate estimate_translation(ImageView<const float> reference,
+                                         ImageView<const float> moving,
                                          const TranslationOptions& options = {});
 
 /// An image made ready for registration (background subtracted, windowed, transformed): prepare
@@ -184,7 +186,8 @@ class PreparedImage {
 
 /// estimate_translation(r, m, o) == estimate_translation(PreparedImage(r, o), PreparedImage(m, o)),
 /// bit for bit. InputError when the two differ in size; the options are the reference's.
-TranslationEstimate estimate_translation(const PreparedImage& reference, const PreparedImage& moving);
+TranslationEstimate estimate_translation(const PreparedImage& reference,
+                                         const PreparedImage& moving);
 
 /// For repeated registrations against one reference (and for speed): the reference's windowed
 /// spectrum computed once. Thread-safe const use; copies share the (immutable) reference data.

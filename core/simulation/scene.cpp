@@ -51,11 +51,17 @@ struct Request {
 
 std::vector<Request> requests_for(const std::string& preset) {
   if (preset == "uncoated")
-    return {{"uncoated-cycled", 3.0}, {"uncoated-cycled", 1.3}, {"uncoated-cycled", 0.8},
-            {"uncoated-cycled", 0.6}, {"debris", 0.5}};
+    return {{"uncoated-cycled", 3.0},
+            {"uncoated-cycled", 1.3},
+            {"uncoated-cycled", 0.8},
+            {"uncoated-cycled", 0.6},
+            {"debris", 0.5}};
   if (preset == "coated")
-    return {{"coated-cycled", 3.0}, {"coated-cycled", 1.3}, {"coated-cycled", 0.8},
-            {"coated-cycled", 0.6}, {"debris", 0.5}};
+    return {{"coated-cycled", 3.0},
+            {"coated-cycled", 1.3},
+            {"coated-cycled", 0.8},
+            {"coated-cycled", 0.6},
+            {"debris", 0.5}};
   if (preset == "mn2-surface")
     return {{"mn2-surface", 1.8}, {"mn2-surface", 1.1}, {"mn2-surface", 0.7}};
   if (preset == "touching")

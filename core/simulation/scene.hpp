@@ -32,8 +32,8 @@ struct Inclusion {
 enum class ParticleKind { manganese, debris };
 
 struct Particle {
-  int id = 0;                  // 1-based label
-  std::string type;            // "uncoated-cycled", "coated-cycled", "mn2-surface", ...
+  int id = 0;        // 1-based label
+  std::string type;  // "uncoated-cycled", "coated-cycled", "mn2-surface", ...
   ParticleKind kind = ParticleKind::manganese;
   double cy_px = 0.0, cx_px = 0.0, radius_px = 0.0;
   RadialValenceProfile profile;

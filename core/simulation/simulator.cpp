@@ -1,18 +1,18 @@
 #include "core/simulation/simulator.hpp"
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numbers>
 #include <numeric>
 
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-
 #include "core/base/error.hpp"
+#include "core/base/random.hpp"
 #include "core/spectral/normalization.hpp"
 #include "core/spectral/spectrum_normalizer.hpp"
-#include "core/base/random.hpp"
 
 namespace xanesmap::sim {
 
@@ -48,15 +48,14 @@ struct Mixer {
 // computed per sample, so the tables only hold smooth functions.
 struct RenderItem {
   enum class Kind { host, debris, inclusion } kind = Kind::host;
-  double cy = 0, cx = 0, radius = 0;  // px
+  double cy = 0, cx = 0, radius = 0;                 // px
   double host_cy = 0, host_cx = 0, host_radius = 0;  // inclusions: the host sphere, px
   int label = 0;
   std::vector<double> mean_fraction;  // bins x K (one bin for inclusions: constant deltas)
   std::vector<double> mean_valence;   // bins
 };
 
-std::vector<RenderItem> make_render_items(const Scene& scene, const Mixer& mixer,
-                                          double px_um) {
+std::vector<RenderItem> make_render_items(const Scene& scene, const Mixer& mixer, double px_um) {
   const std::size_t k = mixer.valences.size();
   std::vector<RenderItem> items;
   std::vector<double> f(k), g(k);
@@ -139,15 +138,17 @@ PreparedReferences prepare_references(const std::vector<SimulationReference>& re
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     return references[a].valence < references[b].valence;
   });
-  // Every reference is normalized with the engine's default convention (core/spectral/valence_map.hpp):
-  // windows around ONE e0, the references' mean derivative maximum. LCF fractions are shares of
-  // the edge step as that convention measures it, so this defines "fraction" the same way on
-  // both sides (docs/simulator.md discusses the few-% sensitivity to the windows).
+  // Every reference is normalized with the engine's default convention
+  // (core/spectral/valence_map.hpp): windows around ONE e0, the references' mean derivative
+  // maximum. LCF fractions are shares of the edge step as that convention measures it, so this
+  // defines "fraction" the same way on both sides (docs/simulator.md discusses the few-%
+  // sensitivity to the windows).
   NormalizationOptions convention;
   double e0_sum = 0.0;
   for (const auto& ref : references) {
     ref.mu.validate();
-    e0_sum += find_e0_max_derivative(ref.mu.energy_ev, ref.mu.mu, convention.derivative_half_window_ev);
+    e0_sum +=
+        find_e0_max_derivative(ref.mu.energy_ev, ref.mu.mu, convention.derivative_half_window_ev);
   }
   const double e0_ev = e0_sum / static_cast<double>(references.size());
   PreparedReferences out;
@@ -170,8 +171,10 @@ PreparedReferences prepare_references(const std::vector<SimulationReference>& re
         if (!(normalizer(raw, norm).edge_step > 0.0)) throw InputError("no edge step on the grid");
         out.on_grid.push_back(std::move(norm));
       } catch (const InputError&) {
-        const NormalizedSpectrum norm = normalize_spectrum(ref.mu.energy_ev, ref.mu.mu, convention, e0_ev);
-        out.on_grid.push_back(interpolate(Spectrum{ref.name, ref.mu.energy_ev, norm.normalized}, grid));
+        const NormalizedSpectrum norm =
+            normalize_spectrum(ref.mu.energy_ev, ref.mu.mu, convention, e0_ev);
+        out.on_grid.push_back(
+            interpolate(Spectrum{ref.name, ref.mu.energy_ev, norm.normalized}, grid));
       }
     } catch (const Error& e) {
       rethrow_with_context(e, "reference '" + ref.name + "'");
@@ -200,7 +203,8 @@ void check_scene_valences(const Scene& scene, const Mixer& mixer) {
 
 // Illumination fixed to the detector: a broad condenser profile (0.5-1.0), faint stripes and a
 // few dust shadows. Dark: offset plus a fixed per-pixel and per-column pattern.
-void make_beam_patterns(const SimulationOptions& o, Image<float>& illumination, Image<float>& dark) {
+void make_beam_patterns(const SimulationOptions& o, Image<float>& illumination,
+                        Image<float>& dark) {
   const std::size_t h = o.height, w = o.width;
   Random rng{o.seed, 0xBEA4ull};
   const double y0 = rng.uniform(0.35, 0.65) * static_cast<double>(h);
@@ -209,11 +213,13 @@ void make_beam_patterns(const SimulationOptions& o, Image<float>& illumination, 
   const double stripe_angle = rng.uniform(0.0, std::numbers::pi);
   const double stripe_period = rng.uniform(12.0, 24.0);
   const double stripe_phase = rng.uniform(0.0, 2.0 * std::numbers::pi);
-  struct Dust { double y, x, s; };
+  struct Dust {
+    double y, x, s;
+  };
   std::vector<Dust> dust;
   for (int i = 0; i < 4; ++i)
-    dust.push_back({rng.uniform(0.0, static_cast<double>(h)), rng.uniform(0.0, static_cast<double>(w)),
-                    rng.uniform(3.0, 8.0)});
+    dust.push_back({rng.uniform(0.0, static_cast<double>(h)),
+                    rng.uniform(0.0, static_cast<double>(w)), rng.uniform(3.0, 8.0)});
   illumination = Image<float>(h, w);
   dark = Image<float>(h, w);
   std::vector<double> column_offset(w);
@@ -221,14 +227,18 @@ void make_beam_patterns(const SimulationOptions& o, Image<float>& illumination, 
   for (std::size_t r = 0; r < h; ++r)
     for (std::size_t c = 0; c < w; ++c) {
       const double y = static_cast<double>(r), x = static_cast<double>(c);
-      double v = 0.5 + 0.5 * std::exp(-((y - y0) * (y - y0) + (x - x0) * (x - x0)) / (2 * sigma * sigma));
+      double v =
+          0.5 + 0.5 * std::exp(-((y - y0) * (y - y0) + (x - x0) * (x - x0)) / (2 * sigma * sigma));
       v *= 1.0 + 0.03 * std::sin(2.0 * std::numbers::pi *
-                                      (y * std::cos(stripe_angle) + x * std::sin(stripe_angle)) /
-                                      stripe_period + stripe_phase);
+                                     (y * std::cos(stripe_angle) + x * std::sin(stripe_angle)) /
+                                     stripe_period +
+                                 stripe_phase);
       for (const Dust& d : dust)
-        v *= 1.0 - 0.25 * std::exp(-((y - d.y) * (y - d.y) + (x - d.x) * (x - d.x)) / (2 * d.s * d.s));
+        v *= 1.0 -
+             0.25 * std::exp(-((y - d.y) * (y - d.y) + (x - d.x) * (x - d.x)) / (2 * d.s * d.s));
       illumination(r, c) = static_cast<float>(v);
-      dark(r, c) = static_cast<float>(o.dark_offset_counts + column_offset[c] + rng.normal(0.0, 2.0));
+      dark(r, c) =
+          static_cast<float>(o.dark_offset_counts + column_offset[c] + rng.normal(0.0, 2.0));
     }
 }
 
@@ -258,9 +268,9 @@ void SimulationOptions::validate() const {
     throw OptionError("hot-pixels", "must be at most 1 % of the pixels");
   if (!(mn_jump_per_um > 0.0 && mn_jump_per_um < 10.0))
     throw OptionError("mn-jump-per-um", "must be a positive OD per um below 10");
-  for (const auto& [value, name] : {std::pair{matrix_od_per_um, "matrix-od-per-um"},
-                                    std::pair{debris_od_per_um, "debris-od-per-um"},
-                                    std::pair{film_od, "film-od"}})
+  for (const auto& [value, name] :
+       {std::pair{matrix_od_per_um, "matrix-od-per-um"},
+        std::pair{debris_od_per_um, "debris-od-per-um"}, std::pair{film_od, "film-od"}})
     if (!(value >= 0.0 && value < 10.0)) throw OptionError(name, "must be an OD between 0 and 10");
   if (supersampling < 1 || supersampling > 8) throw OptionError("supersampling", "must be 1-8");
   if (uniform_valence && !std::isfinite(*uniform_valence))
@@ -285,9 +295,11 @@ std::vector<double> default_energy_grid() {
 
 std::vector<double> energy_grid_of_size(std::size_t count) {
   if (count < 16)
-    throw InputError("an energy grid of " + std::to_string(count) + " points is too short: at least 16 are needed");
+    throw InputError("an energy grid of " + std::to_string(count) +
+                     " points is too short: at least 16 are needed");
   const auto share = [count](double part) {
-    return std::max<std::size_t>(4, static_cast<std::size_t>(std::lround(static_cast<double>(count) * part / 110.0)));
+    return std::max<std::size_t>(
+        4, static_cast<std::size_t>(std::lround(static_cast<double>(count) * part / 110.0)));
   };
   const std::size_t pre = share(17.0), post = share(13.0), edge = count - pre - post;
   std::vector<double> grid;
@@ -307,15 +319,18 @@ RawStack to_raw_stack(SimulatedScan&& scan) {
   std::vector<std::uint16_t>().swap(scan.sample_counts);
   auto slice = [&](const std::vector<std::uint16_t>& v, std::size_t i) {
     const auto first = v.begin() + static_cast<std::ptrdiff_t>(i * frame);
-    return Image<std::uint16_t>(h, w, std::vector<std::uint16_t>(first, first + static_cast<std::ptrdiff_t>(frame)));
+    return Image<std::uint16_t>(
+        h, w, std::vector<std::uint16_t>(first, first + static_cast<std::ptrdiff_t>(frame)));
   };
   std::vector<Image<std::uint16_t>> flats, darks;
   flats.reserve(n);
   for (std::size_t e = 0; e < n; ++e) flats.push_back(slice(scan.flat_counts, e));
   std::vector<std::uint16_t>().swap(scan.flat_counts);
-  for (std::size_t d = 0; d < scan.dark_frame_count; ++d) darks.push_back(slice(scan.dark_counts, d));
+  for (std::size_t d = 0; d < scan.dark_frame_count; ++d)
+    darks.push_back(slice(scan.dark_counts, d));
   Image<float> dark = darks.empty() ? Image<float>() : average_frames(darks, std::nullopt);
-  return RawStack(EnergyStack(scan.energies_ev, h, w, std::move(counts)), std::move(flats), std::move(dark), 65535.0);
+  return RawStack(EnergyStack(scan.energies_ev, h, w, std::move(counts)), std::move(flats),
+                  std::move(dark), 65535.0);
 }
 
 Simulation simulate(const SimulationOptions& options,
@@ -334,7 +349,8 @@ Simulation simulate(const SimulationOptions& options,
   truth.scene = make_scene(options.preset, h, w, options.pixel_size_nm, options.seed);
   if (options.uniform_valence)
     for (Particle& p : truth.scene.particles) {
-      p.profile = {*options.uniform_valence, *options.uniform_valence, 0.0, p.profile.transition_um};
+      p.profile = {*options.uniform_valence, *options.uniform_valence, 0.0,
+                   p.profile.transition_um};
       p.inclusions.clear();
     }
   check_scene_valences(truth.scene, refs.mixer);
@@ -374,7 +390,8 @@ Simulation simulate(const SimulationOptions& options,
                                  ref_um[j](r, c) += sample_weight * chord * f;
                                  if (host) mn_um(r, c) += sample_weight * chord * f;
                                }
-                               valence_um(r, c) += sample_weight * chord *
+                               valence_um(r, c) +=
+                                   sample_weight * chord *
                                    (it.mean_valence[b0] * (1 - t) + it.mean_valence[b1] * t);
                              });
           double thickest = 0.0;
@@ -427,7 +444,8 @@ Simulation simulate(const SimulationOptions& options,
   for (std::size_t e = 0; e < n; ++e) {
     const double energy = grid[e];
     const double decay = falloff(energy);
-    const double progress_in_scan = n > 1 ? static_cast<double>(e) / static_cast<double>(n - 1) : 0.0;
+    const double progress_in_scan =
+        n > 1 ? static_cast<double>(e) / static_cast<double>(n - 1) : 0.0;
     double flux = options.flat_counts * (1.0 - kFluxDropAcrossScan * progress_in_scan);
     double flat_flux = flux;
     if (options.noise) {
@@ -460,23 +478,25 @@ Simulation simulate(const SimulationOptions& options,
           double acc = 0.0;
           for (const double oy : offsets)
             for (const double ox : offsets)
-              for_each_cover(items, static_cast<double>(r) + oy - dy, static_cast<double>(c) + ox - dx,
-                             px_um, [&](std::size_t i, double chord, std::size_t bin, double frac) {
-                               const auto& t = tables[i];
-                               const double v = t.size() == 1 ? t[0]
-                                                              : t[bin] * (1 - frac) + t[bin + 1] * frac;
-                               acc += chord * v;
-                             });
+              for_each_cover(
+                  items, static_cast<double>(r) + oy - dy, static_cast<double>(c) + ox - dx, px_um,
+                  [&](std::size_t i, double chord, std::size_t bin, double frac) {
+                    const auto& t = tables[i];
+                    const double v = t.size() == 1 ? t[0] : t[bin] * (1 - frac) + t[bin + 1] * frac;
+                    acc += chord * v;
+                  });
           const double value = film + acc * sample_weight;
           od(r, c) = static_cast<float>(value);
           const std::size_t p = (e * h + r) * w + c;
           const double expected = flux * illumination(r, c) * std::exp(-value);
           const double expected_flat = flat_flux * illumination(r, c);
           if (options.noise) {
-            scan.sample_counts[p] = to_count(static_cast<double>(rng.poisson(expected)) +
-                                             dark_pattern(r, c) + rng.normal(0.0, options.read_noise_counts));
-            scan.flat_counts[p] = to_count(static_cast<double>(rng.poisson(expected_flat)) +
-                                           dark_pattern(r, c) + rng.normal(0.0, options.read_noise_counts));
+            scan.sample_counts[p] =
+                to_count(static_cast<double>(rng.poisson(expected)) + dark_pattern(r, c) +
+                         rng.normal(0.0, options.read_noise_counts));
+            scan.flat_counts[p] =
+                to_count(static_cast<double>(rng.poisson(expected_flat)) + dark_pattern(r, c) +
+                         rng.normal(0.0, options.read_noise_counts));
           } else {
             scan.sample_counts[p] = to_count(expected + dark_pattern(r, c));
             scan.flat_counts[p] = to_count(expected_flat + dark_pattern(r, c));
@@ -485,7 +505,8 @@ Simulation simulate(const SimulationOptions& options,
       }
     });
     if (options.keep_true_od)
-      std::copy(od.pixels().begin(), od.pixels().end(), true_od.begin() + static_cast<std::ptrdiff_t>(e * h * w));
+      std::copy(od.pixels().begin(), od.pixels().end(),
+                true_od.begin() + static_cast<std::ptrdiff_t>(e * h * w));
     report(progress, "simulate", e + 1, n);
   }
   for (std::size_t d = 0; d < options.dark_frames; ++d)
@@ -493,8 +514,9 @@ Simulation simulate(const SimulationOptions& options,
       for (std::size_t r = rows.begin(); r != rows.end(); ++r) {
         Random rng{options.seed, 1000000 + d, r, 3};
         for (std::size_t c = 0; c < w; ++c)
-          scan.dark_counts[(d * h + r) * w + c] = to_count(
-              dark_pattern(r, c) + (options.noise ? rng.normal(0.0, options.read_noise_counts) : 0.0));
+          scan.dark_counts[(d * h + r) * w + c] =
+              to_count(dark_pattern(r, c) +
+                       (options.noise ? rng.normal(0.0, options.read_noise_counts) : 0.0));
       }
     });
   if (options.hot_pixels > 0) {

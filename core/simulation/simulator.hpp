@@ -4,9 +4,10 @@
 // - Mn spectra: each reference is normalized (core/spectral/normalization.hpp: its pre-edge line
 //   subtracted, divided by its edge step, NOT flattened) and interpolated onto the energy grid.
 //   A pure-phase pixel is then its measured reference times a thickness plus a straight line,
-//   so every normalization routine treats pixel and reference alike. A voxel of valence v mixes the two references that bracket v linearly
-//   (two-bracket mixing); a pixel's Mn spectrum is the thickness-weighted sum of its voxels'
-//   spectra along the beam, so the true pixel valence is the thickness-weighted mean valence.
+//   so every normalization routine treats pixel and reference alike. A voxel of valence v mixes the
+//   two references that bracket v linearly (two-bracket mixing); a pixel's Mn spectrum is the
+//   thickness-weighted sum of its voxels' spectra along the beam, so the true pixel valence is the
+//   thickness-weighted mean valence.
 // - Optical density: OD(E) = jump_per_um * sum_k t_k mu_k(E) + matrix(E) * chord
 //   + debris(E) * chord_debris + film(E), with the non-resonant terms falling as
 //   (6540 eV / E)^3 (the photoelectric fall-off); the Mn term keeps the measured shape.
@@ -24,12 +25,12 @@
 
 #include "core/base/defaults.hpp"
 #include "core/base/energy_stack.hpp"
-#include "core/stack/raw_stack.hpp"
 #include "core/base/image.hpp"
 #include "core/base/progress.hpp"
+#include "core/base/spectrum.hpp"
 #include "core/simulation/drift.hpp"
 #include "core/simulation/scene.hpp"
-#include "core/base/spectrum.hpp"
+#include "core/stack/raw_stack.hpp"
 
 namespace xanesmap::sim {
 
@@ -40,27 +41,27 @@ struct SimulationReference {
 };
 
 struct SimulationOptions {
-  std::size_t height = 512;                // px
-  std::size_t width = 512;                 // px
+  std::size_t height = 512;                    // px
+  std::size_t width = 512;                     // px
   double pixel_size_nm = kDefaultPixelSizeNm;  // nm
-  std::string preset = "mixed";            // scene, see scene_presets()
-  std::vector<double> energies_ev;         // eV, strictly increasing; empty = default grid
-  double flat_counts = 20000.0;            // mean flat counts at the first energy, brightest px
-  std::size_t dark_frames = 5;             // number of dark frames written
-  double dark_offset_counts = 100.0;       // counts
-  double read_noise_counts = 3.0;          // counts, standard deviation
-  double drift_px = 5.0;                   // px, largest sample displacement; 0 = none
-  bool noise = true;                       // false: expected counts, rounded (no randomness)
-  std::uint64_t seed = 1;                  // fixes scene, drift and noise
-  std::size_t hot_pixels = 0;              // detector pixels stuck at 65535 in sample frames
-  double mn_jump_per_um = 0.05;            // OD edge jump per um of particle
-  double matrix_od_per_um = 0.04;          // non-resonant OD per um of particle at 6540 eV
-  double debris_od_per_um = 0.03;          // OD per um of non-Mn debris at 6540 eV
-  double film_od = 0.02;                   // uniform support film OD at 6540 eV
-  int supersampling = 3;                   // sub-samples per pixel side (area integration)
-  bool keep_true_od = false;               // also return the noise-free OD stack (tests)
-  std::optional<double> uniform_valence;   // every Mn particle uniform at this valence (no patches)
-  void validate() const;                   // throws OptionError naming the option
+  std::string preset = "mixed";                // scene, see scene_presets()
+  std::vector<double> energies_ev;             // eV, strictly increasing; empty = default grid
+  double flat_counts = 20000.0;                // mean flat counts at the first energy, brightest px
+  std::size_t dark_frames = 5;                 // number of dark frames written
+  double dark_offset_counts = 100.0;           // counts
+  double read_noise_counts = 3.0;              // counts, standard deviation
+  double drift_px = 5.0;                       // px, largest sample displacement; 0 = none
+  bool noise = true;                           // false: expected counts, rounded (no randomness)
+  std::uint64_t seed = 1;                      // fixes scene, drift and noise
+  std::size_t hot_pixels = 0;                  // detector pixels stuck at 65535 in sample frames
+  double mn_jump_per_um = 0.05;                // OD edge jump per um of particle
+  double matrix_od_per_um = 0.04;              // non-resonant OD per um of particle at 6540 eV
+  double debris_od_per_um = 0.03;              // OD per um of non-Mn debris at 6540 eV
+  double film_od = 0.02;                       // uniform support film OD at 6540 eV
+  int supersampling = 3;                       // sub-samples per pixel side (area integration)
+  bool keep_true_od = false;                   // also return the noise-free OD stack (tests)
+  std::optional<double> uniform_valence;  // every Mn particle uniform at this valence (no patches)
+  void validate() const;                  // throws OptionError naming the option
 };
 
 /// Raw detector data, as the FXI beamline writes it: frame-major uint16 (n, H, W).
@@ -75,19 +76,19 @@ struct SimulatedScan {
 };
 
 struct SimulationTruth {
-  Image<float> valence;              // thickness-weighted mean Mn valence; NaN where no Mn
-  Image<std::uint8_t> mn_mask;       // 1 where the pixel centre lies inside a Mn particle
-  Image<std::uint16_t> labels;       // particle id at the pixel centre (thickest), 0 = none
-  Image<std::uint8_t> debris_mask;   // 1 where the pixel centre lies inside debris
-  Image<float> mn_thickness_um;      // Mn-bearing particle thickness along the beam, um
-  Image<float> edge_jump_od;         // true Mn edge jump in OD (mn_jump_per_um * thickness)
+  Image<float> valence;                 // thickness-weighted mean Mn valence; NaN where no Mn
+  Image<std::uint8_t> mn_mask;          // 1 where the pixel centre lies inside a Mn particle
+  Image<std::uint16_t> labels;          // particle id at the pixel centre (thickest), 0 = none
+  Image<std::uint8_t> debris_mask;      // 1 where the pixel centre lies inside debris
+  Image<float> mn_thickness_um;         // Mn-bearing particle thickness along the beam, um
+  Image<float> edge_jump_od;            // true Mn edge jump in OD (mn_jump_per_um * thickness)
   std::vector<Image<float>> fractions;  // per reference: its share of the Mn; NaN where no Mn
   std::vector<std::string> reference_names;
   std::vector<double> reference_valences;
   std::vector<std::vector<double>> reference_spectra;  // normalized, on the energy grid
-  DriftPath drift;                   // true content displacement per energy (drift.hpp)
+  DriftPath drift;  // true content displacement per energy (drift.hpp)
   Scene scene;
-  std::optional<EnergyStack> od;     // noise-free OD per frame (with drift), if kept
+  std::optional<EnergyStack> od;  // noise-free OD per frame (with drift), if kept
 };
 
 struct Simulation {

@@ -125,8 +125,8 @@ EdgeEnergyFinder::EdgeEnergyFinder(std::span<const double> energy_ev, double e0_
   if (end < search_first_ + 3) {
     std::ostringstream m;
     m.precision(7);
-    m << "edge search range " << lo << "-" << hi << " eV (e0 " << options_.search_ev.from_ev << " to "
-      << options_.search_ev.to_ev << " eV) holds " << (end - std::min(end, search_first_))
+    m << "edge search range " << lo << "-" << hi << " eV (e0 " << options_.search_ev.from_ev
+      << " to " << options_.search_ev.to_ev << " eV) holds " << (end - std::min(end, search_first_))
       << " point(s) of the energy grid";
     if (!e.empty()) m << " (" << e.front() << "-" << e.back() << " eV)";
     m << "; at least 3 are needed";
@@ -208,7 +208,8 @@ std::size_t EdgeEnergyFinder::max_slope_index(std::span<const double> y) const {
     for (const std::size_t offset : slope_groups_) {
       if (offset != npos) {
         const Stencil& st = slope_stencils_[p];
-        kernels::four_slopes(group_weights_.data() + offset, y.data() + st.first, st.count, slopes + p);
+        kernels::four_slopes(group_weights_.data() + offset, y.data() + st.first, st.count,
+                             slopes + p);
       } else {
         for (std::size_t q = 0; q < 4; ++q) slopes[p + q] = apply(slope_stencils_[p + q], 0, y);
       }

@@ -56,7 +56,8 @@ std::string to_string(EdgeDefinition definition);
 EdgeDefinition parse_edge_definition(const std::string& text);
 
 struct EdgeEnergyOptions {
-  RelativeWindow search_ev{-20.0, 25.0};  // relative to the finder's e0: where the main edge is searched
+  RelativeWindow search_ev{-20.0,
+                           25.0};  // relative to the finder's e0: where the main edge is searched
   double smoothing_half_window_ev =
       1.0;  // eV, half width of the local polynomial (derivative, half-height)
   double white_line_half_window_ev = 2.0;  // eV, half width of the quadratic around the white line
@@ -82,7 +83,8 @@ class EdgeEnergyFinder {
   const EdgeEnergyOptions& options() const { return options_; }
 
  private:
-  friend struct EdgeEnergyFinderProbe;  // tests/core/spectral/edge_energy_test.cpp: the fast scan against the plain one
+  friend struct EdgeEnergyFinderProbe;  // tests/core/spectral/edge_energy_test.cpp: the fast scan
+                                        // against the plain one
   // A local polynomial at one grid point: data indices [first, first + count); the weights of its
   // stored coefficients, row r at weights_[offset + r * count + j] (slope stencils store c_1
   // only, white-line stencils c_0, c_1, c_2).

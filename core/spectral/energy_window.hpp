@@ -21,9 +21,13 @@ struct AbsoluteWindow {
   double from_ev = 0.0;  // eV
   double to_ev = 0.0;    // eV; >= from_ev
   /// The window relative to `e0_ev`: {from_ev - e0_ev, to_ev - e0_ev}.
-  constexpr RelativeWindow relative_to(double e0_ev) const { return {from_ev - e0_ev, to_ev - e0_ev}; }
+  constexpr RelativeWindow relative_to(double e0_ev) const {
+    return {from_ev - e0_ev, to_ev - e0_ev};
+  }
 };
 
-constexpr AbsoluteWindow RelativeWindow::around(double e0_ev) const { return {e0_ev + from_ev, e0_ev + to_ev}; }
+constexpr AbsoluteWindow RelativeWindow::around(double e0_ev) const {
+  return {e0_ev + from_ev, e0_ev + to_ev};
+}
 
 }  // namespace xanesmap

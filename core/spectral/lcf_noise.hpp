@@ -22,7 +22,8 @@ struct LcfNoiseModel {
   std::span<const double> noise_map;  // M, K x n, row-major
   std::size_t references = 0;         // K, at most kMaxLcfReferences
   std::size_t points = 0;             // n
-  std::size_t pre_begin = 0, pre_end = 0;  // the pre-edge points [pre_begin, pre_end) carry sigma_pre
+  std::size_t pre_begin = 0,
+              pre_end = 0;  // the pre-edge points [pre_begin, pre_end) carry sigma_pre
 };
 
 /// One pixel's inputs.

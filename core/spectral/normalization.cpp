@@ -62,7 +62,8 @@ double find_e0_max_derivative(std::span<const double> e, std::span<const double>
 }
 
 NormalizedSpectrum normalize_spectrum(std::span<const double> e, std::span<const double> mu,
-                                      const NormalizationOptions& options, std::optional<double> e0_ev) {
+                                      const NormalizationOptions& options,
+                                      std::optional<double> e0_ev) {
   options.validate();
   if (e0_ev && !std::isfinite(*e0_ev)) throw OptionError("e0", "must be a finite energy");
   if (e.size() != mu.size()) throw InputError("energies and values differ in length");

@@ -33,11 +33,11 @@ struct NormalizationOptions {
 
 struct NormalizedSpectrum {
   double e0_ev = 0.0;
-  double edge_step = 0.0;                 // post(e0) - pre(e0), in the units of mu
+  double edge_step = 0.0;                       // post(e0) - pre(e0), in the units of mu
   double pre_intercept = 0.0, pre_slope = 0.0;  // pre(E) = intercept + slope (E - e0)
-  std::vector<double> post_coefficients;  // post(E) = sum c_k (E - e0)^k
-  std::vector<double> normalized;         // (mu - pre) / step, one per input point
-  std::vector<double> flattened;          // normalized minus the post-edge background shape
+  std::vector<double> post_coefficients;        // post(E) = sum c_k (E - e0)^k
+  std::vector<double> normalized;               // (mu - pre) / step, one per input point
+  std::vector<double> flattened;                // normalized minus the post-edge background shape
   RelativeWindow pre_edge_used_ev, post_edge_used_ev;  // after clipping, relative to e0
   bool clipped_pre = false, clipped_post = false;
 };
@@ -53,10 +53,10 @@ double find_e0_max_derivative(std::span<const double> energy_ev, std::span<const
 /// not an option, so that a caller with its own e0 (ValenceMapOptions::e0_ev, SpectrumNormalizer's
 /// constructor) has one place to set it. The background fits and both normalized forms are those
 /// of SpectrumNormalizer (core/spectral/spectrum_normalizer.hpp) on this spectrum's grid and e0:
-/// `normalized` as with options.flatten = false, `flattened` as with true, whatever options.flatten.
-/// Throws OptionError for invalid options or a non-finite e0; InputError when a window holds too
-/// few points for its fit or the step is not positive (no edge). Energies must be strictly
-/// increasing.
+/// `normalized` as with options.flatten = false, `flattened` as with true, whatever
+/// options.flatten. Throws OptionError for invalid options or a non-finite e0; InputError when a
+/// window holds too few points for its fit or the step is not positive (no edge). Energies must be
+/// strictly increasing.
 NormalizedSpectrum normalize_spectrum(std::span<const double> energy_ev, std::span<const double> mu,
                                       const NormalizationOptions& options = {},
                                       std::optional<double> e0_ev = std::nullopt);

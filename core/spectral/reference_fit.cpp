@@ -1,9 +1,8 @@
 #include "core/spectral/reference_fit.hpp"
 
+#include <Eigen/Dense>
 #include <cmath>
 #include <limits>
-
-#include <Eigen/Dense>
 
 #include "core/base/error.hpp"
 
@@ -26,13 +25,17 @@ constexpr double kFeasibilityTolerance = 1e-12;  // fractions this far below 0 c
 LinearCombinationFit::LinearCombinationFit(std::vector<std::vector<double>> references,
                                            std::vector<double> valences, LcfConstraint constraint,
                                            bool free_amplitude)
-    : refs_(std::move(references)), valences_(std::move(valences)), constraint_(constraint),
+    : refs_(std::move(references)),
+      valences_(std::move(valences)),
+      constraint_(constraint),
       free_amplitude_(free_amplitude) {
   const std::size_t k = refs_.size();
   if (k < 2 || k != valences_.size())
-    throw InputError("a linear-combination fit needs at least two references, got " + std::to_string(k));
+    throw InputError("a linear-combination fit needs at least two references, got " +
+                     std::to_string(k));
   if (k > kMaxLcfReferences)
-    throw OptionError("refs", "at most " + std::to_string(kMaxLcfReferences) + " references can be fitted");
+    throw OptionError("refs",
+                      "at most " + std::to_string(kMaxLcfReferences) + " references can be fitted");
   points_ = refs_[0].size();
   for (const auto& r : refs_)
     if (r.size() != points_) throw InputError("references differ in length on the fit grid");
@@ -52,7 +55,8 @@ LinearCombinationFit::LinearCombinationFit(std::vector<std::vector<double>> refe
     Eigen::MatrixXd sub(m, m);
     for (Eigen::Index r = 0; r < m; ++r)
       for (Eigen::Index c = 0; c < m; ++c)
-        sub(r, c) = gram_[face.index[static_cast<std::size_t>(r)] * k + face.index[static_cast<std::size_t>(c)]];
+        sub(r, c) = gram_[face.index[static_cast<std::size_t>(r)] * k +
+                          face.index[static_cast<std::size_t>(c)]];
     Eigen::FullPivLU<Eigen::MatrixXd> lu(sub);
     // Relative threshold: references that agree to ~1e-10 of their norm are indistinguishable.
     lu.setThreshold(1e-10);
@@ -66,8 +70,9 @@ LinearCombinationFit::LinearCombinationFit(std::vector<std::vector<double>> refe
   };
   const std::uint32_t all = (1u << k) - 1u;
   if (!make_face(all, full_))
-    throw InputError("the references are linearly dependent on the fit window: a linear-combination "
-                     "fit cannot tell them apart (remove one, or widen the window)");
+    throw InputError(
+        "the references are linearly dependent on the fit window: a linear-combination "
+        "fit cannot tell them apart (remove one, or widen the window)");
   if (constraint == LcfConstraint::sum_to_one) {
     faces_.push_back(full_);
     return;
@@ -96,9 +101,15 @@ LcfResult LinearCombinationFit::operator()(std::span<const double> y) const {
     for (std::size_t j = 0; j < K; ++j) b[j] = s[j];
   };
   switch (k) {
-    case 2: dots.template operator()<2>(); break;
-    case 3: dots.template operator()<3>(); break;
-    case 4: dots.template operator()<4>(); break;
+    case 2:
+      dots.template operator()<2>();
+      break;
+    case 3:
+      dots.template operator()<3>();
+      break;
+    case 4:
+      dots.template operator()<4>();
+      break;
     default:
       for (std::size_t i = 0; i < points_; ++i) yy += y[i] * y[i];
       for (std::size_t j = 0; j < k; ++j) {
@@ -180,7 +191,8 @@ LcfResult LinearCombinationFit::operator()(std::span<const double> y) const {
 std::vector<double> LinearCombinationFit::model(const LcfResult& fit) const {
   std::vector<double> out(points_, 0.0);
   for (std::size_t j = 0; j < valences_.size(); ++j)
-    for (std::size_t i = 0; i < points_; ++i) out[i] += fit.amplitude * fit.fractions[j] * refs_[j][i];
+    for (std::size_t i = 0; i < points_; ++i)
+      out[i] += fit.amplitude * fit.fractions[j] * refs_[j][i];
   return out;
 }
 
@@ -188,7 +200,8 @@ std::vector<double> LinearCombinationFit::model(const LcfResult& fit) const {
 
 namespace xanesmap {
 
-std::array<double, kMaxLcfReferences> LinearCombinationFit::valence_gradient(const LcfResult& fit) const {
+std::array<double, kMaxLcfReferences> LinearCombinationFit::valence_gradient(
+    const LcfResult& fit) const {
   const std::size_t k = valences_.size();
   // Free amplitude: v = sum g_k v_k / sum g_k, g = G A'y: dv/dy = (G J)' A', J_k = (v_k - v)/s.
   // Sum-to-one: f = C A'y + const, C = G - G1 1'G / 1'G1: dv/dy = (C v)' A'.

@@ -41,7 +41,7 @@ enum class LcfConstraint {
   simplex,     // fractions >= 0 and sum to 1 (exact active-set solve)
   sum_to_one,  // fractions sum to 1, may be negative (plain equality-constrained least squares)
 };
-std::string to_string(LcfConstraint c);              // "simplex", "sum-to-one"
+std::string to_string(LcfConstraint c);                       // "simplex", "sum-to-one"
 LcfConstraint parse_lcf_constraint(const std::string& text);  // OptionError otherwise
 
 inline constexpr std::size_t kMaxLcfReferences = 8;
@@ -76,22 +76,24 @@ class LinearCombinationFit {
   /// this solution; lets a caller propagate noise that reaches y through other linear steps.
   std::array<double, kMaxLcfReferences> valence_gradient(const LcfResult& fit) const;
   /// Free parameters of the fit (K - 1, or K with the free amplitude).
-  std::size_t parameters() const { return free_amplitude_ ? valences_.size() : valences_.size() - 1; }
+  std::size_t parameters() const {
+    return free_amplitude_ ? valences_.size() : valences_.size() - 1;
+  }
   const std::vector<std::vector<double>>& references() const { return refs_; }
 
  private:
   struct Face {
-    std::uint32_t members = 0;           // bit k: reference k in the subset
-    std::vector<std::size_t> index;      // the members, ascending
-    std::vector<double> g;               // G_S, |S| x |S| row-major
-    std::vector<double> g_ones;          // G_S 1
-    double ones_g_ones = 0.0;            // 1' G_S 1
+    std::uint32_t members = 0;       // bit k: reference k in the subset
+    std::vector<std::size_t> index;  // the members, ascending
+    std::vector<double> g;           // G_S, |S| x |S| row-major
+    std::vector<double> g_ones;      // G_S 1
+    double ones_g_ones = 0.0;        // 1' G_S 1
   };
   std::vector<std::vector<double>> refs_;
   std::vector<double> valences_;
-  std::vector<double> gram_;             // A'A, K x K
-  std::vector<Face> faces_;              // feasible candidates to try (all subsets, or the full set)
-  Face full_;                            // the full set, for the covariance
+  std::vector<double> gram_;  // A'A, K x K
+  std::vector<Face> faces_;   // feasible candidates to try (all subsets, or the full set)
+  Face full_;                 // the full set, for the covariance
   LcfConstraint constraint_ = LcfConstraint::simplex;
   bool free_amplitude_ = false;
   std::size_t points_ = 0;

@@ -1,11 +1,10 @@
 #include "core/spectral/spectrum_normalizer.hpp"
 
+#include <Eigen/Dense>
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <sstream>
-
-#include <Eigen/Dense>
 
 #include "core/base/error.hpp"
 #include "core/kernels/frame_sums.hpp"
@@ -67,8 +66,10 @@ SpectrumNormalizer::SpectrumNormalizer(std::span<const double> e, double e0_ev,
   for (std::size_t i = 0; i < e.size(); ++i) x_[i] = e[i] - e0_ev;
   first_at_or_above_e0_ = static_cast<std::size_t>(
       std::find_if(x_.begin(), x_.end(), [](double x) { return x >= 0.0; }) - x_.begin());
-  const double pre_lo = e0_ev + options.pre_edge_ev.from_ev, pre_hi = e0_ev + options.pre_edge_ev.to_ev;
-  const double post_lo = e0_ev + options.post_edge_ev.from_ev, post_hi = e0_ev + options.post_edge_ev.to_ev;
+  const double pre_lo = e0_ev + options.pre_edge_ev.from_ev,
+               pre_hi = e0_ev + options.pre_edge_ev.to_ev;
+  const double post_lo = e0_ev + options.post_edge_ev.from_ev,
+               post_hi = e0_ev + options.post_edge_ev.to_ev;
   clipped_pre_ = pre_lo < e.front() || pre_hi > e.back();
   clipped_post_ = post_lo < e.front() || post_hi > e.back();
   std::tie(pre_begin_, pre_end_) = index_range(e, pre_lo, pre_hi);
@@ -77,7 +78,8 @@ SpectrumNormalizer::SpectrumNormalizer(std::span<const double> e, double e0_ev,
     std::ostringstream m;
     m << which << " window " << window_text(lo, hi) << " (e0 = " << e0_ev << " eV) holds " << have
       << " of the " << e.size() << " energies (" << window_text(e.front(), e.back())
-      << "); its fit needs at least " << need << ": widen the window or measure more energies there";
+      << "); its fit needs at least " << need
+      << ": widen the window or measure more energies there";
     return InputError(m.str());
   };
   // A line needs 2 points; 3 leave one degree of freedom for the noise estimate.
@@ -112,11 +114,13 @@ std::vector<double> SpectrumNormalizer::linear_operator() const {
     const bool flat = flatten_ && x >= 0.0;
     // pre(E_i) = sum_j (p0_j + x p1_j) mu_j; flattened rows subtract post - pre instead of pre.
     if (!flat)
-      for (std::size_t j = 0; j < n_pre; ++j) row[pre_begin_ + j] -= pre_pinv_[j] + x * pre_pinv_[n_pre + j];
+      for (std::size_t j = 0; j < n_pre; ++j)
+        row[pre_begin_ + j] -= pre_pinv_[j] + x * pre_pinv_[n_pre + j];
     if (flat) {
       for (std::size_t j = 0; j < n_post; ++j) {
         double value = 0.0, power = 1.0;
-        for (int k = 0; k <= post_order_; ++k, power *= x) value += power * post_pinv_[static_cast<std::size_t>(k) * n_post + j];
+        for (int k = 0; k <= post_order_; ++k, power *= x)
+          value += power * post_pinv_[static_cast<std::size_t>(k) * n_post + j];
         row[post_begin_ + j] -= value;
       }
     }
@@ -133,7 +137,8 @@ SpectrumNormalizer::Fit SpectrumNormalizer::fit(std::span<const double> mu) cons
   }
   for (int k = 0; k <= post_order_; ++k)
     for (std::size_t j = 0; j < n_post; ++j)
-      f.post[static_cast<std::size_t>(k)] += post_pinv_[static_cast<std::size_t>(k) * n_post + j] * mu[post_begin_ + j];
+      f.post[static_cast<std::size_t>(k)] +=
+          post_pinv_[static_cast<std::size_t>(k) * n_post + j] * mu[post_begin_ + j];
   double rss = 0.0;
   for (std::size_t j = pre_begin_; j < pre_end_; ++j) {
     const double r = mu[j] - (f.pre_intercept + f.pre_slope * x_[j]);
@@ -144,7 +149,8 @@ SpectrumNormalizer::Fit SpectrumNormalizer::fit(std::span<const double> mu) cons
   return f;
 }
 
-void SpectrumNormalizer::fit_columns(const float* values, std::size_t stride, std::span<Fit> fits) const {
+void SpectrumNormalizer::fit_columns(const float* values, std::size_t stride,
+                                     std::span<Fit> fits) const {
   const std::size_t n_pre = pre_points(), n_post = post_points();
   // Columns in tiles: a tile's accumulators (up to 6 x 2 KB) stay in the L1 cache while its
   // frames stream by, where a whole 2048 px row's (96 KB) would be reloaded from L2 for every
@@ -157,29 +163,35 @@ void SpectrumNormalizer::fit_columns(const float* values, std::size_t stride, st
   for (std::size_t begin = 0; begin < fits.size(); begin += kTile) {
     const std::size_t count = std::min(kTile, fits.size() - begin);
     // The next tile's values of each frame are requested while this tile is summed.
-    const kernels::FrameTile frames{values + begin, stride, count, std::min(kTile, fits.size() - begin - count)};
+    const kernels::FrameTile frames{values + begin, stride, count,
+                                    std::min(kTile, fits.size() - begin - count)};
     // Per-spectrum accumulators, filled frame by frame (j outer, spectrum inner): for each
     // spectrum the terms arrive in the order fit() adds them.
-    std::fill(p0.begin(), p0.end(), 0.0), std::fill(p1.begin(), p1.end(), 0.0), std::fill(rss.begin(), rss.end(), 0.0);
-    for (int k = 0; k <= post_order_; ++k) std::fill(q[static_cast<std::size_t>(k)].begin(), q[static_cast<std::size_t>(k)].end(), 0.0);
-    kernels::weighted_frame_sums2(frames, pre_begin_, n_pre, pre_pinv_.data(), pre_pinv_.data() + n_pre, p0.data(),
-                                  p1.data());
+    std::fill(p0.begin(), p0.end(), 0.0), std::fill(p1.begin(), p1.end(), 0.0),
+        std::fill(rss.begin(), rss.end(), 0.0);
+    for (int k = 0; k <= post_order_; ++k)
+      std::fill(q[static_cast<std::size_t>(k)].begin(), q[static_cast<std::size_t>(k)].end(), 0.0);
+    kernels::weighted_frame_sums2(frames, pre_begin_, n_pre, pre_pinv_.data(),
+                                  pre_pinv_.data() + n_pre, p0.data(), p1.data());
     // Every post-edge coefficient from one read of each frame row.
     if (post_order_ == 2)  // options.validate(): the order is 1 or 2
-      kernels::weighted_frame_sums3(frames, post_begin_, n_post, post_pinv_.data(), post_pinv_.data() + n_post,
-                                    post_pinv_.data() + 2 * n_post, q[0].data(), q[1].data(), q[2].data());
+      kernels::weighted_frame_sums3(frames, post_begin_, n_post, post_pinv_.data(),
+                                    post_pinv_.data() + n_post, post_pinv_.data() + 2 * n_post,
+                                    q[0].data(), q[1].data(), q[2].data());
     else
-      kernels::weighted_frame_sums2(frames, post_begin_, n_post, post_pinv_.data(), post_pinv_.data() + n_post,
-                                    q[0].data(), q[1].data());
+      kernels::weighted_frame_sums2(frames, post_begin_, n_post, post_pinv_.data(),
+                                    post_pinv_.data() + n_post, q[0].data(), q[1].data());
     // The pre-edge line's residuals (the tile's frames are still cached).
-    kernels::line_residual_squares(frames, pre_begin_, n_pre, x_.data() + pre_begin_, p0.data(), p1.data(), rss.data());
+    kernels::line_residual_squares(frames, pre_begin_, n_pre, x_.data() + pre_begin_, p0.data(),
+                                   p1.data(), rss.data());
     const double dof = static_cast<double>(n_pre - 2);
     for (std::size_t c = 0; c < count; ++c) {
       Fit& f = fits[begin + c];
       f.pre_intercept = p0[c];
       f.pre_slope = p1[c];
       f.post = {};
-      for (int k = 0; k <= post_order_; ++k) f.post[static_cast<std::size_t>(k)] = q[static_cast<std::size_t>(k)][c];
+      for (int k = 0; k <= post_order_; ++k)
+        f.post[static_cast<std::size_t>(k)] = q[static_cast<std::size_t>(k)][c];
       const double rms = std::sqrt(rss[c] / dof);
       f.result = {f.post[0] - f.pre_intercept, rms, rms * step_noise_gain_};
     }
@@ -194,15 +206,16 @@ SpectrumNormalizer::Result SpectrumNormalizer::operator()(std::span<const double
   return f.result;
 }
 
-void SpectrumNormalizer::apply(const Fit& f, std::span<const double> mu, std::span<double> out) const {
+void SpectrumNormalizer::apply(const Fit& f, std::span<const double> mu,
+                               std::span<double> out) const {
   // The grid is increasing, so the points below e0 come first: two branch-free loops (the same
   // operations per point as one loop testing x >= 0, so the same values).
   const double inv_step = 1.0 / f.result.edge_step;
   const std::size_t n = x_.size(), split = flatten_ ? first_at_or_above_e0_ : n;
-  kernels::normalize_range(x_.data(), mu.data(), out.data(), 0, split, f.pre_intercept, f.pre_slope, f.post[0],
-                           f.post[1], f.post[2], inv_step, false);
-  kernels::normalize_range(x_.data(), mu.data(), out.data(), split, n, f.pre_intercept, f.pre_slope, f.post[0],
-                           f.post[1], f.post[2], inv_step, true);
+  kernels::normalize_range(x_.data(), mu.data(), out.data(), 0, split, f.pre_intercept, f.pre_slope,
+                           f.post[0], f.post[1], f.post[2], inv_step, false);
+  kernels::normalize_range(x_.data(), mu.data(), out.data(), split, n, f.pre_intercept, f.pre_slope,
+                           f.post[0], f.post[1], f.post[2], inv_step, true);
 }
 
 }  // namespace xanesmap

@@ -1,9 +1,9 @@
 // Per-pixel normalization on one energy grid: the routine applied, identically, to every pixel
 // spectrum and to every reference interpolated onto the stack's energies.
 //
-// Same definitions as core/spectral/normalization.hpp (Athena: Ravel & Newville, J. Synchrotron Rad. 12,
-// 537 (2005)), with one difference that makes the routine a fixed linear operator: the windows
-// sit around ONE edge energy e0 shared by all spectra (not each spectrum's own e0), so the
+// Same definitions as core/spectral/normalization.hpp (Athena: Ravel & Newville, J. Synchrotron
+// Rad. 12, 537 (2005)), with one difference that makes the routine a fixed linear operator: the
+// windows sit around ONE edge energy e0 shared by all spectra (not each spectrum's own e0), so the
 // least-squares pseudo-inverses of the pre- and post-edge fits are computed once, in the
 // constructor, and normalizing a spectrum costs a few dot products. The valence-dependent edge
 // shift (~6 eV from Mn2+ to Mn4+) is small against windows that end 20 eV below and start 30 eV
@@ -76,8 +76,8 @@ class SpectrumNormalizer {
   std::size_t post_points() const { return post_end_ - post_begin_; }
 
  private:
-  std::vector<double> x_;                  // E - e0 for every grid point
-  std::size_t first_at_or_above_e0_ = 0;   // first index with x_ >= 0 (flattened from there)
+  std::vector<double> x_;                 // E - e0 for every grid point
+  std::size_t first_at_or_above_e0_ = 0;  // first index with x_ >= 0 (flattened from there)
   double e0_ev_ = 0.0;
   bool flatten_ = true;
   std::size_t pre_begin_ = 0, pre_end_ = 0, post_begin_ = 0, post_end_ = 0;

@@ -20,13 +20,20 @@ ValenceMethod parse_valence_method(const std::string& s) {
 
 const char* status_name(PixelStatus s) {
   switch (s) {
-    case PixelStatus::ok: return "ok";
-    case PixelStatus::no_mn: return "no_mn";
-    case PixelStatus::invalid_od: return "invalid_od";
-    case PixelStatus::no_edge: return "no_edge";
-    case PixelStatus::fit_failed: return "fit_failed";
-    case PixelStatus::edge_extrapolated: return "edge_extrapolated";
-    case PixelStatus::outside_view: return "outside_view";
+    case PixelStatus::ok:
+      return "ok";
+    case PixelStatus::no_mn:
+      return "no_mn";
+    case PixelStatus::invalid_od:
+      return "invalid_od";
+    case PixelStatus::no_edge:
+      return "no_edge";
+    case PixelStatus::fit_failed:
+      return "fit_failed";
+    case PixelStatus::edge_extrapolated:
+      return "edge_extrapolated";
+    case PixelStatus::outside_view:
+      return "outside_view";
   }
   return "unknown";
 }

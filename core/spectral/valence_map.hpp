@@ -20,14 +20,14 @@
 #include <string>
 #include <vector>
 
-#include "core/spectral/edge_calibration.hpp"
-#include "core/spectral/edge_energy.hpp"
 #include "core/base/energy_stack.hpp"
 #include "core/base/image.hpp"
-#include "core/spectral/normalization.hpp"
 #include "core/base/progress.hpp"
-#include "core/spectral/reference_fit.hpp"
 #include "core/base/spectrum.hpp"
+#include "core/spectral/edge_calibration.hpp"
+#include "core/spectral/edge_energy.hpp"
+#include "core/spectral/normalization.hpp"
+#include "core/spectral/reference_fit.hpp"
 
 namespace xanesmap {
 
@@ -42,17 +42,19 @@ std::string to_string(ValenceMethod m);                    // "lcf", "edge"
 ValenceMethod parse_valence_method(const std::string& s);  // OptionError otherwise
 
 enum class PixelStatus : std::uint8_t {
-  ok = 0,                 // valence measured
-  no_mn = 1,              // edge jump below the mask thresholds: no (or too little) Mn
-  invalid_od = 2,         // optical density undefined at some energy (see the OD flags)
-  no_edge = 3,            // edge method: no edge found in the search range
-  fit_failed = 4,         // LCF: no feasible, well-conditioned solution
-  edge_extrapolated = 5,  // edge method: edge energy outside the references' range (value extrapolated)
-  outside_view = 6,       // registration moved the pixel out of the field of view in some frame
+  ok = 0,          // valence measured
+  no_mn = 1,       // edge jump below the mask thresholds: no (or too little) Mn
+  invalid_od = 2,  // optical density undefined at some energy (see the OD flags)
+  no_edge = 3,     // edge method: no edge found in the search range
+  fit_failed = 4,  // LCF: no feasible, well-conditioned solution
+  edge_extrapolated =
+      5,             // edge method: edge energy outside the references' range (value extrapolated)
+  outside_view = 6,  // registration moved the pixel out of the field of view in some frame
 };
 inline constexpr std::array<PixelStatus, 7> kAllPixelStatuses{
-    PixelStatus::ok,         PixelStatus::no_mn,      PixelStatus::invalid_od,       PixelStatus::no_edge,
-    PixelStatus::fit_failed, PixelStatus::edge_extrapolated, PixelStatus::outside_view};
+    PixelStatus::ok,          PixelStatus::no_mn,      PixelStatus::invalid_od,
+    PixelStatus::no_edge,     PixelStatus::fit_failed, PixelStatus::edge_extrapolated,
+    PixelStatus::outside_view};
 const char* status_name(PixelStatus s);  // "ok", "no_mn", ...
 
 /// Edge options for noisy pixel spectra: a 2 eV smoothing half width. Measured on the default
@@ -65,13 +67,13 @@ inline EdgeEnergyOptions pixel_edge_options() {
 }
 
 struct ValenceMapOptions {
-  ValenceMethod method = ValenceMethod::lcf;          // what valence.tif holds
-  NormalizationOptions normalization;                 // windows relative to e0, order, flatten
-  std::optional<double> e0_ev;                        // eV, the pass's one e0; default: references' mean derivative max
-  double min_edge_jump_od = 0.02;                     // OD: mask threshold on the edge jump
-  double min_jump_to_noise = 4.0;                     // edge jump / its standard error (from the pre-edge noise)
+  ValenceMethod method = ValenceMethod::lcf;  // what valence.tif holds
+  NormalizationOptions normalization;         // windows relative to e0, order, flatten
+  std::optional<double> e0_ev;  // eV, the pass's one e0; default: references' mean derivative max
+  double min_edge_jump_od = 0.02;  // OD: mask threshold on the edge jump
+  double min_jump_to_noise = 4.0;  // edge jump / its standard error (from the pre-edge noise)
   EdgeDefinition edge_definition = EdgeDefinition::half_height;  // for edge_energy and valence_edge
-  EdgeEnergyOptions edge = pixel_edge_options();     // search range relative to e0, smoothing
+  EdgeEnergyOptions edge = pixel_edge_options();      // search range relative to e0, smoothing
   RelativeWindow fit_window_ev{-20.0, 40.0};          // LCF window relative to e0, eV
   LcfConstraint constraint = LcfConstraint::simplex;  // LCF constraint
   bool free_amplitude = true;                         // LCF scale s (absorbs edge-step error)
@@ -130,15 +132,17 @@ struct ValenceMaps {
 
 /// Valence maps of an OD stack: the three steps in order, each public so that a caller (the
 /// pipeline) can run them one by one:
-///   ValenceModel model(od, od_flags, references, options);        // core/spectral/valence_model.hpp
-///   ValencePixelMaps pixels = fit_valence_pixels(model, od, od_flags, progress);  // valence_pixels.hpp
-///   ValenceMaps maps = summarize_valence_maps(model, std::move(pixels));         // valence_summary.hpp
+///   ValenceModel model(od, od_flags, references, options);        //
+///   core/spectral/valence_model.hpp ValencePixelMaps pixels = fit_valence_pixels(model, od,
+///   od_flags, progress);  // valence_pixels.hpp ValenceMaps maps = summarize_valence_maps(model,
+///   std::move(pixels));         // valence_summary.hpp
 /// `od_flags`: per-pixel OD flags (core/stack/optical_density.hpp); non-zero means invalid_od.
 /// Throws InputError for references that do not cover the analysis range, fewer than two
 /// distinct valences, windows without enough energies, a non-monotonic edge calibration, or a
 /// mask that keeps no pixel.
 ValenceMaps compute_valence_maps(const EnergyStack& od, ImageView<const std::uint8_t> od_flags,
                                  const std::vector<ReferenceSpectrum>& references,
-                                 const ValenceMapOptions& options, const ProgressSink& progress = {});
+                                 const ValenceMapOptions& options,
+                                 const ProgressSink& progress = {});
 
 }  // namespace xanesmap

@@ -11,10 +11,10 @@
 //     finder on the grid around e0.
 //  4. The LCF window on the grid (InputError when it holds fewer than K + 1 energies).
 //  5. The references interpolated onto the grid and normalized like every pixel, the LCF
-//     (core/spectral/reference_fit.hpp) and the edge calibration (core/spectral/edge_calibration.hpp)
-//     measured on them. With options.align_references, one energy offset for all references is
-//     first fitted to the mean spectrum of the masked pixels (detail/reference_alignment.hpp) and
-//     the references are shifted by it.
+//     (core/spectral/reference_fit.hpp) and the edge calibration
+//     (core/spectral/edge_calibration.hpp) measured on them. With options.align_references, one
+//     energy offset for all references is first fitted to the mean spectrum of the masked pixels
+//     (detail/reference_alignment.hpp) and the references are shifted by it.
 //  6. The calibration table (each reference's edge energies by every definition, on the stack's
 //     grid and on its own) and the noise model of the LCF valence (core/spectral/lcf_noise.hpp,
 //     docs/method.md).

@@ -1,13 +1,13 @@
 #include "core/spectral/valence_pixels.hpp"
 
+#include <tbb/blocked_range.h>
+#include <tbb/combinable.h>
+#include <tbb/parallel_for.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <span>
-
-#include <tbb/blocked_range.h>
-#include <tbb/combinable.h>
-#include <tbb/parallel_for.h>
 
 #include "core/base/error.hpp"
 #include "core/kernels/gather_columns.hpp"
@@ -29,7 +29,9 @@ double edge_sigma_ev(std::span<const double> e, std::span<const double> normaliz
   // The grid increases, and so does e[i] - edge_ev: the points with |e[i] - edge_ev| <= half
   // window form one run, found by bisection with the same test (the same points, the same sums).
   const auto first = static_cast<std::size_t>(
-      std::partition_point(e.begin(), e.end(), [&](double x) { return x - edge_ev < -half_window_ev; }) - e.begin());
+      std::partition_point(e.begin(), e.end(),
+                           [&](double x) { return x - edge_ev < -half_window_ev; }) -
+      e.begin());
   const auto end = static_cast<std::size_t>(
       std::partition_point(e.begin() + static_cast<std::ptrdiff_t>(first), e.end(),
                            [&](double x) { return x - edge_ev <= half_window_ev; }) -
@@ -47,12 +49,15 @@ double edge_sigma_ev(std::span<const double> e, std::span<const double> normaliz
   return noise_over_step / (slope * std::sqrt(static_cast<double>(m)));
 }
 
-void check_stack(const ValenceModel& model, const EnergyStack& od, ImageView<const std::uint8_t> od_flags) {
+void check_stack(const ValenceModel& model, const EnergyStack& od,
+                 ImageView<const std::uint8_t> od_flags) {
   const auto& e = od.energies_ev();
   const auto grid = model.energy_ev();
   if (e.size() < model.grid_first() + grid.size() ||
-      !std::equal(grid.begin(), grid.end(), e.begin() + static_cast<std::ptrdiff_t>(model.grid_first())))
-    throw InputError("valence maps: the stack's energies are not those the valence model was built for");
+      !std::equal(grid.begin(), grid.end(),
+                  e.begin() + static_cast<std::ptrdiff_t>(model.grid_first())))
+    throw InputError(
+        "valence maps: the stack's energies are not those the valence model was built for");
   if (od_flags.height() != od.height() || od_flags.width() != od.width())
     throw InputError("the OD flag map does not match the stack's size");
 }
@@ -97,8 +102,8 @@ void ValenceRowFitter::normalize_and_mask(std::size_t r, ValencePixelMaps& out) 
   for (std::size_t c = 0; c < width_; ++c) {
     in_mask_[c] = 0;
     if (flags_(r, c)) {
-      out.status(r, c) = static_cast<std::uint8_t>((flags_(r, c) & od_outside_view) ? PixelStatus::outside_view
-                                                                                   : PixelStatus::invalid_od);
+      out.status(r, c) = static_cast<std::uint8_t>(
+          (flags_(r, c) & od_outside_view) ? PixelStatus::outside_view : PixelStatus::invalid_od);
       continue;
     }
     const auto& res = fits_[c].result;
@@ -126,7 +131,8 @@ void ValenceRowFitter::fit_lcf() {
   const LinearCombinationFit& lcf = model_->lcf();
   const std::size_t n = points_, fit_first = model_->fit_first(), fit_count = model_->fit_count();
   for (std::size_t c = 0; c < width_; ++c)
-    if (in_mask_[c]) lcf_[c] = lcf(std::span<const double>(norm_.data() + c * n + fit_first, fit_count));
+    if (in_mask_[c])
+      lcf_[c] = lcf(std::span<const double>(norm_.data() + c * n + fit_first, fit_count));
 }
 
 // Edge energy and its calibrated valence. With the free amplitude, the LCF's scale s corrects
@@ -150,9 +156,11 @@ void ValenceRowFitter::measure_edges(std::size_t r, ValencePixelMaps& out) {
       out.edge_energy_ev(r, c) = static_cast<float>(edge);
       v_edge_[c] = calibration.valence(edge);
       const double scale = res.edge_step * (rescaled ? fit.amplitude : 1.0);  // norm's divisor
-      const double sigma_e = edge_sigma_ev(model_->energy_ev(), norm, edge, res.pre_edge_rms / scale,
-                                           options.edge.smoothing_half_window_ev);
-      const double slope = (calibration.valence(edge + 0.05) - calibration.valence(edge - 0.05)) / 0.1;
+      const double sigma_e =
+          edge_sigma_ev(model_->energy_ev(), norm, edge, res.pre_edge_rms / scale,
+                        options.edge.smoothing_half_window_ev);
+      const double slope =
+          (calibration.valence(edge + 0.05) - calibration.valence(edge - 0.05)) / 0.1;
       v_edge_sigma_[c] = std::abs(slope) * sigma_e;
       out.valence_edge(r, c) = static_cast<float>(v_edge_[c]);
     }
@@ -171,7 +179,8 @@ void ValenceRowFitter::finish(std::size_t r, ValencePixelMaps& out) {
     if (!in_mask_[c] || !lcf_[c].ok) continue;
     const LcfResult& fit = lcf_[c];
     const auto& res = fits_[c].result;
-    // Pre-edge points carry the pre-edge RMS, the others the LCF residual's noise level (both in OD).
+    // Pre-edge points carry the pre-edge RMS, the others the LCF residual's noise level (both in
+    // OD).
     noise_pixels_.push_back({lcf.valence_gradient(fit), res.edge_step, res.pre_edge_rms,
                              std::sqrt(fit.rss / lcf_dof) * res.edge_step});
   }
@@ -182,16 +191,18 @@ void ValenceRowFitter::finish(std::size_t r, ValencePixelMaps& out) {
     if (!in_mask_[c]) continue;
     const LcfResult& fit = lcf_[c];
     const double edge = edge_[c];
-    const PixelStatus edge_status = !std::isfinite(edge)              ? PixelStatus::no_edge
-                                    : calibration.within_range(edge) ? PixelStatus::ok
-                                                                     : PixelStatus::edge_extrapolated;
+    const PixelStatus edge_status = !std::isfinite(edge) ? PixelStatus::no_edge
+                                    : calibration.within_range(edge)
+                                        ? PixelStatus::ok
+                                        : PixelStatus::edge_extrapolated;
     const PixelStatus lcf_status = fit.ok ? PixelStatus::ok : PixelStatus::fit_failed;
     double lcf_sigma = kNaN;
     if (fit.ok) {
       lcf_sigma = std::sqrt(variances_[next_variance++]);
       out.valence_lcf(r, c) = static_cast<float>(fit.valence);
       out.rfactor(r, c) = static_cast<float>(fit.rfactor);
-      for (std::size_t j = 0; j < references_; ++j) out.fractions[j](r, c) = static_cast<float>(fit.fractions[j]);
+      for (std::size_t j = 0; j < references_; ++j)
+        out.fractions[j](r, c) = static_cast<float>(fit.fractions[j]);
     }
     const PixelStatus status = use_edge_ ? edge_status : lcf_status;
     out.status(r, c) = static_cast<std::uint8_t>(status);
@@ -207,7 +218,8 @@ void ValenceRowFitter::finish(std::size_t r, ValencePixelMaps& out) {
 }
 
 ValencePixelMaps fit_valence_pixels(const ValenceModel& model, const EnergyStack& od,
-                                    ImageView<const std::uint8_t> od_flags, const ProgressSink& progress) {
+                                    ImageView<const std::uint8_t> od_flags,
+                                    const ProgressSink& progress) {
   const ValenceRowFitter prototype(model, od, od_flags);  // checks the stack against the model
   const std::size_t h = od.height(), w = od.width(), n = model.points();
   ValencePixelMaps out;

@@ -30,7 +30,8 @@ namespace xanesmap {
 /// The per-pixel maps of a pass (ValenceMaps has the same fields, documented there), and the sum
 /// of the OD spectra on the analysis grid of the pixels with status ok, for the mean spectrum.
 struct ValencePixelMaps {
-  Image<float> valence, valence_edge, valence_lcf, valence_sigma, edge_energy_ev, edge_jump_od, rfactor;
+  Image<float> valence, valence_edge, valence_lcf, valence_sigma, edge_energy_ev, edge_jump_od,
+      rfactor;
   Image<std::uint8_t> mask, status;
   std::vector<Image<float>> fractions;
   std::vector<double> ok_od_sum;
@@ -43,7 +44,8 @@ class ValenceRowFitter {
  public:
   /// Throws InputError when the stack's energies or size, or the flags' size, are not those the
   /// model was built for.
-  ValenceRowFitter(const ValenceModel& model, const EnergyStack& od, ImageView<const std::uint8_t> od_flags);
+  ValenceRowFitter(const ValenceModel& model, const EnergyStack& od,
+                   ImageView<const std::uint8_t> od_flags);
 
   /// Fits the pixels of image row `row` and writes them into that row of `out` (maps of the
   /// stack's size, initialized as fit_valence_pixels does); adds the OD spectra of its pixels with
@@ -62,7 +64,8 @@ class ValenceRowFitter {
   // Shared by every copy, read only.
   const ValenceModel* model_;
   ImageView<const std::uint8_t> flags_;
-  const float* values_;   // frame grid_first of the stack; value i of pixel p at values_[i * plane_ + p]
+  const float*
+      values_;  // frame grid_first of the stack; value i of pixel p at values_[i * plane_ + p]
   std::size_t plane_, width_, points_, references_;
   LcfNoiseModel noise_model_;
   bool use_edge_;
@@ -85,6 +88,7 @@ class ValenceRowFitter {
 /// Runs a ValenceRowFitter over every row, rows in parallel (TBB), progress as "valence maps"
 /// between chunks of rows, from the calling thread. Throws as the ValenceRowFitter constructor.
 ValencePixelMaps fit_valence_pixels(const ValenceModel& model, const EnergyStack& od,
-                                    ImageView<const std::uint8_t> od_flags, const ProgressSink& progress = {});
+                                    ImageView<const std::uint8_t> od_flags,
+                                    const ProgressSink& progress = {});
 
 }  // namespace xanesmap

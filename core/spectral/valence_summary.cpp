@@ -28,9 +28,11 @@ void count_statuses(const ValenceModel& model, ValenceMaps& maps) {
   for (const auto m : maps.mask.pixels()) masked += m;
   const ValenceMapOptions& options = model.options();
   if (masked == 0)
-    throw InputError("no pixel passes the Mn mask (edge jump >= " + std::to_string(options.min_edge_jump_od) +
-                     " OD and >= " + std::to_string(options.min_jump_to_noise) +
-                     " x its standard error): is there Mn in the field of view, and does the stack cover its edge?");
+    throw InputError(
+        "no pixel passes the Mn mask (edge jump >= " + std::to_string(options.min_edge_jump_od) +
+        " OD and >= " + std::to_string(options.min_jump_to_noise) +
+        " x its standard error): is there Mn in the field of view, and does the stack cover its "
+        "edge?");
 }
 
 void valence_statistics(ValenceMaps& maps) {
@@ -48,7 +50,8 @@ void valence_statistics(ValenceMaps& maps) {
   double sum = 0, sum2 = 0;
   for (const float v : ok_values) sum += v, sum2 += static_cast<double>(v) * v;
   stats.mean = sum / static_cast<double>(ok_values.size());
-  stats.std = std::sqrt(std::max(0.0, sum2 / static_cast<double>(ok_values.size()) - stats.mean * stats.mean));
+  stats.std = std::sqrt(
+      std::max(0.0, sum2 / static_cast<double>(ok_values.size()) - stats.mean * stats.mean));
   const auto mid = ok_values.begin() + static_cast<std::ptrdiff_t>(ok_values.size() / 2);
   std::nth_element(ok_values.begin(), mid, ok_values.end());
   stats.median = *mid;
@@ -56,7 +59,8 @@ void valence_statistics(ValenceMaps& maps) {
 
 // The mean OD spectrum of the pixels with status ok, normalized, fitted and its edge measured
 // as every pixel's.
-MeanSpectrum mean_spectrum(const ValenceModel& model, std::vector<double> od_sum, std::size_t pixels) {
+MeanSpectrum mean_spectrum(const ValenceModel& model, std::vector<double> od_sum,
+                           std::size_t pixels) {
   const std::size_t n = model.points(), k = model.reference_count();
   const std::size_t fit_first = model.fit_first(), fit_count = model.fit_count();
   MeanSpectrum mean;
@@ -74,7 +78,8 @@ MeanSpectrum mean_spectrum(const ValenceModel& model, std::vector<double> od_sum
   const LcfResult fit = lcf(std::span<const double>(mean.normalized.data() + fit_first, fit_count));
   if (fit.ok) {
     const auto fitted = lcf.model(fit);
-    std::copy(fitted.begin(), fitted.end(), mean.fit.begin() + static_cast<std::ptrdiff_t>(fit_first));
+    std::copy(fitted.begin(), fitted.end(),
+              mean.fit.begin() + static_cast<std::ptrdiff_t>(fit_first));
     for (std::size_t j = 0; j < k; ++j) mean.fractions[j] = fit.fractions[j];
     mean.valence = fit.valence;
     mean.rfactor = fit.rfactor;

@@ -1,7 +1,8 @@
 // The last step of a valence map (core/spectral/valence_map.hpp): the per-pixel maps of a pass
-// (core/spectral/valence_pixels.hpp) and the set-up that made them (core/spectral/valence_model.hpp)
-// become one ValenceMaps, with what summarizes the run: the status counts, the valence
-// statistics over the pixels with status ok, and their mean spectrum with its fit.
+// (core/spectral/valence_pixels.hpp) and the set-up that made them
+// (core/spectral/valence_model.hpp) become one ValenceMaps, with what summarizes the run: the
+// status counts, the valence statistics over the pixels with status ok, and their mean spectrum
+// with its fit.
 #pragma once
 
 #include "core/spectral/valence_map.hpp"

@@ -1,14 +1,14 @@
 #include "core/stack/optical_density.hpp"
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <mutex>
-#include <vector>
 #include <variant>
-
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
+#include <vector>
 
 #include "core/base/error.hpp"
 #include "core/kernels/log_ratio.hpp"
@@ -17,11 +17,16 @@ namespace xanesmap {
 
 const char* od_flag_name(OdFlag flag) {
   switch (flag) {
-    case od_sample_not_above_dark: return "sample_not_above_dark";
-    case od_flat_not_above_dark: return "flat_not_above_dark";
-    case od_saturated: return "saturated";
-    case od_not_finite: return "not_finite";
-    case od_outside_view: return "outside_view";
+    case od_sample_not_above_dark:
+      return "sample_not_above_dark";
+    case od_flat_not_above_dark:
+      return "flat_not_above_dark";
+    case od_saturated:
+      return "saturated";
+    case od_not_finite:
+      return "not_finite";
+    case od_outside_view:
+      return "outside_view";
   }
   return "unknown";
 }
@@ -64,7 +69,8 @@ struct RowScratch {
 
 template <typename Flat>
 std::size_t od_rows_typed(const OdInputs& in, const Flat* flat, const float* sample, float* out,
-                          Image<std::uint8_t>& flags, std::size_t r0, std::size_t r1, RowScratch& scratch) {
+                          Image<std::uint8_t>& flags, std::size_t r0, std::size_t r1,
+                          RowScratch& scratch) {
   const std::size_t w = flags.width();
   const float* dark = in.raw.has_dark() ? in.raw.dark().data() : nullptr;
   const float saturation = in.saturation;
@@ -107,8 +113,9 @@ std::size_t od_rows_typed(const OdInputs& in, const Flat* flat, const float* sam
 // dark of a 2048 px stack was read again for each frame). A pixel's flags are written by the
 // one task holding its band. Progress after each group of bands, from the calling thread.
 template <typename In, typename Out>
-std::vector<std::size_t> od_all_frames(const OdInputs& in, std::size_t n, In frame_in, Out frame_out,
-                                       Image<std::uint8_t>& flags, const ProgressSink& progress) {
+std::vector<std::size_t> od_all_frames(const OdInputs& in, std::size_t n, In frame_in,
+                                       Out frame_out, Image<std::uint8_t>& flags,
+                                       const ProgressSink& progress) {
   const std::size_t h = flags.height(), w = flags.width();
   // 16 rows of a 2048 px dark: 128 KB, in L2. Each frame's share of a band is then a 128 KB run
   // of counts (and 64 KB of a uint16 flat), long enough for the hardware prefetcher; with 4-row
@@ -117,29 +124,35 @@ std::vector<std::size_t> od_all_frames(const OdInputs& in, std::size_t n, In fra
   constexpr std::size_t kBandRows = 16;
   std::vector<std::size_t> invalid_per_energy(n, 0);
   std::mutex counts_mutex;
-  const std::size_t group = std::max<std::size_t>(kBandRows, (h / 20 + kBandRows - 1) / kBandRows * kBandRows);
+  const std::size_t group =
+      std::max<std::size_t>(kBandRows, (h / 20 + kBandRows - 1) / kBandRows * kBandRows);
   for (std::size_t start = 0; start < h; start += group) {
     const std::size_t stop = std::min(h, start + group);
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(start, stop, kBandRows), [&](const tbb::blocked_range<std::size_t>& rows) {
-      RowScratch scratch{std::vector<float>(w), std::vector<float>(w),
-                         std::vector<float>(in.raw.has_dark() ? 0 : w, 0.0f), std::vector<std::uint8_t>(w)};
-      std::vector<std::size_t> invalid(n, 0);
-      for (std::size_t e = 0; e < n; ++e)
-        invalid[e] = std::visit(
-            [&](const auto& flat) {
-              return od_rows_typed(in, flat.data(), frame_in(e), frame_out(e), flags, rows.begin(), rows.end(), scratch);
-            },
-            in.raw.flat(e));
-      const std::lock_guard<std::mutex> lock(counts_mutex);
-      for (std::size_t e = 0; e < n; ++e) invalid_per_energy[e] += invalid[e];
-    });
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(start, stop, kBandRows),
+                      [&](const tbb::blocked_range<std::size_t>& rows) {
+                        RowScratch scratch{std::vector<float>(w), std::vector<float>(w),
+                                           std::vector<float>(in.raw.has_dark() ? 0 : w, 0.0f),
+                                           std::vector<std::uint8_t>(w)};
+                        std::vector<std::size_t> invalid(n, 0);
+                        for (std::size_t e = 0; e < n; ++e)
+                          invalid[e] = std::visit(
+                              [&](const auto& flat) {
+                                return od_rows_typed(in, flat.data(), frame_in(e), frame_out(e),
+                                                     flags, rows.begin(), rows.end(), scratch);
+                              },
+                              in.raw.flat(e));
+                        const std::lock_guard<std::mutex> lock(counts_mutex);
+                        for (std::size_t e = 0; e < n; ++e) invalid_per_energy[e] += invalid[e];
+                      });
     report(progress, "optical density", stop, h);
   }
   return invalid_per_energy;
 }
 
-OpticalDensityResult finish(EnergyStack od, Image<std::uint8_t> flags, std::vector<std::size_t> invalid_per_energy) {
-  OpticalDensityResult result{std::move(od), std::move(flags), 0, {}, std::move(invalid_per_energy)};
+OpticalDensityResult finish(EnergyStack od, Image<std::uint8_t> flags,
+                            std::vector<std::size_t> invalid_per_energy) {
+  OpticalDensityResult result{
+      std::move(od), std::move(flags), 0, {}, std::move(invalid_per_energy)};
   for (const std::uint8_t f : result.flags.pixels()) {
     if (!f) continue;
     ++result.invalid_pixels;
@@ -150,13 +163,15 @@ OpticalDensityResult finish(EnergyStack od, Image<std::uint8_t> flags, std::vect
 }
 
 float saturation_level(const RawStack& raw, const OpticalDensityOptions& options) {
-  const auto level = options.saturation_counts ? options.saturation_counts : raw.saturation_counts();
+  const auto level =
+      options.saturation_counts ? options.saturation_counts : raw.saturation_counts();
   return level ? static_cast<float>(*level) : std::numeric_limits<float>::infinity();
 }
 
 }  // namespace
 
-OpticalDensityResult compute_optical_density(const RawStack& raw, const OpticalDensityOptions& options,
+OpticalDensityResult compute_optical_density(const RawStack& raw,
+                                             const OpticalDensityOptions& options,
                                              const ProgressSink& progress) {
   options.validate();
   const EnergyStack& counts = raw.counts();
@@ -167,10 +182,12 @@ OpticalDensityResult compute_optical_density(const RawStack& raw, const OpticalD
   std::vector<std::size_t> invalid_per_energy = od_all_frames(
       in, n, [&](std::size_t e) { return counts.frame(e).data(); },
       [&](std::size_t e) { return od.data() + e * h * w; }, flags, progress);
-  return finish(EnergyStack(counts.energies_ev(), h, w, std::move(od)), std::move(flags), std::move(invalid_per_energy));
+  return finish(EnergyStack(counts.energies_ev(), h, w, std::move(od)), std::move(flags),
+                std::move(invalid_per_energy));
 }
 
-OpticalDensityResult compute_optical_density(RawStack&& raw_in, const OpticalDensityOptions& options,
+OpticalDensityResult compute_optical_density(RawStack&& raw_in,
+                                             const OpticalDensityOptions& options,
                                              const ProgressSink& progress) {
   options.validate();
   RawStack raw = std::move(raw_in);  // destroyed on return, with its flats

@@ -31,9 +31,8 @@ enum OdFlag : std::uint8_t {
   od_not_finite = 8,
   od_outside_view = 16,  // set by registration: the pixel left the field of view in some frame
 };
-inline constexpr std::array<OdFlag, 5> kAllOdFlags{od_sample_not_above_dark,
-                                                  od_flat_not_above_dark, od_saturated,
-                                                  od_not_finite, od_outside_view};
+inline constexpr std::array<OdFlag, 5> kAllOdFlags{od_sample_not_above_dark, od_flat_not_above_dark,
+                                                   od_saturated, od_not_finite, od_outside_view};
 /// "sample_not_above_dark", ... (the names used in summaries and docs).
 const char* od_flag_name(OdFlag flag);
 
@@ -43,11 +42,11 @@ struct OpticalDensityOptions {
 };
 
 struct OpticalDensityResult {
-  EnergyStack od;                               // NaN where a value could not be computed
-  Image<std::uint8_t> flags;                    // OR of OdFlag over all energies, per pixel
-  std::size_t invalid_pixels = 0;               // pixels with any flag
+  EnergyStack od;                  // NaN where a value could not be computed
+  Image<std::uint8_t> flags;       // OR of OdFlag over all energies, per pixel
+  std::size_t invalid_pixels = 0;  // pixels with any flag
   std::array<std::size_t, kAllOdFlags.size()> pixels_by_flag{};  // pixels having kAllOdFlags[i]
-  std::vector<std::size_t> invalid_per_energy;  // NaN values in each frame
+  std::vector<std::size_t> invalid_per_energy;                   // NaN values in each frame
 };
 
 OpticalDensityResult compute_optical_density(const RawStack& raw,
@@ -56,7 +55,8 @@ OpticalDensityResult compute_optical_density(const RawStack& raw,
 
 /// The same, consuming the raw stack: the OD is written over the counts (no second stack), and
 /// the flats are freed on return. The values are those of the overload above.
-OpticalDensityResult compute_optical_density(RawStack&& raw, const OpticalDensityOptions& options = {},
+OpticalDensityResult compute_optical_density(RawStack&& raw,
+                                             const OpticalDensityOptions& options = {},
                                              const ProgressSink& progress = {});
 
 /// -ln(x) in float for x > 0, to within 2 ulp of the correctly rounded value (the polynomial of

@@ -13,9 +13,7 @@ struct RangeAccumulator {
   double max = -std::numeric_limits<double>::infinity();
   double sum = 0.0;
   std::size_t count = 0;
-  void add(double v) {
-    min = std::min(min, v), max = std::max(max, v), sum += v, ++count;
-  }
+  void add(double v) { min = std::min(min, v), max = std::max(max, v), sum += v, ++count; }
   ValueRange range() const {
     return count ? ValueRange{min, max, sum / static_cast<double>(count)} : ValueRange{};
   }

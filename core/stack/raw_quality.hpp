@@ -14,15 +14,15 @@ struct ValueRange {
 
 struct RawQuality {
   std::size_t image_values = 0;
-  std::size_t images_saturated = 0;        // at or above the saturation level
+  std::size_t images_saturated = 0;  // at or above the saturation level
   std::size_t frames_with_saturation = 0;
   std::size_t images_non_finite = 0;
-  std::size_t images_not_above_dark = 0;   // I - D <= 0
+  std::size_t images_not_above_dark = 0;  // I - D <= 0
   std::size_t flat_values = 0;
   std::size_t flats_saturated = 0;
   std::size_t flats_non_finite = 0;
-  std::size_t flats_zero = 0;              // exactly 0: dead detector or missing flat
-  std::size_t flats_not_above_dark = 0;    // F - D <= 0
+  std::size_t flats_zero = 0;            // exactly 0: dead detector or missing flat
+  std::size_t flats_not_above_dark = 0;  // F - D <= 0
   ValueRange images, flats, dark;
 };
 

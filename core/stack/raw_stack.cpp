@@ -17,17 +17,19 @@ void check_same_size(const Image<T>& image, const EnergyStack& stack, const std:
 
 RawStack::RawStack(EnergyStack counts, std::vector<Image<float>> flats, Image<float> dark,
                    std::optional<double> saturation_counts)
-    : RawStack(std::move(counts), std::variant<FloatFlats, Uint16Flats>(std::move(flats)), std::move(dark),
-               saturation_counts) {}
+    : RawStack(std::move(counts), std::variant<FloatFlats, Uint16Flats>(std::move(flats)),
+               std::move(dark), saturation_counts) {}
 
 RawStack::RawStack(EnergyStack counts, std::vector<Image<std::uint16_t>> flats, Image<float> dark,
                    std::optional<double> saturation_counts)
-    : RawStack(std::move(counts), std::variant<FloatFlats, Uint16Flats>(std::move(flats)), std::move(dark),
-               saturation_counts) {}
+    : RawStack(std::move(counts), std::variant<FloatFlats, Uint16Flats>(std::move(flats)),
+               std::move(dark), saturation_counts) {}
 
-RawStack::RawStack(EnergyStack counts, std::variant<FloatFlats, Uint16Flats> flats, Image<float> dark,
-                   std::optional<double> saturation_counts)
-    : counts_(std::move(counts)), flats_(std::move(flats)), dark_(std::move(dark)),
+RawStack::RawStack(EnergyStack counts, std::variant<FloatFlats, Uint16Flats> flats,
+                   Image<float> dark, std::optional<double> saturation_counts)
+    : counts_(std::move(counts)),
+      flats_(std::move(flats)),
+      dark_(std::move(dark)),
       saturation_counts_(saturation_counts) {
   std::visit(
       [this](const auto& list) {
@@ -54,8 +56,8 @@ RawStack::FlatView RawStack::flat(std::size_t e) const {
 }
 
 float RawStack::flat_value(std::size_t e, std::size_t row, std::size_t col) const {
-  return std::visit([&](const auto& list) { return static_cast<float>(list[flat_index(e)](row, col)); },
-                    flats_);
+  return std::visit(
+      [&](const auto& list) { return static_cast<float>(list[flat_index(e)](row, col)); }, flats_);
 }
 
 std::size_t RawStack::flat_bytes() const {

@@ -8,7 +8,8 @@
 namespace xanesmap {
 
 void write_aligned_stack(const std::filesystem::path& path, const AlignedOpticalDensity& aligned,
-                         std::optional<double> pixel_size_nm, const AlignedStackProvenance& provenance) {
+                         std::optional<double> pixel_size_nm,
+                         const AlignedStackProvenance& provenance) {
   const auto& energies = aligned.od.energies_ev();
   const std::size_t n = aligned.od.frame_count(), h = aligned.od.height(), w = aligned.od.width();
   h5::File file = h5::File::create(path);
@@ -17,7 +18,8 @@ void write_aligned_stack(const std::filesystem::path& path, const AlignedOptical
   h5::write(file, "/energies_ev", std::span<const double>(energies), {n});
   h5::write(file, "/flags", aligned.flags.pixels(), {h, w});
   h5::write_attribute(file, "/flags", "bits",
-                      "1 sample<=dark, 2 flat<=dark, 4 saturated, 8 not finite, 16 outside the view after alignment");
+                      "1 sample<=dark, 2 flat<=dark, 4 saturated, 8 not finite, 16 outside the "
+                      "view after alignment");
   write_registration_h5(file, "/shifts", aligned.registration);
   if (pixel_size_nm) {
     const double pixel = *pixel_size_nm;

@@ -26,6 +26,7 @@ struct AlignedStackProvenance {
 /// Writes `aligned` to `path` (created; an existing file is an error of HDF5's, so callers write
 /// to a staging name first). Throws OutputError naming the file when it cannot be written.
 void write_aligned_stack(const std::filesystem::path& path, const AlignedOpticalDensity& aligned,
-                         std::optional<double> pixel_size_nm, const AlignedStackProvenance& provenance);
+                         std::optional<double> pixel_size_nm,
+                         const AlignedStackProvenance& provenance);
 
 }  // namespace xanesmap

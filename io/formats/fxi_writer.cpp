@@ -16,7 +16,8 @@ std::vector<std::size_t> stack_shape(std::size_t frames, const sim::SimulatedSca
 }
 
 std::vector<ImageView<const std::uint16_t>> pages(const std::vector<std::uint16_t>& values,
-                                                  std::size_t frames, std::size_t h, std::size_t w) {
+                                                  std::size_t frames, std::size_t h,
+                                                  std::size_t w) {
   std::vector<ImageView<const std::uint16_t>> out;
   for (std::size_t i = 0; i < frames; ++i) out.emplace_back(values.data() + i * h * w, h, w);
   return out;
@@ -33,8 +34,10 @@ void write_fxi_hdf5(const std::filesystem::path& path, const sim::SimulatedScan&
                     const std::string& provenance) {
   h5::File file = h5::File::create(path);
   const std::size_t n = scan.energies_ev.size();
-  h5::write(file, "/img_xanes", std::span<const std::uint16_t>(scan.sample_counts), stack_shape(n, scan));
-  h5::write(file, "/img_bkg", std::span<const std::uint16_t>(scan.flat_counts), stack_shape(n, scan));
+  h5::write(file, "/img_xanes", std::span<const std::uint16_t>(scan.sample_counts),
+            stack_shape(n, scan));
+  h5::write(file, "/img_bkg", std::span<const std::uint16_t>(scan.flat_counts),
+            stack_shape(n, scan));
   h5::write(file, "/img_dark", std::span<const std::uint16_t>(scan.dark_counts),
             stack_shape(scan.dark_frame_count, scan));
   std::vector<double> kev(scan.energies_ev);
@@ -54,7 +57,8 @@ void write_tiff_variant(const std::filesystem::path& folder, const sim::Simulate
   const TiffWriteOptions options{scan.pixel_size_nm / 1000.0, ""};
   write_tiff_pages(folder / "raw.tif", pages(scan.sample_counts, n, h, w), options);
   write_tiff_pages(folder / "flat.tif", pages(scan.flat_counts, n, h, w), options);
-  write_tiff_pages(folder / "dark.tif", pages(scan.dark_counts, scan.dark_frame_count, h, w), options);
+  write_tiff_pages(folder / "dark.tif", pages(scan.dark_counts, scan.dark_frame_count, h, w),
+                   options);
   std::ofstream energies(folder / "energies.txt");
   energies << "# X-ray energy of each page of raw.tif and flat.tif, in eV\n";
   energies << std::setprecision(10);
@@ -86,8 +90,7 @@ void write_truth_hdf5(const std::filesystem::path& path, const sim::SimulatedSca
   }
   h5::write(file, "/truth/shift_dy_px", std::span<const double>(truth.drift.dy_px), {n});
   h5::write(file, "/truth/shift_dx_px", std::span<const double>(truth.drift.dx_px), {n});
-  if (truth.od)
-    h5::write(file, "/truth/od", truth.od->values(), {n, scan.height, scan.width});
+  if (truth.od) h5::write(file, "/truth/od", truth.od->values(), {n, scan.height, scan.width});
 
   // The particle table, one array per column.
   const auto& particles = truth.scene.particles;

@@ -5,6 +5,9 @@
 #include "io/formats/hdf5_file.hpp"
 
 #include <hdf5.h>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_group.h>
 
 #include <algorithm>
 #include <array>
@@ -14,10 +17,6 @@
 #include <system_error>
 #include <type_traits>
 #include <utility>
-
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-#include <tbb/task_group.h>
 
 #include "core/base/error.hpp"
 
@@ -199,10 +198,14 @@ Resolved resolve(const File& file, const std::string& path) {
 
 std::string object_kind(hid_t object) {
   switch (H5Iget_type(object)) {
-    case H5I_GROUP: return "a group";
-    case H5I_DATATYPE: return "a named datatype";
-    case H5I_DATASET: return "a dataset";
-    default: return "not a dataset";
+    case H5I_GROUP:
+      return "a group";
+    case H5I_DATATYPE:
+      return "a named datatype";
+    case H5I_DATASET:
+      return "a dataset";
+    default:
+      return "not a dataset";
   }
 }
 
@@ -228,18 +231,30 @@ Handle open_dataset(const File& file, const std::string& path) {
 
 std::string class_name(H5T_class_t type_class) {
   switch (type_class) {
-    case H5T_INTEGER: return "integer";
-    case H5T_FLOAT: return "float";
-    case H5T_TIME: return "time";
-    case H5T_STRING: return "string";
-    case H5T_BITFIELD: return "bitfield";
-    case H5T_OPAQUE: return "opaque";
-    case H5T_COMPOUND: return "compound";
-    case H5T_REFERENCE: return "reference";
-    case H5T_ENUM: return "enum";
-    case H5T_VLEN: return "variable-length";
-    case H5T_ARRAY: return "array";
-    default: return "unknown";
+    case H5T_INTEGER:
+      return "integer";
+    case H5T_FLOAT:
+      return "float";
+    case H5T_TIME:
+      return "time";
+    case H5T_STRING:
+      return "string";
+    case H5T_BITFIELD:
+      return "bitfield";
+    case H5T_OPAQUE:
+      return "opaque";
+    case H5T_COMPOUND:
+      return "compound";
+    case H5T_REFERENCE:
+      return "reference";
+    case H5T_ENUM:
+      return "enum";
+    case H5T_VLEN:
+      return "variable-length";
+    case H5T_ARRAY:
+      return "array";
+    default:
+      return "unknown";
   }
 }
 
@@ -335,8 +350,7 @@ DatasetView view_dataset(const File& file, const std::string& path) {
 }
 
 /// The number of elements, after refusing sizes that cannot be read (see header).
-std::size_t readable_elements(const File& file, const std::string& path,
-                              const DatasetView& view) {
+std::size_t readable_elements(const File& file, const std::string& path, const DatasetView& view) {
   if (view.null_space) return 0;
   const std::size_t elements = checked_element_count(file, dataset_name(path), view.dims);
   check_plausible_size(file, path, view, elements);
@@ -366,7 +380,8 @@ void require_uint16(const File& file, const std::string& path, const DatasetView
   require_numeric(file, path, view);
   if (sample_type_of(view.type.get()) != SampleType::uint16)
     throw InputError(prefix(file) + dataset_name(path) + " holds " +
-                     type_description(view.type.get()) + " values, expected 16-bit unsigned integer");
+                     type_description(view.type.get()) +
+                     " values, expected 16-bit unsigned integer");
 }
 
 /// Reads the whole dataset converted by HDF5 to `mem_type` (whose C++ type is T).
@@ -393,8 +408,9 @@ std::vector<float> read_widened(const File& file, const std::string& path, const
   const std::size_t length = view.dims[0], per_entry = values.size() / length;
   constexpr std::size_t kSlabBytes = std::size_t{16} << 20;
   const std::size_t entries = std::max<std::size_t>(1, kSlabBytes / sizeof(Int) / per_entry);
-  std::array<std::vector<Int>, 2> buffers{allocate<Int>(file, path, std::min(entries, length) * per_entry),
-                                          allocate<Int>(file, path, std::min(entries, length) * per_entry)};
+  std::array<std::vector<Int>, 2> buffers{
+      allocate<Int>(file, path, std::min(entries, length) * per_entry),
+      allocate<Int>(file, path, std::min(entries, length) * per_entry)};
   const std::string what = dataset_name(path);
   tbb::task_group widening;
   auto fail = [&]() [[noreturn]] {
@@ -405,20 +421,26 @@ std::vector<float> read_widened(const File& file, const std::string& path, const
     const std::size_t count = std::min(entries, length - first);
     std::vector<hsize_t> start(view.dims.size(), 0), block = view.dims;
     start[0] = first, block[0] = count;
-    if (H5Sselect_hyperslab(view.space.get(), H5S_SELECT_SET, start.data(), nullptr, block.data(), nullptr) < 0)
+    if (H5Sselect_hyperslab(view.space.get(), H5S_SELECT_SET, start.data(), nullptr, block.data(),
+                            nullptr) < 0)
       fail();
-    Handle memory(H5Screate_simple(static_cast<int>(block.size()), block.data(), nullptr), H5Sclose);
+    Handle memory(H5Screate_simple(static_cast<int>(block.size()), block.data(), nullptr),
+                  H5Sclose);
     if (!memory.valid()) fail();
     Int* buffer = buffers[slab].data();
     // This buffer was widened two slabs ago: that task must be done before it is read into.
     if (first >= 2 * entries) widening.wait();
-    if (H5Dread(view.dataset.get(), mem_type, memory.get(), view.space.get(), H5P_DEFAULT, buffer) < 0) fail();
+    if (H5Dread(view.dataset.get(), mem_type, memory.get(), view.space.get(), H5P_DEFAULT, buffer) <
+        0)
+      fail();
     float* out = values.data() + first * per_entry;
     const std::size_t n = count * per_entry;
     widening.run([buffer, out, n] {
-      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, std::size_t{1} << 16), [&](const auto& r) {
-        for (std::size_t i = r.begin(); i != r.end(); ++i) out[i] = static_cast<float>(buffer[i]);
-      });
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, std::size_t{1} << 16),
+                        [&](const auto& r) {
+                          for (std::size_t i = r.begin(); i != r.end(); ++i)
+                            out[i] = static_cast<float>(buffer[i]);
+                        });
     });
   }
   widening.wait();
@@ -469,8 +491,8 @@ std::vector<T> read_slab(const File& file, const std::string& path, const Datase
 /// Reads one string of HDF5 type `file_type` from a one-element `space` with
 /// `read(mem_type, buffer)` (an H5Dread or H5Aread); returns a negative value on failure.
 template <typename Reader>
-std::string read_one_string(const File& file, const std::string& what, hid_t file_type,
-                            hid_t space, Reader&& read) {
+std::string read_one_string(const File& file, const std::string& what, hid_t file_type, hid_t space,
+                            Reader&& read) {
   const htri_t variable = H5Tis_variable_str(file_type);
   if (variable < 0) throw_corrupt(file, what);
   Handle mem_type(H5Tcopy(H5T_C_S1), H5Tclose);
@@ -514,8 +536,8 @@ void require_single(const File& file, const std::string& what, hid_t type, hid_t
   const bool ok = want_string ? type_class == H5T_STRING
                               : (type_class == H5T_INTEGER || type_class == H5T_FLOAT);
   if (!ok)
-    throw InputError(prefix(file) + what + " holds " + type_description(type) +
-                     " data, expected " + (want_string ? "a string" : "a number"));
+    throw InputError(prefix(file) + what + " holds " + type_description(type) + " data, expected " +
+                     (want_string ? "a string" : "a number"));
   const hssize_t points = H5Sget_simple_extent_npoints(space);
   if (points < 0) throw_corrupt(file, what);
   if (points != 1)
@@ -581,8 +603,8 @@ Handle create_dataset(File& file, const std::string& path, hid_t file_type, hid_
       H5Pset_create_intermediate_group(link_props.get(), 1) < 0 ||
       H5Pset_layout(create_props.get(), H5D_CONTIGUOUS) < 0)
     throw_write_failure(file, what);
-  Handle dataset(H5Dcreate2(FileAccess::id(file), path.c_str(), file_type, space,
-                            link_props.get(), create_props.get(), H5P_DEFAULT),
+  Handle dataset(H5Dcreate2(FileAccess::id(file), path.c_str(), file_type, space, link_props.get(),
+                            create_props.get(), H5P_DEFAULT),
                  H5Dclose);
   if (!dataset.valid()) throw_write_failure(file, what);
   return dataset;
@@ -615,8 +637,7 @@ void write_scalar_attribute(File& file, const std::string& object_path, const st
   const std::string what = attribute_name(object_path, name);
   Resolved object = resolve(file, object_path);
   if (object.status == Lookup::missing)
-    throw OutputError(prefix(file) + "cannot write " + what + ": '" + object_path +
-                      "' not found");
+    throw OutputError(prefix(file) + "cannot write " + what + ": '" + object_path + "' not found");
   if (object.status == Lookup::failed)
     throw OutputError(prefix(file) + "cannot write " + what + ": " + object.detail);
   const hid_t target = object.object.get();
@@ -625,9 +646,8 @@ void write_scalar_attribute(File& file, const std::string& object_path, const st
     throw_write_failure(file, what);
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
   if (!space.valid()) throw_write_failure(file, what);
-  Handle attribute(H5Acreate2(target, name.c_str(), file_type, space.get(), H5P_DEFAULT,
-                              H5P_DEFAULT),
-                   H5Aclose);
+  Handle attribute(
+      H5Acreate2(target, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
   if (!attribute.valid() || H5Awrite(attribute.get(), mem_type, data) < 0)
     throw_write_failure(file, what);
   flush(file, what);
@@ -673,8 +693,8 @@ File File::open_read(const std::filesystem::path& file) {
   if (is_hdf5 == 0) throw InputError(quoted(file) + " is not an HDF5 file");
   const hid_t id = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (id < 0)
-    throw InputError(quoted(file) + ": cannot open HDF5 file (file truncated or corrupt?): " +
-                     hdf5_detail());
+    throw InputError(quoted(file) +
+                     ": cannot open HDF5 file (file truncated or corrupt?): " + hdf5_detail());
   return FileAccess::make(id, file);
 }
 
@@ -707,8 +727,10 @@ std::vector<float> read_floats(const File& file, const std::string& path) {
   require_numeric(file, path, view);
   if (!view.null_space && !view.dims.empty() && view.dims[0] > 0) {
     const std::optional<SampleType> type = sample_type_of(view.type.get());
-    if (type == SampleType::uint16) return read_widened<std::uint16_t>(file, path, view, H5T_NATIVE_UINT16);
-    if (type == SampleType::uint8) return read_widened<std::uint8_t>(file, path, view, H5T_NATIVE_UINT8);
+    if (type == SampleType::uint16)
+      return read_widened<std::uint16_t>(file, path, view, H5T_NATIVE_UINT16);
+    if (type == SampleType::uint8)
+      return read_widened<std::uint8_t>(file, path, view, H5T_NATIVE_UINT8);
   }
   return read_all<float>(file, path, view, H5T_NATIVE_FLOAT);
 }
@@ -791,38 +813,32 @@ std::optional<double> read_double_attribute(const File& file, const std::string&
 
 void write(File& file, const std::string& path, std::span<const float> values,
            const std::vector<std::size_t>& shape) {
-  write_numeric(file, path, values.data(), values.size(), shape, H5T_IEEE_F32LE,
-                H5T_NATIVE_FLOAT);
+  write_numeric(file, path, values.data(), values.size(), shape, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT);
 }
 
 void write(File& file, const std::string& path, std::span<const double> values,
            const std::vector<std::size_t>& shape) {
-  write_numeric(file, path, values.data(), values.size(), shape, H5T_IEEE_F64LE,
-                H5T_NATIVE_DOUBLE);
+  write_numeric(file, path, values.data(), values.size(), shape, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE);
 }
 
 void write(File& file, const std::string& path, std::span<const std::uint16_t> values,
            const std::vector<std::size_t>& shape) {
-  write_numeric(file, path, values.data(), values.size(), shape, H5T_STD_U16LE,
-                H5T_NATIVE_UINT16);
+  write_numeric(file, path, values.data(), values.size(), shape, H5T_STD_U16LE, H5T_NATIVE_UINT16);
 }
 
 void write(File& file, const std::string& path, std::span<const std::uint8_t> values,
            const std::vector<std::size_t>& shape) {
-  write_numeric(file, path, values.data(), values.size(), shape, H5T_STD_U8LE,
-                H5T_NATIVE_UINT8);
+  write_numeric(file, path, values.data(), values.size(), shape, H5T_STD_U8LE, H5T_NATIVE_UINT8);
 }
 
 void write(File& file, const std::string& path, std::span<const std::int32_t> values,
            const std::vector<std::size_t>& shape) {
-  write_numeric(file, path, values.data(), values.size(), shape, H5T_STD_I32LE,
-                H5T_NATIVE_INT32);
+  write_numeric(file, path, values.data(), values.size(), shape, H5T_STD_I32LE, H5T_NATIVE_INT32);
 }
 
 void write(File& file, const std::string& path, std::span<const std::uint64_t> values,
            const std::vector<std::size_t>& shape) {
-  write_numeric(file, path, values.data(), values.size(), shape, H5T_STD_U64LE,
-                H5T_NATIVE_UINT64);
+  write_numeric(file, path, values.data(), values.size(), shape, H5T_STD_U64LE, H5T_NATIVE_UINT64);
 }
 
 void write_strings(File& file, const std::string& path, const std::vector<std::string>& values) {

@@ -14,9 +14,10 @@
 // - HDF5's automatic error printing to stderr is switched off at first use (File::open_read
 //   or File::create), so a failing call prints nothing.
 // - Numeric readers accept integer and floating-point datasets of any size and let HDF5
-//   convert to float/double; the uint16 readers accept uint16 datasets only. Sizes are computed in std::size_t; datasets with more than
-//   2^40 elements, contiguous datasets larger than the file itself (corrupt metadata) and
-//   allocations that fail are reported as InputError, never as std::bad_alloc.
+//   convert to float/double; the uint16 readers accept uint16 datasets only. Sizes are computed in
+//   std::size_t; datasets with more than 2^40 elements, contiguous datasets larger than the file
+//   itself (corrupt metadata) and allocations that fail are reported as InputError, never as
+//   std::bad_alloc.
 // - Writers create missing intermediate groups, write contiguous, uncompressed datasets in
 //   little-endian types, refuse to overwrite an existing dataset, and flush the file before
 //   returning. Attribute writers replace an existing attribute of the same name.

@@ -1,11 +1,11 @@
 #include "io/formats/reference_manifest.hpp"
 
+#include <toml++/toml.h>
+
 #include <cctype>
 #include <cmath>
 #include <set>
 #include <sstream>
-
-#include <toml++/toml.h>
 
 #include "core/base/error.hpp"
 #include "io/formats/text_tables.hpp"
@@ -25,8 +25,7 @@ ReferenceManifest read_reference_manifest(const std::filesystem::path& file) {
     throw InputError(m.str());
   }
   const toml::array* entries = root["reference"].as_array();
-  if (!entries || entries->empty())
-    throw InputError(where + ": no [[reference]] entries");
+  if (!entries || entries->empty()) throw InputError(where + ": no [[reference]] entries");
   ReferenceManifest manifest{file, {}};
   std::set<std::string> names;
   for (std::size_t i = 0; i < entries->size(); ++i) {
@@ -38,12 +37,14 @@ ReferenceManifest read_reference_manifest(const std::filesystem::path& file) {
     const auto path = (*t)["file"].value<std::string>();
     const auto valence = (*t)["valence"].value<double>();
     if (!name || name->empty()) throw InputError(entry_where + ": needs a 'name' (text)");
-    if (!path || path->empty()) throw InputError(entry_where + " ('" + *name + "'): needs a 'file' (text)");
+    if (!path || path->empty())
+      throw InputError(entry_where + " ('" + *name + "'): needs a 'file' (text)");
     if (!valence || !std::isfinite(*valence))
       throw InputError(entry_where + " ('" + *name + "'): needs a numeric 'valence'");
     // Names become file names (fraction_<name>.tif), HDF5 paths and CSV fields.
     for (const char ch : *name)
-      if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' || ch == '+' || ch == '-'))
+      if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' || ch == '+' ||
+            ch == '-'))
         throw InputError(entry_where + ": the name '" + *name +
                          "' may only use letters, digits and _ . + - (it names output files)");
     if (!names.insert(*name).second)
@@ -79,7 +80,8 @@ std::vector<LoadedReference> load_references(const ReferenceManifest& manifest) 
       s.validate();  // a huge shift can round neighbouring energies together
     } catch (const Error& e) {
       rethrow_with_context(e, "reference manifest '" + manifest.file.string() + "', reference '" +
-                                  entry.name + "' shifted by " + std::to_string(entry.energy_shift_ev) + " eV");
+                                  entry.name + "' shifted by " +
+                                  std::to_string(entry.energy_shift_ev) + " eV");
     }
     out.push_back({entry, std::move(s)});
   }

@@ -3,11 +3,10 @@
 // Numbers: std::to_chars(double) without a precision writes the shortest decimal form that
 // std::from_chars reads back to the same value (C++17 [charconv.to.chars]), e.g. "6450.5", "0.1".
 //
-// The drift plot is drawn with the x-y plot frame of io/plots/plot_draw.hpp (title, legend, axes, grid
-// and round ticks, as in write_plot_png) and its sub-pixel marks, and written with its PNG write.
+// The drift plot is drawn with the x-y plot frame of io/plots/plot_draw.hpp (title, legend, axes,
+// grid and round ticks, as in write_plot_png) and its sub-pixel marks, and written with its PNG
+// write.
 #include "io/formats/shifts_table.hpp"
-
-#include "core/base/detail/opencv_headers.hpp"
 
 #include <algorithm>
 #include <array>
@@ -20,6 +19,7 @@
 #include <optional>
 #include <string_view>
 
+#include "core/base/detail/opencv_headers.hpp"
 #include "core/base/error.hpp"
 #include "io/plots/plot_draw.hpp"
 
@@ -107,7 +107,8 @@ void write_shifts_csv(const fs::path& file, const std::vector<ShiftRow>& rows) {
 std::vector<ShiftRow> read_shifts_csv(const fs::path& file) {
   std::error_code ec;
   if (!fs::exists(file, ec)) throw InputError(quoted(file) + ": file not found");
-  if (fs::is_directory(file, ec)) throw InputError(quoted(file) + " is a folder, not a shifts table");
+  if (fs::is_directory(file, ec))
+    throw InputError(quoted(file) + " is a folder, not a shifts table");
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError(quoted(file) + ": cannot open for reading");
 
@@ -130,7 +131,8 @@ std::vector<ShiftRow> read_shifts_csv(const fs::path& file) {
     std::vector<std::string_view> fields;
     for (std::size_t start = 0;;) {
       const std::size_t comma = content.find(',', start);
-      fields.push_back(trim(content.substr(start, comma == std::string_view::npos ? comma : comma - start)));
+      fields.push_back(
+          trim(content.substr(start, comma == std::string_view::npos ? comma : comma - start)));
       if (comma == std::string_view::npos) break;
       start = comma + 1;
     }
@@ -172,8 +174,9 @@ void write_drift_plot_png(const fs::path& file, const std::vector<ShiftRow>& row
   if (order.empty())
     throw InputError("drift plot " + quoted(file) + ": no frame with a finite energy to plot (" +
                      std::to_string(rows.size()) + " rows)");
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return rows[a].energy_ev < rows[b].energy_ev; });
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return rows[a].energy_ev < rows[b].energy_ev;
+  });
   const auto flagged = [&](const ShiftRow& r) { return !(r.quality >= flag_below); };
 
   // Ranges: energies padded by 2% so that end markers clear the frame; shifts always include 0
@@ -209,27 +212,24 @@ void write_drift_plot_png(const fs::path& file, const std::vector<ShiftRow>& row
   spec.y_min = y_min;
   spec.y_max = y_max;
   // Legend above the plot: sample line + marker, then the text.
-  spec.legend.push_back({plot_draw::hershey_text("dy (rows, + = down)"), 34,
-                         [&](cv::Mat& picture, int left, int middle) {
-                           plot_draw::draw_segment(picture, left, middle, left + 34, middle, 2,
-                                                   dy_colour);
-                           plot_draw::draw_circle_marker(picture, left + 17.0, middle,
-                                                         marker_radius, dy_colour);
-                         }});
-  spec.legend.push_back({plot_draw::hershey_text("dx (columns, + = right)"), 34,
-                         [&](cv::Mat& picture, int left, int middle) {
-                           plot_draw::draw_segment(picture, left, middle, left + 34, middle, 2,
-                                                   dx_colour);
-                           plot_draw::draw_square_marker(picture, left + 17.0, middle, square_half,
-                                                         dx_colour);
-                         }});
+  spec.legend.push_back(
+      {plot_draw::hershey_text("dy (rows, + = down)"), 34,
+       [&](cv::Mat& picture, int left, int middle) {
+         plot_draw::draw_segment(picture, left, middle, left + 34, middle, 2, dy_colour);
+         plot_draw::draw_circle_marker(picture, left + 17.0, middle, marker_radius, dy_colour);
+       }});
+  spec.legend.push_back(
+      {plot_draw::hershey_text("dx (columns, + = right)"), 34,
+       [&](cv::Mat& picture, int left, int middle) {
+         plot_draw::draw_segment(picture, left, middle, left + 34, middle, 2, dx_colour);
+         plot_draw::draw_square_marker(picture, left + 17.0, middle, square_half, dx_colour);
+       }});
   spec.legend.push_back(
       {plot_draw::hershey_text("flagged: quality < " + std::string(threshold.data()) + " (" +
                                std::to_string(flagged_count) + " of " +
                                std::to_string(order.size()) + ")"),
        static_cast<int>(2 * ring_radius) + 2, [&](cv::Mat& picture, int left, int middle) {
-         plot_draw::draw_ring(picture, left + ring_radius + 1, middle, ring_radius, 2,
-                              flag_colour);
+         plot_draw::draw_ring(picture, left + ring_radius + 1, middle, ring_radius, 2, flag_colour);
        }});
   const plot_draw::Axes axes(std::move(spec));
   const auto X = [&](double e) { return axes.x(e); };
@@ -248,8 +248,8 @@ void write_drift_plot_png(const fs::path& file, const std::vector<ShiftRow>& row
     for (std::size_t k = 1; k < order.size(); ++k) {
       const ShiftRow &a = rows[order[k - 1]], &b = rows[order[k]];
       if (std::isfinite(a.*member) && std::isfinite(b.*member))
-        plot_draw::draw_segment(picture, X(a.energy_ev), Y(a.*member), X(b.energy_ev),
-                                Y(b.*member), 2, colour);
+        plot_draw::draw_segment(picture, X(a.energy_ev), Y(a.*member), X(b.energy_ev), Y(b.*member),
+                                2, colour);
     }
     for (const std::size_t i : order) {
       const ShiftRow& r = rows[i];
@@ -257,8 +257,7 @@ void write_drift_plot_png(const fs::path& file, const std::vector<ShiftRow>& row
       if (squares)
         plot_draw::draw_square_marker(picture, X(r.energy_ev), Y(r.*member), square_half, colour);
       else
-        plot_draw::draw_circle_marker(picture, X(r.energy_ev), Y(r.*member), marker_radius,
-                                      colour);
+        plot_draw::draw_circle_marker(picture, X(r.energy_ev), Y(r.*member), marker_radius, colour);
     }
   };
   draw_series(&ShiftRow::dy_px, dy_colour, false);

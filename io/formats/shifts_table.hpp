@@ -11,7 +11,8 @@
 //   ignored, before and after the header.
 // - Numbers are written in the shortest form that reads back to the same double (std::to_chars),
 //   so write -> read is exact.
-// - dy_px, dx_px follow the shift convention of core/registration/shift_apply.hpp (+dy = content moved down);
+// - dy_px, dx_px follow the shift convention of core/registration/shift_apply.hpp (+dy = content
+// moved down);
 //   quality is the registration's match quality (higher is better; its scale is registration's).
 //
 // Errors: InputError naming the file (and line) when reading; OutputError naming the file when

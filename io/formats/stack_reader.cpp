@@ -19,9 +19,12 @@ namespace xanesmap {
 
 std::string to_string(StackLayout layout) {
   switch (layout) {
-    case StackLayout::fxi_hdf5: return "HDF5 (FXI layout)";
-    case StackLayout::tiff_multipage: return "multi-page TIFF";
-    case StackLayout::tiff_folder: return "folder of TIFFs";
+    case StackLayout::fxi_hdf5:
+      return "HDF5 (FXI layout)";
+    case StackLayout::tiff_multipage:
+      return "multi-page TIFF";
+    case StackLayout::tiff_folder:
+      return "folder of TIFFs";
   }
   return "unknown";
 }
@@ -36,12 +39,12 @@ FileKind sniff(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   std::array<char, 8> head{};
   in.read(head.data(), head.size());
-  if (in.gcount() >= 4 && (std::memcmp(head.data(), "II*\0", 4) == 0 ||
-                           std::memcmp(head.data(), "MM\0*", 4) == 0 ||
-                           std::memcmp(head.data(), "II+\0", 4) == 0 ||
-                           std::memcmp(head.data(), "MM\0+", 4) == 0))
+  if (in.gcount() >= 4 &&
+      (std::memcmp(head.data(), "II*\0", 4) == 0 || std::memcmp(head.data(), "MM\0*", 4) == 0 ||
+       std::memcmp(head.data(), "II+\0", 4) == 0 || std::memcmp(head.data(), "MM\0+", 4) == 0))
     return FileKind::tiff;
-  if (in.gcount() == 8 && std::memcmp(head.data(), "\x89HDF\r\n\x1a\n", 8) == 0) return FileKind::hdf5;
+  if (in.gcount() == 8 && std::memcmp(head.data(), "\x89HDF\r\n\x1a\n", 8) == 0)
+    return FileKind::hdf5;
   return FileKind::other;
 }
 
@@ -139,9 +142,11 @@ StackDescription describe_fxi(const StackSource& s) {
   }
   if (h5::has_dataset(file, paths.pixel_size_nm)) {
     const auto values = h5::read_doubles(file, paths.pixel_size_nm);
-    if (values.size() == 1 && values[0] > 0.0) d.pixel_size_nm = values[0];
-    else d.problems.push_back(where + " dataset '" + paths.pixel_size_nm +
-                              "' is not one positive number");
+    if (values.size() == 1 && values[0] > 0.0)
+      d.pixel_size_nm = values[0];
+    else
+      d.problems.push_back(where + " dataset '" + paths.pixel_size_nm +
+                           "' is not one positive number");
   }
   return d;
 }
@@ -197,7 +202,8 @@ StackDescription describe_tiff(const StackSource& s, bool folder) {
     decide_energy_unit(d, s.energy_unit);
   }
   if (!s.flat.empty()) {
-    describe_tiff_extra(d, s.flat, "flat field", &d.flat_frames, &d.flat_source, &d.flat_sample_type);
+    describe_tiff_extra(d, s.flat, "flat field", &d.flat_frames, &d.flat_source,
+                        &d.flat_sample_type);
     if (d.flat_frames != 1) decide_flat_use(d, s.flat_mode);
   }
   if (!s.dark.empty())
@@ -221,13 +227,13 @@ template <typename T>
 void check_pages(const std::filesystem::path& file, const std::vector<Image<T>>& pages,
                  std::size_t expected_pages, std::size_t h, std::size_t w) {
   if (pages.size() != expected_pages)
-    throw InputError(quoted(file) + " has " + std::to_string(pages.size()) +
-                     " pages, expected " + std::to_string(expected_pages));
+    throw InputError(quoted(file) + " has " + std::to_string(pages.size()) + " pages, expected " +
+                     std::to_string(expected_pages));
   for (std::size_t i = 0; i < pages.size(); ++i)
     if (pages[i].height() != h || pages[i].width() != w)
       throw InputError(quoted(file) + " page " + std::to_string(i) + " is " +
-                       size_text(pages[i].height(), pages[i].width()) +
-                       " but the stack is " + size_text(h, w));
+                       size_text(pages[i].height(), pages[i].width()) + " but the stack is " +
+                       size_text(h, w));
 }
 
 std::vector<float> read_tiff_frames(const std::filesystem::path& file, std::size_t expected_pages,
@@ -296,21 +302,26 @@ bool has_positive_value(std::span<const T> values) {
 }
 
 std::string no_positive_flat(const StackDescription& d) {
-  return d.flat_source + " holds no positive value (every value is zero, negative or not finite): it "
-                         "cannot be a flat field";
+  return d.flat_source +
+         " holds no positive value (every value is zero, negative or not finite): it "
+         "cannot be a flat field";
 }
 
 std::optional<std::string> unusable_images(const StackSource& source, const StackDescription& d,
                                            const std::vector<float>& images) {
   const auto saturation = integer_saturation_level(d.sample_type);
-  const bool usable = images.empty() || std::any_of(images.begin(), images.end(), [&](float v) {
-                        return std::isfinite(v) && (!saturation || static_cast<double>(v) < *saturation);
-                      });
+  const bool usable =
+      images.empty() || std::any_of(images.begin(), images.end(), [&](float v) {
+        return std::isfinite(v) && (!saturation || static_cast<double>(v) < *saturation);
+      });
   if (usable) return std::nullopt;
-  return (d.layout == StackLayout::fxi_hdf5 ? quoted(source.stack) + " dataset '" + source.datasets.images + "'"
-                                            : quoted(source.stack)) +
+  return (d.layout == StackLayout::fxi_hdf5
+              ? quoted(source.stack) + " dataset '" + source.datasets.images + "'"
+              : quoted(source.stack)) +
          " holds no usable value: every value is " +
-         (saturation ? "saturated (at or above " + std::to_string(static_cast<long long>(*saturation)) + ") or " : "") +
+         (saturation ? "saturated (at or above " +
+                           std::to_string(static_cast<long long>(*saturation)) + ") or "
+                     : "") +
          "not finite";
 }
 
@@ -323,9 +334,12 @@ StackDescription describe_stack(const StackSource& source) {
     throw InputError(quoted(source.stack) + ": file not found");
   if (std::filesystem::is_directory(source.stack, ec)) return describe_tiff(source, true);
   switch (sniff(source.stack)) {
-    case FileKind::hdf5: return describe_fxi(source);
-    case FileKind::tiff: return describe_tiff(source, false);
-    case FileKind::other: break;
+    case FileKind::hdf5:
+      return describe_fxi(source);
+    case FileKind::tiff:
+      return describe_tiff(source, false);
+    case FileKind::other:
+      break;
   }
   if (std::filesystem::file_size(source.stack, ec) == 0)
     throw InputError(quoted(source.stack) + " is empty (0 bytes)");
@@ -358,7 +372,8 @@ std::vector<std::string> unusable_arrays(const StackSource& source, const StackD
   std::vector<std::string> problems;
   if (!arrays.flats.empty() && !has_positive_value(std::span<const float>(arrays.flats)))
     problems.push_back(no_positive_flat(d));
-  if (auto images = unusable_images(source, d, arrays.images)) problems.push_back(std::move(*images));
+  if (auto images = unusable_images(source, d, arrays.images))
+    problems.push_back(std::move(*images));
   return problems;
 }
 
@@ -386,16 +401,20 @@ LoadedStack load_raw_stack(const StackSource& source, const ProgressSink& progre
   const bool uint16_flats = d.flat_sample_type == SampleType::uint16;
   std::vector<Image<std::uint16_t>> flats_u16;
   std::vector<Image<float>> flats;
-  if (uint16_flats) flats_u16 = read_extra_frames<std::uint16_t>(source, d, Extra::flats);
-  else flats = read_extra_frames<float>(source, d, Extra::flats);
+  if (uint16_flats)
+    flats_u16 = read_extra_frames<std::uint16_t>(source, d, Extra::flats);
+  else
+    flats = read_extra_frames<float>(source, d, Extra::flats);
   report(progress, "read", 2, steps);
   std::vector<Image<float>> darks = read_extra_frames<float>(source, d, Extra::darks);
   report(progress, "read", 3, steps);
 
   const auto any_positive = [](const auto& frames) {
-    return std::any_of(frames.begin(), frames.end(), [](const auto& f) { return has_positive_value(f.pixels()); });
+    return std::any_of(frames.begin(), frames.end(),
+                       [](const auto& f) { return has_positive_value(f.pixels()); });
   };
-  if (!(uint16_flats ? any_positive(flats_u16) : any_positive(flats))) throw InputError(no_positive_flat(d));
+  if (!(uint16_flats ? any_positive(flats_u16) : any_positive(flats)))
+    throw InputError(no_positive_flat(d));
   if (auto unusable = unusable_images(source, d, images)) throw InputError(*unusable);
 
   const auto saturation = integer_saturation_level(d.sample_type);
@@ -407,12 +426,16 @@ LoadedStack load_raw_stack(const StackSource& source, const ProgressSink& progre
     flats = {average_frames(flats, saturation)};
   }
   Image<float> dark;
-  if (darks.size() == 1) dark = std::move(darks[0]);
-  else if (darks.size() > 1) dark = average_frames(darks, std::nullopt);
+  if (darks.size() == 1)
+    dark = std::move(darks[0]);
+  else if (darks.size() > 1)
+    dark = average_frames(darks, std::nullopt);
   EnergyStack counts(d.energies_ev, d.height, d.width, std::move(images));
   if (!flats_u16.empty())
-    return LoadedStack{std::move(d), RawStack(std::move(counts), std::move(flats_u16), std::move(dark), saturation)};
-  return LoadedStack{std::move(d), RawStack(std::move(counts), std::move(flats), std::move(dark), saturation)};
+    return LoadedStack{std::move(d), RawStack(std::move(counts), std::move(flats_u16),
+                                              std::move(dark), saturation)};
+  return LoadedStack{std::move(d),
+                     RawStack(std::move(counts), std::move(flats), std::move(dark), saturation)};
 }
 
 }  // namespace xanesmap

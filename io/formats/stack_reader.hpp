@@ -5,8 +5,8 @@
 //   /img_dark (m, H, W) darks, /X_eng (n) energies in keV (eV accepted: decided by magnitude),
 //   optional /pixel_size_nm (scalar). Dataset paths can be changed for other beamlines.
 // - Multi-page TIFF: one page per energy; or a folder of single-page TIFFs in natural name
-//   order. Energies from a text file (io/formats/text_tables.hpp). Flat and dark as TIFF: single page
-//   (used for every energy) or multi-page (one per energy, or averaged).
+//   order. Energies from a text file (io/formats/text_tables.hpp). Flat and dark as TIFF: single
+//   page (used for every energy) or multi-page (one per energy, or averaged).
 //
 // Flats: with as many flat frames as energies they are used one per energy (FlatMode::automatic);
 // otherwise they are averaged. Darks are always averaged.
@@ -24,8 +24,8 @@
 
 #include "core/base/energy_grid.hpp"
 #include "core/base/progress.hpp"
-#include "core/stack/raw_stack.hpp"
 #include "core/base/sample_type.hpp"
+#include "core/stack/raw_stack.hpp"
 
 namespace xanesmap {
 
@@ -63,15 +63,15 @@ struct StackDescription {
   std::vector<double> energies_as_read;  // in the file's unit
   std::vector<double> energies_ev;
   EnergyUnitDecision energy_unit;
-  std::string energy_source;             // "'/x.h5' dataset '/X_eng'" or "energy list '/e.txt'"
-  std::size_t flat_frames = 0;           // 0: none found
+  std::string energy_source;    // "'/x.h5' dataset '/X_eng'" or "energy list '/e.txt'"
+  std::size_t flat_frames = 0;  // 0: none found
   SampleType flat_sample_type = SampleType::float32;  // of the flat frames, when there are some
   bool flats_per_energy = false;
   std::string flat_source;
   std::size_t dark_frames = 0;
   std::string dark_source;
   std::optional<double> pixel_size_nm;
-  std::vector<std::string> problems;     // inconsistencies that make the stack unusable
+  std::vector<std::string> problems;  // inconsistencies that make the stack unusable
 };
 
 StackDescription describe_stack(const StackSource& source);
@@ -91,7 +91,8 @@ RawArrays read_raw_arrays(const StackSource& source, const StackDescription& des
 /// file: flats without one positive finite value, images without one finite value below the
 /// integer type's saturation level. Empty when every array has a usable value (bad pixels are
 /// data: optical density flags them).
-std::vector<std::string> unusable_arrays(const StackSource& source, const StackDescription& description,
+std::vector<std::string> unusable_arrays(const StackSource& source,
+                                         const StackDescription& description,
                                          const RawArrays& arrays);
 
 struct LoadedStack {

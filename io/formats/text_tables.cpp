@@ -78,8 +78,7 @@ std::vector<double> read_energy_list(const std::filesystem::path& file) {
     if (!value)
       throw InputError(line_ref(file, number) + ": '" + content +
                        "' is not a number (one energy per line, # for comments)");
-    if (!std::isfinite(*value))
-      throw InputError(line_ref(file, number) + ": energy is not finite");
+    if (!std::isfinite(*value)) throw InputError(line_ref(file, number) + ": energy is not finite");
     energies.push_back(*value);
   }
   if (in.bad()) throw InputError(quoted(file) + ": read error");
@@ -99,7 +98,8 @@ ColumnTable read_column_table(const std::filesystem::path& file) {
     if (t.empty()) continue;
     if (t[0] == '#') {
       const auto text_start = t.find_first_not_of('#');  // npos: a line of only '#'
-      const std::string body = text_start == std::string::npos ? std::string() : trim(t.substr(text_start));
+      const std::string body =
+          text_start == std::string::npos ? std::string() : trim(t.substr(text_start));
       if (number == 1 && body.rfind("XDI/", 0) == 0) table.xdi = true;
       if (table.xdi && lower(body).rfind("column.", 0) == 0) {
         // "Column.2: i0" or "Column.1: energy eV"
@@ -109,7 +109,8 @@ ColumnTable read_column_table(const std::filesystem::path& file) {
           const auto words = split_fields(body.substr(colon + 1));
           // Whole numbers from 1 to kMaxXdiColumn only: a damaged index such as 1e18 must not
           // size the name list (other indices are ignored, as non-numbers are).
-          if (index && *index >= 1 && *index <= kMaxXdiColumn && *index == std::floor(*index) && !words.empty()) {
+          if (index && *index >= 1 && *index <= kMaxXdiColumn && *index == std::floor(*index) &&
+              !words.empty()) {
             const auto j = static_cast<std::size_t>(*index) - 1;
             if (xdi_names.size() <= j) xdi_names.resize(j + 1);
             xdi_names[j] = lower(words[0]);
@@ -143,8 +144,9 @@ ColumnTable read_column_table(const std::filesystem::path& file) {
       } else {
         const auto words = split_fields(last_comment);
         // A word that is a number makes it a commented-out data line, not names.
-        const bool numbers = std::any_of(words.begin(), words.end(),
-                                         [](const std::string& w) { return parse_number(w).has_value(); });
+        const bool numbers = std::any_of(words.begin(), words.end(), [](const std::string& w) {
+          return parse_number(w).has_value();
+        });
         if (words.size() == width && !numbers)
           for (const auto& w : words) table.names.push_back(lower(w));
       }
@@ -167,7 +169,8 @@ Spectrum read_reference_spectrum(const std::filesystem::path& file, const std::s
   spectrum.name = name;
   const std::size_t width = table.columns.size();
   if (width < 2)
-    throw InputError(quoted(file) + ": a reference needs at least two columns (energy, mu), found " +
+    throw InputError(quoted(file) +
+                     ": a reference needs at least two columns (energy, mu), found " +
                      std::to_string(width));
   const auto energy = find({"energy", "e"});
   const auto mu = find({"mutrans", "mufluor", "mu", "xmu"});
@@ -197,7 +200,8 @@ Spectrum read_reference_spectrum(const std::filesystem::path& file, const std::s
   for (std::size_t i = 0; i < spectrum.energy_ev.size(); ++i)
     if (!std::isfinite(spectrum.energy_ev[i]) || !std::isfinite(spectrum.mu[i]))
       throw InputError(quoted(file) + ": data row " + std::to_string(i + 1) + ": the " +
-                       (std::isfinite(spectrum.energy_ev[i]) ? "mu" : "energy") + " is not a finite number");
+                       (std::isfinite(spectrum.energy_ev[i]) ? "mu" : "energy") +
+                       " is not a finite number");
   // Sort by energy (some exports are descending); duplicates are then caught by validate().
   std::vector<std::size_t> order(spectrum.energy_ev.size());
   std::iota(order.begin(), order.end(), std::size_t{0});

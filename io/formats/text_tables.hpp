@@ -20,9 +20,9 @@ namespace xanesmap {
 std::vector<double> read_energy_list(const std::filesystem::path& file);
 
 struct ColumnTable {
-  std::vector<std::string> names;             // lower-case; empty when the file names none
-  std::vector<std::vector<double>> columns;   // columns[j][i]: row i of column j
-  bool xdi = false;                           // the file starts with "# XDI/"
+  std::vector<std::string> names;            // lower-case; empty when the file names none
+  std::vector<std::vector<double>> columns;  // columns[j][i]: row i of column j
+  bool xdi = false;                          // the file starts with "# XDI/"
 };
 
 ColumnTable read_column_table(const std::filesystem::path& file);

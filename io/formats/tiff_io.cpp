@@ -378,8 +378,7 @@ void read_tiles(TIFF* tif, const fs::path& file, std::size_t page, Image<Out>& o
 
 /// Page pixels stored as T, returned as Out (float, or T itself).
 template <typename T, typename Out = float>
-Image<Out> read_pixels_as(TIFF* tif, const PageFormat& f, const fs::path& file,
-                          std::size_t page) {
+Image<Out> read_pixels_as(TIFF* tif, const PageFormat& f, const fs::path& file, std::size_t page) {
   Image<Out> out(f.height, f.width);
   if (f.tiled)
     read_tiles<T>(tif, file, page, out);
@@ -562,7 +561,8 @@ void write_pixel_data(TIFF* tif, const fs::path& file, std::span<const ImageView
   for (std::size_t k = 0; k < pages.size(); ++k) {
     const ImageView<const T>& page = pages[k];
     const auto bytes = static_cast<tmsize_t>(page.height() * page.width() * sizeof(T));
-    if (!TIFFSetDirectory(tif, static_cast<tdir_t>(k))) fail_output(file, "pixel data of page " + std::to_string(k));
+    if (!TIFFSetDirectory(tif, static_cast<tdir_t>(k)))
+      fail_output(file, "pixel data of page " + std::to_string(k));
     bool ok = false;
     if (!TIFFIsByteSwapped(tif) && (page.stride() == page.width() || page.height() <= 1)) {
       // Uncompressed, in the machine's byte order: the raw strip is the pixels as they are in

@@ -5,7 +5,8 @@
 //   unsigned or signed integers (SampleFormat 1 or 2; 1 when absent), 32/64-bit IEEE floats
 //   (SampleFormat 3). Striped and tiled layouts, either byte order, and every compression scheme
 //   this build of libtiff can decode.
-// - Every page is converted to float32 (read_tiff_uint16: uint16 files only, kept as uint16). Precision: uint32/int32 values above 2^24 in magnitude are
+// - Every page is converted to float32 (read_tiff_uint16: uint16 files only, kept as uint16).
+// Precision: uint32/int32 values above 2^24 in magnitude are
 //   rounded to the nearest float (they lose their low bits); float64 values are rounded to float32,
 //   and those beyond the float32 range become +-infinity. NaN stays NaN.
 // - Pixel size (pixel_size_um): if the ImageDescription has a line "unit=micron", "unit=um" or

@@ -5,8 +5,8 @@
 #include <sstream>
 
 #include "io/outputs/particle_outputs.hpp"
-#include "io/plots/plot_png.hpp"
 #include "io/outputs/text_output.hpp"
+#include "io/plots/plot_png.hpp"
 
 namespace xanesmap {
 
@@ -48,14 +48,17 @@ std::string md(const std::string& s) {
 
 std::string comparison_csv(const SampleComparison& c) {
   std::ostringstream s;
-  s << "sample,set,pixels,mean_valence,median_valence,std_valence,q25,q75,iqr,skewness,surface_minus_core,populations\n";
+  s << "sample,set,pixels,mean_valence,median_valence,std_valence,q25,q75,iqr,skewness,surface_"
+       "minus_core,populations\n";
   for (const auto& f : c.samples)
     for (const SampleSet set : kAllSampleSets) {
       const DistributionFigures& d = f.figures[static_cast<std::size_t>(set)];
-      s << csv_text(f.label) << "," << set_name(set) << "," << d.n << "," << csv_number(d.mean) << ","
-        << csv_number(d.median) << "," << csv_number(d.std) << "," << csv_number(d.q25) << "," << csv_number(d.q75)
-        << "," << csv_number(d.iqr) << "," << csv_number(d.skewness) << "," << csv_number(f.surface_minus_core) << ","
-        << (set == SampleSet::all ? std::to_string(f.populations.populations) : std::string()) << "\n";
+      s << csv_text(f.label) << "," << set_name(set) << "," << d.n << "," << csv_number(d.mean)
+        << "," << csv_number(d.median) << "," << csv_number(d.std) << "," << csv_number(d.q25)
+        << "," << csv_number(d.q75) << "," << csv_number(d.iqr) << "," << csv_number(d.skewness)
+        << "," << csv_number(f.surface_minus_core) << ","
+        << (set == SampleSet::all ? std::to_string(f.populations.populations) : std::string())
+        << "\n";
     }
   return s.str();
 }
@@ -64,8 +67,9 @@ std::string ks_tests_csv(const SampleComparison& c) {
   std::ostringstream s;
   s << "sample_a,sample_b,set,n_a,n_b,ks_statistic,p_value\n";
   for (const auto& t : c.tests)
-    s << csv_text(c.samples[t.a].label) << "," << csv_text(c.samples[t.b].label) << "," << set_name(t.set) << ","
-      << t.ks.n_a << "," << t.ks.n_b << "," << csv_number(t.ks.statistic) << "," << csv_number(t.ks.p_value) << "\n";
+    s << csv_text(c.samples[t.a].label) << "," << csv_text(c.samples[t.b].label) << ","
+      << set_name(t.set) << "," << t.ks.n_a << "," << t.ks.n_b << "," << csv_number(t.ks.statistic)
+      << "," << csv_number(t.ks.p_value) << "\n";
   return s.str();
 }
 
@@ -73,24 +77,29 @@ std::string comparison_markdown(const SampleComparison& c, const ComparisonRunIn
   std::ostringstream s;
   s << "# Mn valence: comparison of " << c.samples.size() << " samples\n\n";
   s << "Particle pixels with a valence" << (info.weighted ? ", weighted by edge jump" : "")
-    << ". Surface: the outer shell of each particle, core: the rest (see each run's summary.json).\n\n";
-  s << "| sample | pixels | mean | median | std | IQR | skewness | populations | surface mean | core mean | surface - core |\n";
+    << ". Surface: the outer shell of each particle, core: the rest (see each run's "
+       "summary.json).\n\n";
+  s << "| sample | pixels | mean | median | std | IQR | skewness | populations | surface mean | "
+       "core mean | surface - core |\n";
   s << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& f : c.samples) {
     const auto& all = f.figures[0];
-    s << "| " << md(f.label) << " | " << all.n << " | " << fixed(all.mean, 3) << " | " << fixed(all.median, 3) << " | "
-      << fixed(all.std, 3) << " | " << fixed(all.iqr, 3) << " | " << fixed(all.skewness, 2) << " | "
-      << f.populations.populations << " | " << fixed(f.figures[1].mean, 3) << " | " << fixed(f.figures[2].mean, 3)
-      << " | " << fixed(f.surface_minus_core, 3) << " |\n";
+    s << "| " << md(f.label) << " | " << all.n << " | " << fixed(all.mean, 3) << " | "
+      << fixed(all.median, 3) << " | " << fixed(all.std, 3) << " | " << fixed(all.iqr, 3) << " | "
+      << fixed(all.skewness, 2) << " | " << f.populations.populations << " | "
+      << fixed(f.figures[1].mean, 3) << " | " << fixed(f.figures[2].mean, 3) << " | "
+      << fixed(f.surface_minus_core, 3) << " |\n";
   }
   if (!c.tests.empty()) {
     s << "\n## Two-sample Kolmogorov-Smirnov tests\n\n";
-    s << "D is the largest distance between the two cumulative distributions. Neighbouring pixels are "
+    s << "D is the largest distance between the two cumulative distributions. Neighbouring pixels "
+         "are "
          "correlated, so the p-values overstate the significance; compare D.\n\n";
     s << "| sample A | sample B | set | D | p |\n|---|---|---|---:|---:|\n";
     for (const auto& t : c.tests)
-      s << "| " << md(c.samples[t.a].label) << " | " << md(c.samples[t.b].label) << " | " << set_name(t.set) << " | "
-        << fixed(t.ks.statistic, 3) << " | " << p_value_text(t.ks.p_value) << " |\n";
+      s << "| " << md(c.samples[t.a].label) << " | " << md(c.samples[t.b].label) << " | "
+        << set_name(t.set) << " | " << fixed(t.ks.statistic, 3) << " | "
+        << p_value_text(t.ks.p_value) << " |\n";
   }
   s << "\n## Runs\n\n";
   for (std::size_t i = 0; i < info.runs.size(); ++i)
@@ -129,7 +138,8 @@ std::string comparison_histograms_csv(const SampleComparison& c) {
 
 nlohmann::json comparison_summary(const SampleComparison& c, const ComparisonRunInfo& info) {
   nlohmann::json j;
-  j["program"] = {{"name", "xanesmap"}, {"version", info.version}, {"command_line", info.command_line}};
+  j["program"] = {
+      {"name", "xanesmap"}, {"version", info.version}, {"command_line", info.command_line}};
   j["weighted_by_edge_jump"] = info.weighted;
   j["colour_scale"] = {info.scale.min, info.scale.max};
   j["differences"] = info.differences;
@@ -137,13 +147,16 @@ nlohmann::json comparison_summary(const SampleComparison& c, const ComparisonRun
   for (std::size_t i = 0; i < c.samples.size(); ++i) {
     const auto& f = c.samples[i];
     nlohmann::json sets;
-    for (const SampleSet set : kAllSampleSets) sets[set_name(set)] = figures_json(f.figures[static_cast<std::size_t>(set)]);
-    samples.push_back({{"label", f.label},
-                       {"folder", info.runs[i].folder.string()},
-                       {"run_version", info.runs[i].summary.value("program", nlohmann::json::object()).value("version", "?")},
-                       {"figures", sets},
-                       {"surface_minus_core", json_number(f.surface_minus_core)},
-                       {"populations", f.populations.populations}});
+    for (const SampleSet set : kAllSampleSets)
+      sets[set_name(set)] = figures_json(f.figures[static_cast<std::size_t>(set)]);
+    samples.push_back(
+        {{"label", f.label},
+         {"folder", info.runs[i].folder.string()},
+         {"run_version",
+          info.runs[i].summary.value("program", nlohmann::json::object()).value("version", "?")},
+         {"figures", sets},
+         {"surface_minus_core", json_number(f.surface_minus_core)},
+         {"populations", f.populations.populations}});
   }
   j["samples"] = samples;
   nlohmann::json tests = nlohmann::json::array();
@@ -157,18 +170,20 @@ nlohmann::json comparison_summary(const SampleComparison& c, const ComparisonRun
   return j;
 }
 
-void write_comparison_outputs(const fs::path& folder, const SampleComparison& c, const ComparisonRunInfo& info) {
+void write_comparison_outputs(const fs::path& folder, const SampleComparison& c,
+                              const ComparisonRunInfo& info) {
   write_text_file(folder / "comparison.csv", comparison_csv(c));
   write_text_file(folder / "comparison.md", comparison_markdown(c, info));
   write_text_file(folder / "ks_tests.csv", ks_tests_csv(c));
   write_text_file(folder / "histograms.csv", comparison_histograms_csv(c));
   const auto replace = nlohmann::json::error_handler_t::replace;
-  write_text_file(folder / "summary.json", comparison_summary(c, info).dump(2, ' ', false, replace) + "\n");
+  write_text_file(folder / "summary.json",
+                  comparison_summary(c, info).dump(2, ' ', false, replace) + "\n");
 
   std::vector<MapPanel> panels;
   for (std::size_t i = 0; i < info.runs.size(); ++i)
-    panels.push_back({info.runs[i].valence.view(), c.samples[i].label, info.runs[i].pixel_size_nm / 1000.0,
-                      &info.runs[i].labels});
+    panels.push_back({info.runs[i].valence.view(), c.samples[i].label,
+                      info.runs[i].pixel_size_nm / 1000.0, &info.runs[i].labels});
   write_map_panels_png(folder / "valence_maps.png", panels, info.scale, "Mn valence");
 
   for (const SampleSet set : kAllSampleSets) {
@@ -177,13 +192,20 @@ void write_comparison_outputs(const fs::path& folder, const SampleComparison& c,
     for (const auto& f : c.samples) {
       const Histogram& h = f.histograms[k];
       if (!(h.total_weight > 0.0)) continue;
-      series.push_back({f.label + " (" + std::to_string(f.figures[k].n) + " px)", h.edges, h.density(),
-                        PlotStyle::steps, false, -1, {}});
+      series.push_back({f.label + " (" + std::to_string(f.figures[k].n) + " px)",
+                        h.edges,
+                        h.density(),
+                        PlotStyle::steps,
+                        false,
+                        -1,
+                        {}});
     }
-    if (series.empty()) continue;  // no sample has a value in this set: no plot (the tables say n = 0)
+    if (series.empty())
+      continue;  // no sample has a value in this set: no plot (the tables say n = 0)
     PlotOptions plot;
-    plot.title = std::string("Mn valence, ") +
-                 (set == SampleSet::all ? "all particle pixels" : set == SampleSet::surface ? "surface shell" : "core");
+    plot.title = std::string("Mn valence, ") + (set == SampleSet::all       ? "all particle pixels"
+                                                : set == SampleSet::surface ? "surface shell"
+                                                                            : "core");
     plot.x_label = "Mn valence";
     plot.y_label = "probability density";
     plot.y_from_zero = true;

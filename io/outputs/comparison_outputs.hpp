@@ -5,10 +5,9 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/particles/sample_comparison.hpp"
 #include "io/outputs/map_run_folder.hpp"
@@ -18,9 +17,9 @@ namespace xanesmap {
 
 struct ComparisonRunInfo {
   std::string version, command_line;
-  std::vector<MapRunFolder> runs;          // same order as the comparison's samples
-  std::vector<std::string> differences;    // how the runs differ in method/references (--force)
-  ColourScale scale;                       // shared by every panel
+  std::vector<MapRunFolder> runs;        // same order as the comparison's samples
+  std::vector<std::string> differences;  // how the runs differ in method/references (--force)
+  ColourScale scale;                     // shared by every panel
   bool weighted = false;
 };
 

@@ -1,20 +1,20 @@
 #include "io/outputs/map_outputs.hpp"
 
+#include <tbb/task_group.h>
+
 #include <cmath>
 #include <fstream>
 #include <iomanip>
 #include <sstream>
 
-#include <tbb/task_group.h>
-
 #include "core/base/error.hpp"
 #include "io/formats/checksum.hpp"
 #include "io/formats/hdf5_file.hpp"
-#include "io/outputs/particle_outputs.hpp"
-#include "io/plots/png_preview.hpp"
 #include "io/formats/shifts_table.hpp"
-#include "io/outputs/text_output.hpp"
 #include "io/formats/tiff_io.hpp"
+#include "io/outputs/particle_outputs.hpp"
+#include "io/outputs/text_output.hpp"
+#include "io/plots/png_preview.hpp"
 
 namespace xanesmap {
 
@@ -29,8 +29,12 @@ InputFile describe_input_file(const fs::path& file) {
 
 namespace {
 
-nlohmann::json window(const RelativeWindow& w) { return {json_number(w.from_ev), json_number(w.to_ev)}; }
-nlohmann::json window(const AbsoluteWindow& w) { return {json_number(w.from_ev), json_number(w.to_ev)}; }
+nlohmann::json window(const RelativeWindow& w) {
+  return {json_number(w.from_ev), json_number(w.to_ev)};
+}
+nlohmann::json window(const AbsoluteWindow& w) {
+  return {json_number(w.from_ev), json_number(w.to_ev)};
+}
 
 nlohmann::json file_json(const InputFile& f) {
   return {{"path", f.path.string()}, {"bytes", f.bytes}, {"sha256", f.sha256}};
@@ -55,16 +59,17 @@ nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& resu
   j["time_utc"] = info.time_utc;
   nlohmann::json files = nlohmann::json::array();
   for (const auto& f : info.stack_files) files.push_back(file_json(f));
-  j["input"] = {{"layout", to_string(info.stack.layout)},
-                {"files", files},
-                {"frames", info.stack.frames},
-                {"height", info.stack.height},
-                {"width", info.stack.width},
-                {"sample_type", to_string(info.stack.sample_type)},
-                {"energy_range_ev", {result.energies_ev.front(), result.energies_ev.back()}},
-                {"energy_unit_in_file", info.stack.energy_unit.unit == EnergyUnit::kev ? "keV" : "eV"},
-                {"pixel_size_nm", info.pixel_size_nm},
-                {"pixel_size_source", info.pixel_size_source}};
+  j["input"] = {
+      {"layout", to_string(info.stack.layout)},
+      {"files", files},
+      {"frames", info.stack.frames},
+      {"height", info.stack.height},
+      {"width", info.stack.width},
+      {"sample_type", to_string(info.stack.sample_type)},
+      {"energy_range_ev", {result.energies_ev.front(), result.energies_ev.back()}},
+      {"energy_unit_in_file", info.stack.energy_unit.unit == EnergyUnit::kev ? "keV" : "eV"},
+      {"pixel_size_nm", info.pixel_size_nm},
+      {"pixel_size_source", info.pixel_size_source}};
   j["method"] = to_string(o.method);
   j["edge_definition"] = to_string(o.edge_definition);
   j["lcf_constraint"] = to_string(o.constraint);
@@ -79,7 +84,8 @@ nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& resu
                    {{"pre_edge_ev", window(o.normalization.pre_edge_ev)},
                     {"post_edge_ev", window(o.normalization.post_edge_ev)},
                     {"fit_ev", window(o.fit_window_ev)}}}};
-  j["mask"] = {{"min_edge_jump_od", o.min_edge_jump_od}, {"min_jump_to_noise", o.min_jump_to_noise}};
+  j["mask"] = {{"min_edge_jump_od", o.min_edge_jump_od},
+               {"min_jump_to_noise", o.min_jump_to_noise}};
   nlohmann::json refs = nlohmann::json::array();
   for (std::size_t k = 0; k < info.references.size(); ++k) {
     const auto& r = info.references[k];
@@ -94,7 +100,8 @@ nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& resu
   {
     const RegistrationResult& reg = result.registration;
     double largest = 0.0;
-    for (std::size_t i = 0; i < reg.dy_px.size(); ++i) largest = std::max(largest, std::hypot(reg.dy_px[i], reg.dx_px[i]));
+    for (std::size_t i = 0; i < reg.dy_px.size(); ++i)
+      largest = std::max(largest, std::hypot(reg.dy_px[i], reg.dx_px[i]));
     nlohmann::json flagged = nlohmann::json::array();
     for (std::size_t i = 0; i < reg.flagged.size(); ++i)
       if (reg.flagged[i]) flagged.push_back({{"frame", i}, {"energy_ev", result.energies_ev[i]}});
@@ -128,7 +135,8 @@ nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& resu
   nlohmann::json od_flags;
   for (std::size_t i = 0; i < kAllOdFlags.size(); ++i)
     od_flags[od_flag_name(kAllOdFlags[i])] = result.optical_density.pixels_by_flag[i];
-  j["optical_density"] = {{"invalid_pixels", result.optical_density.invalid_pixels}, {"pixels_by_flag", od_flags}};
+  j["optical_density"] = {{"invalid_pixels", result.optical_density.invalid_pixels},
+                          {"pixels_by_flag", od_flags}};
   nlohmann::json fractions;
   for (std::size_t k = 0; k < m.reference_names.size(); ++k)
     fractions[m.reference_names[k]] = json_number(m.mean_spectrum.fractions[k]);
@@ -185,7 +193,8 @@ void write_files_h5(h5::File& h5, const std::string& group, const std::vector<In
 }
 
 // /provenance: what made this run, so that results.h5 alone says how to reproduce it.
-void write_provenance_h5(h5::File& h5, const MapRunInfo& info, const MapPipelineResult& r, const std::string& summary) {
+void write_provenance_h5(h5::File& h5, const MapRunInfo& info, const MapPipelineResult& r,
+                         const std::string& summary) {
   h5::write_string(h5, "/provenance/summary_json", summary);
   h5::write_string(h5, "/provenance/command_line", info.command_line);
   h5::write_string(h5, "/provenance/version", info.version);
@@ -202,12 +211,15 @@ void write_provenance_h5(h5::File& h5, const MapRunInfo& info, const MapPipeline
     shifts.push_back(ref.energy_shift_ev);
   }
   h5::write_strings(h5, "/provenance/references/name", names);
-  h5::write(h5, "/provenance/references/valence", std::span<const double>(valences), {valences.size()});
-  h5::write(h5, "/provenance/references/energy_shift_ev", std::span<const double>(shifts), {shifts.size()});
+  h5::write(h5, "/provenance/references/valence", std::span<const double>(valences),
+            {valences.size()});
+  h5::write(h5, "/provenance/references/energy_shift_ev", std::span<const double>(shifts),
+            {shifts.size()});
   // The windows as applied: absolute eV, after clipping to the data.
   const ValenceMaps& m = r.maps;
   const ValenceMapOptions& o = info.options.valence;
-  auto window = [&](const std::string& name, const AbsoluteWindow& used, const RelativeWindow& requested) {
+  auto window = [&](const std::string& name, const AbsoluteWindow& used,
+                    const RelativeWindow& requested) {
     const double w[2] = {used.from_ev, used.to_ev};
     const std::string path = "/provenance/windows/" + name;
     h5::write(h5, path, std::span<const double>(w, 2), {2});
@@ -221,7 +233,8 @@ void write_provenance_h5(h5::File& h5, const MapRunInfo& info, const MapPipeline
   window("fit_ev", m.fit_window_used_ev, o.fit_window_ev);
   h5::write(h5, "/provenance/windows/e0_ev", std::span<const double>(&m.e0_ev, 1), {1});
   const std::int32_t order = o.normalization.post_edge_order;
-  h5::write(h5, "/provenance/windows/post_edge_order", std::span<const std::int32_t>(&order, 1), {1});
+  h5::write(h5, "/provenance/windows/post_edge_order", std::span<const std::int32_t>(&order, 1),
+            {1});
 }
 
 void write_results_h5(const fs::path& file, const MapRunInfo& info, const MapPipelineResult& r,
@@ -240,14 +253,17 @@ void write_results_h5(const fs::path& file, const MapRunInfo& info, const MapPip
   map("rfactor", m.rfactor);
   map("mask", m.mask);
   map("status", m.status);
-  for (std::size_t k = 0; k < m.reference_names.size(); ++k) map("fraction_" + m.reference_names[k], m.fractions[k]);
+  for (std::size_t k = 0; k < m.reference_names.size(); ++k)
+    map("fraction_" + m.reference_names[k], m.fractions[k]);
   h5::write_attribute(h5, "/maps/edge_energy", "units", "eV");
-  h5::write_attribute(h5, "/maps/edge_energy", "definition", to_string(info.options.valence.edge_definition));
+  h5::write_attribute(h5, "/maps/edge_energy", "definition",
+                      to_string(info.options.valence.edge_definition));
   h5::write_attribute(h5, "/maps/edge_jump", "units", "OD");
   h5::write_attribute(h5, "/maps/valence", "method", to_string(info.options.valence.method));
   std::string codes;
   for (const auto s : kAllPixelStatuses)
-    codes += std::to_string(static_cast<int>(s)) + "=" + status_name(s) + (s == kAllPixelStatuses.back() ? "" : ", ");
+    codes += std::to_string(static_cast<int>(s)) + "=" + status_name(s) +
+             (s == kAllPixelStatuses.back() ? "" : ", ");
   h5::write_attribute(h5, "/maps/status", "codes", codes);
   h5::write(h5, "/energies_ev", std::span<const double>(r.energies_ev), {r.energies_ev.size()});
   const MeanSpectrum& s = m.mean_spectrum;
@@ -256,7 +272,8 @@ void write_results_h5(const fs::path& file, const MapRunInfo& info, const MapPip
   h5::write(h5, "/mean_spectrum/od", std::span<const double>(s.od), {n});
   h5::write(h5, "/mean_spectrum/normalized", std::span<const double>(s.normalized), {n});
   h5::write(h5, "/mean_spectrum/fit", std::span<const double>(s.fit), {n});
-  h5::write(h5, "/mean_spectrum/fractions", std::span<const double>(s.fractions), {s.fractions.size()});
+  h5::write(h5, "/mean_spectrum/fractions", std::span<const double>(s.fractions),
+            {s.fractions.size()});
   h5::write_attribute(h5, "/mean_spectrum/fractions", "references", [&] {
     std::string names;
     for (const auto& name : m.reference_names) names += (names.empty() ? "" : ",") + name;
@@ -272,26 +289,29 @@ void write_results_h5(const fs::path& file, const MapRunInfo& info, const MapPip
 
 }  // namespace
 
-void write_registration_h5(h5::File& file, const std::string& group, const RegistrationResult& reg) {
+void write_registration_h5(h5::File& file, const std::string& group,
+                           const RegistrationResult& reg) {
   const std::size_t frames = reg.dy_px.size();
   h5::write(file, group + "/dy_px", std::span<const double>(reg.dy_px), {frames});
   h5::write(file, group + "/dx_px", std::span<const double>(reg.dx_px), {frames});
   h5::write(file, group + "/quality", std::span<const double>(reg.quality), {frames});
   h5::write(file, group + "/flagged", std::span<const std::uint8_t>(reg.flagged), {frames});
-  h5::write_attribute(file, group + "/dy_px", "convention",
-                      "displacement of each frame's content relative to the reference frame (+dy: down)");
+  h5::write_attribute(
+      file, group + "/dy_px", "convention",
+      "displacement of each frame's content relative to the reference frame (+dy: down)");
   h5::write_string(file, group + "/reference", reg.reference_description);
 }
 
-std::vector<ShiftRow> shift_rows(const std::vector<double>& energies_ev, const RegistrationResult& reg) {
+std::vector<ShiftRow> shift_rows(const std::vector<double>& energies_ev,
+                                 const RegistrationResult& reg) {
   std::vector<ShiftRow> rows;
   for (std::size_t i = 0; i < reg.dy_px.size(); ++i)
     rows.push_back({energies_ev[i], reg.dy_px[i], reg.dx_px[i], reg.quality[i]});
   return rows;
 }
 
-void write_map_outputs(const fs::path& folder, const MapRunInfo& info, const MapPipelineResult& result,
-                       const ParticleAnalysis& particles) {
+void write_map_outputs(const fs::path& folder, const MapRunInfo& info,
+                       const MapPipelineResult& result, const ParticleAnalysis& particles) {
   const ValenceMaps& m = result.maps;
   const ValenceMapOptions& o = info.options.valence;
   const double px_um = info.pixel_size_nm / 1000.0;
@@ -303,27 +323,33 @@ void write_map_outputs(const fs::path& folder, const MapRunInfo& info, const Map
   tbb::task_group tasks;
   auto tif = [&](std::string name, const auto& image, std::string note) {
     tasks.run([&folder, &info, px_um, &image, name = std::move(name), note = std::move(note)] {
-      write_tiff(folder / (name + ".tif"), image.view(), {px_um, "xanesmap=" + info.version + "\n" + note});
+      write_tiff(folder / (name + ".tif"), image.view(),
+                 {px_um, "xanesmap=" + info.version + "\n" + note});
     });
   };
   tif("valence", m.valence, method + "\nquantity=Mn valence\nnan=no value (see status.tif)");
-  tif("valence_edge", m.valence_edge, "method=edge\nedge_definition=" + to_string(o.edge_definition) + "\nquantity=Mn valence");
+  tif("valence_edge", m.valence_edge,
+      "method=edge\nedge_definition=" + to_string(o.edge_definition) + "\nquantity=Mn valence");
   tif("valence_sigma", m.valence_sigma, method + "\nquantity=1-sigma of valence");
-  tif("edge_energy", m.edge_energy_ev, "edge_definition=" + to_string(o.edge_definition) + "\nquantity=edge energy\nvalue_unit=eV");
+  tif("edge_energy", m.edge_energy_ev,
+      "edge_definition=" + to_string(o.edge_definition) + "\nquantity=edge energy\nvalue_unit=eV");
   tif("edge_jump", m.edge_jump_od, "quantity=edge jump\nvalue_unit=OD");
   tif("rfactor", m.rfactor, "quantity=LCF R-factor");
   tif("mask", m.mask, "quantity=Mn mask (1 = in mask)");
   std::string codes = "codes=";
-  for (const auto s : kAllPixelStatuses) codes += std::to_string(static_cast<int>(s)) + ":" + status_name(s) + " ";
+  for (const auto s : kAllPixelStatuses)
+    codes += std::to_string(static_cast<int>(s)) + ":" + status_name(s) + " ";
   tif("status", m.status, method + "\n" + codes);
   for (std::size_t k = 0; k < m.reference_names.size(); ++k)
-    tif("fraction_" + m.reference_names[k], m.fractions[k], "quantity=LCF fraction of " + m.reference_names[k]);
+    tif("fraction_" + m.reference_names[k], m.fractions[k],
+        "quantity=LCF fraction of " + m.reference_names[k]);
 
   const nlohmann::json summary = map_summary(info, result, particles);
   // Paths need not be UTF-8: replace invalid bytes instead of failing after all the work.
   const auto replace = nlohmann::json::error_handler_t::replace;
   tasks.run([&] {
-    write_results_h5(folder / "results.h5", info, result, particles, summary.dump(-1, ' ', false, replace));
+    write_results_h5(folder / "results.h5", info, result, particles,
+                     summary.dump(-1, ' ', false, replace));
   });
   tasks.run([&] {
     write_text_file(folder / "calibration.csv", calibration_csv(m, o.edge_definition));
@@ -365,8 +391,10 @@ void write_map_outputs(const fs::path& folder, const MapRunInfo& info, const Map
     std::vector<std::pair<std::uint8_t, std::string>> legend{
         {static_cast<std::uint8_t>(PixelStatus::no_mn), status_name(PixelStatus::no_mn)}};
     for (const auto s : kAllPixelStatuses)
-      if (s != PixelStatus::no_mn) legend.emplace_back(static_cast<std::uint8_t>(s), status_name(s));
-    write_category_png(folder / "status.png", m.status.view(), legend, "Pixel status (" + to_string(o.method) + ")");
+      if (s != PixelStatus::no_mn)
+        legend.emplace_back(static_cast<std::uint8_t>(s), status_name(s));
+    write_category_png(folder / "status.png", m.status.view(), legend,
+                       "Pixel status (" + to_string(o.method) + ")");
   });
   tasks.wait();
 }

@@ -4,10 +4,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/base/defaults.hpp"
 #include "core/particles/particle_analysis.hpp"
@@ -28,15 +27,17 @@ struct InputFile {
 InputFile describe_input_file(const std::filesystem::path& file);
 
 struct MapRunInfo {
-  std::string version;                 // program version
-  std::string git_commit = "unknown";  // commit the program was built from ("-dirty": with local edits)
-  std::string command_line;            // as typed
-  std::string time_utc;                // when the run started, ISO 8601 in UTC
-  std::string config_toml;             // the effective configuration (config.toml; not written when empty)
+  std::string version;  // program version
+  std::string git_commit =
+      "unknown";             // commit the program was built from ("-dirty": with local edits)
+  std::string command_line;  // as typed
+  std::string time_utc;      // when the run started, ISO 8601 in UTC
+  std::string config_toml;   // the effective configuration (config.toml; not written when empty)
   StackDescription stack;
-  std::vector<InputFile> stack_files;  // the stack (one file, or each TIFF of a folder), flat, dark, energies
+  std::vector<InputFile>
+      stack_files;  // the stack (one file, or each TIFF of a folder), flat, dark, energies
   double pixel_size_nm = kDefaultPixelSizeNm;
-  std::string pixel_size_source;       // "file", "option" or "default (the file does not say)"
+  std::string pixel_size_source;  // "file", "option" or "default (the file does not say)"
   std::filesystem::path manifest;
   std::vector<ReferenceEntry> references;
   std::vector<InputFile> reference_files;
@@ -49,10 +50,13 @@ nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& resu
 
 /// shifts.csv rows of a registration. Flagged frames have quality 0; the drift plot marks
 /// frames below kFlaggedBelow.
-std::vector<ShiftRow> shift_rows(const std::vector<double>& energies_ev, const RegistrationResult& reg);
+std::vector<ShiftRow> shift_rows(const std::vector<double>& energies_ev,
+                                 const RegistrationResult& reg);
 inline constexpr double kFlaggedBelow = 0.01;
 
-namespace h5 { class File; }
+namespace h5 {
+class File;
+}
 /// The shifts of a registration under `group` ("/registration", "/shifts"): dy_px, dx_px,
 /// quality, flagged (one per frame, with the sign convention as an attribute) and reference.
 void write_registration_h5(h5::File& file, const std::string& group, const RegistrationResult& reg);

@@ -3,10 +3,9 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/base/image.hpp"
 
@@ -14,12 +13,12 @@ namespace xanesmap {
 
 struct MapRunFolder {
   std::filesystem::path folder;
-  nlohmann::json summary;         // summary.json
-  Image<float> valence;           // valence.tif
-  Image<std::uint8_t> regions;    // regions.tif
-  Image<std::uint16_t> labels;    // labels.tif
-  Image<float> edge_jump_od;      // edge_jump.tif
-  double pixel_size_nm = 0.0;     // from summary.json input.pixel_size_nm
+  nlohmann::json summary;       // summary.json
+  Image<float> valence;         // valence.tif
+  Image<std::uint8_t> regions;  // regions.tif
+  Image<std::uint16_t> labels;  // labels.tif
+  Image<float> edge_jump_od;    // edge_jump.tif
+  double pixel_size_nm = 0.0;   // from summary.json input.pixel_size_nm
 };
 
 /// Throws InputError naming the folder and the file when the folder is missing, is not a map

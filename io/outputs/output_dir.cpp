@@ -12,8 +12,10 @@ namespace {
 std::string quoted(const fs::path& p) { return "'" + p.string() + "'"; }
 
 fs::path sibling(const fs::path& destination, const std::string& tag) {
-  const fs::path parent = destination.parent_path().empty() ? fs::path(".") : destination.parent_path();
-  return parent / ("." + destination.filename().string() + "." + tag + "-" + std::to_string(::getpid()));
+  const fs::path parent =
+      destination.parent_path().empty() ? fs::path(".") : destination.parent_path();
+  return parent /
+         ("." + destination.filename().string() + "." + tag + "-" + std::to_string(::getpid()));
 }
 }  // namespace
 
@@ -29,7 +31,8 @@ StagedOutputDir::StagedOutputDir(fs::path destination, bool force)
       throw OutputError("output folder " + quoted(destination_) +
                         " already exists; use --force to replace it");
   }
-  const fs::path parent = destination_.parent_path().empty() ? fs::path(".") : destination_.parent_path();
+  const fs::path parent =
+      destination_.parent_path().empty() ? fs::path(".") : destination_.parent_path();
   if (!fs::is_directory(parent, ec)) {
     fs::create_directories(parent, ec);
     if (ec) throw OutputError("cannot create the folder " + quoted(parent) + ": " + ec.message());
@@ -89,8 +92,9 @@ void refuse_output_over_inputs(const std::filesystem::path& destination,
     if (input.empty()) continue;
     const fs::path in = resolved(input);
     if (within(in, out) || within(out, in))
-      throw OutputError("the output '" + destination.string() + "' would replace or lie inside the input '" +
-                        input.string() + "'; choose another output");
+      throw OutputError("the output '" + destination.string() +
+                        "' would replace or lie inside the input '" + input.string() +
+                        "'; choose another output");
   }
 }
 

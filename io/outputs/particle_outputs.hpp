@@ -5,15 +5,16 @@
 #pragma once
 
 #include <filesystem>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/particles/particle_analysis.hpp"
 
 namespace xanesmap {
 
-namespace h5 { class File; }
+namespace h5 {
+class File;
+}
 
 /// CSV texts (one header line, one row per particle / bin; numbers with enough digits to read
 /// back exactly; empty cells for "no value").
@@ -23,8 +24,10 @@ std::string depth_profile_csv(const ParticleAnalysis& analysis);
 /// when the analysis is).
 std::string histogram_csv(const RegionHistograms& histograms);
 
-/// summary.json blocks: {"particles": ..., "regions": ..., "distribution": ..., "populations": ...}.
-nlohmann::json particle_summary(const ParticleAnalysis& analysis, const ParticleAnalysisOptions& options);
+/// summary.json blocks: {"particles": ..., "regions": ..., "distribution": ..., "populations":
+/// ...}.
+nlohmann::json particle_summary(const ParticleAnalysis& analysis,
+                                const ParticleAnalysisOptions& options);
 
 /// Distribution figures as JSON (NaN as null); shared with `compare`.
 nlohmann::json figures_json(const DistributionFigures& f);

@@ -20,8 +20,8 @@ namespace fs = std::filesystem;
 cv::Scalar series_colour(std::size_t i) {
   namespace oi = okabe_ito;
   static const std::array<cv::Scalar, kSeriesColours> palette{
-      oi::blue, oi::bluish_green, oi::vermillion, oi::orange,
-      oi::sky_blue, oi::reddish_purple, oi::black, oi::yellow};
+      oi::blue,     oi::bluish_green,   oi::vermillion, oi::orange,
+      oi::sky_blue, oi::reddish_purple, oi::black,      oi::yellow};
   return palette[i % palette.size()];
 }
 
@@ -180,10 +180,9 @@ void draw_circle_marker(cv::Mat& picture, double x, double y, double radius,
 
 void draw_square_marker(cv::Mat& picture, double x, double y, double half,
                         const cv::Scalar& colour) {
-  const std::array<cv::Point, 4> corners{fixed_point(x - half, y - half),
-                                         fixed_point(x + half, y - half),
-                                         fixed_point(x + half, y + half),
-                                         fixed_point(x - half, y + half)};
+  const std::array<cv::Point, 4> corners{
+      fixed_point(x - half, y - half), fixed_point(x + half, y - half),
+      fixed_point(x + half, y + half), fixed_point(x - half, y + half)};
   cv::fillConvexPoly(picture, corners.data(), 4, colour, cv::LINE_AA, kSubPixelBits);
 }
 
@@ -240,11 +239,9 @@ std::vector<std::string> tick_labels(const ColourBarTicks& ticks) {
     return labels;
   }
   // Scientific: as many significant digits as tell the ticks apart (the step's last digit).
-  const double step =
-      ticks.values.size() > 1 ? ticks.values[1] - ticks.values[0] : largest;
-  const int digits = std::clamp(static_cast<int>(std::floor(std::log10(largest)) -
-                                                 std::floor(std::log10(step))) + 1,
-                                1, 17);
+  const double step = ticks.values.size() > 1 ? ticks.values[1] - ticks.values[0] : largest;
+  const int digits = std::clamp(
+      static_cast<int>(std::floor(std::log10(largest)) - std::floor(std::log10(step))) + 1, 1, 17);
   for (const double v : ticks.values) {
     if (v == 0.0) {
       labels.emplace_back("0");
@@ -307,16 +304,16 @@ Axes::Axes(AxesSpec spec) : spec_(std::move(spec)) {
 
   left_ = margin_ + y_label_box.height() + st.px(10) + y_text_width + st.px(6) + tick_length_;
   right_ = W - margin_ - st.px(12);
-  bottom_ = H - margin_ - x_label_box.height() - st.px(10) - tick_box.height() - st.px(6) -
-            tick_length_;
+  bottom_ =
+      H - margin_ - x_label_box.height() - st.px(10) - tick_box.height() - st.px(6) - tick_length_;
 
   // Legend rows: entries left to right from the plot's left edge, wrapping at its right edge.
   const TextBox legend_box = measure(Text{"dy", {}}, legend_font_);
   const int gap = st.px(8), spacing = st.px(28), pitch = legend_box.height() + st.px(10);
   const int first_middle = title_bottom + st.px(14) + legend_box.height() / 2 + st.px(2);
   // At most as many rows as leave the plot a third of the picture's height.
-  const int max_rows = std::max(
-      1, (bottom_ - H / 3 - st.px(14) - legend_box.height() - first_middle) / pitch + 1);
+  const int max_rows =
+      std::max(1, (bottom_ - H / 3 - st.px(14) - legend_box.height() - first_middle) / pitch + 1);
   std::vector<LegendItem>& items = spec_.legend;
   for (LegendItem& item : items) {
     item.sample_width = st.px(item.sample_width);
@@ -343,7 +340,8 @@ Axes::Axes(AxesSpec spec) : spec_(std::move(spec)) {
     std::size_t kept = items.size();
     while (kept > 0) {
       --kept;
-      std::vector<LegendItem> trial(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(kept));
+      std::vector<LegendItem> trial(items.begin(),
+                                    items.begin() + static_cast<std::ptrdiff_t>(kept));
       trial.push_back({hershey_text("(+" + std::to_string(items.size() - kept) + " more)"), 0, {}});
       trial.back().sample_width = 0;
       const std::vector<Placed> places = place_all(trial);
@@ -366,9 +364,10 @@ Axes::Axes(AxesSpec spec) : spec_(std::move(spec)) {
     while (k < ticks.size() && static_cast<double>(k) * spacing_px < room) ++k;
     return k;
   };
-  x_text_stride_ = stride(x_ticks_, (right_ - left_) / (s.x_max - s.x_min), x_text_width + st.px(10));
-  y_text_stride_ = stride(y_ticks_, (bottom_ - top_) / (s.y_max - s.y_min),
-                          tick_box.height() + st.px(4));
+  x_text_stride_ =
+      stride(x_ticks_, (right_ - left_) / (s.x_max - s.x_min), x_text_width + st.px(10));
+  y_text_stride_ =
+      stride(y_ticks_, (bottom_ - top_) / (s.y_max - s.y_min), tick_box.height() + st.px(4));
 }
 
 double Axes::x(double value) const {

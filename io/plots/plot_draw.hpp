@@ -1,7 +1,7 @@
-// Internal drawing helpers shared by the PNG writers (io/plots/png_preview.cpp, io/plots/plot_png.cpp,
-// io/formats/shifts_table.cpp): colours, Hershey text, sub-pixel marks, the frame of an x-y plot (title,
-// axes, grid, round ticks, legend) and the PNG write. For .cpp files of xanesmap::io only: it
-// includes OpenCV, which no public header does.
+// Internal drawing helpers shared by the PNG writers (io/plots/png_preview.cpp,
+// io/plots/plot_png.cpp, io/formats/shifts_table.cpp): colours, Hershey text, sub-pixel marks, the
+// frame of an x-y plot (title, axes, grid, round ticks, legend) and the PNG write. For .cpp files
+// of xanesmap::io only: it includes OpenCV, which no public header does.
 //
 // OpenCV 4.6 calls, as documented in its reference (docs.opencv.org, imgproc and imgcodecs):
 // - cv::putText draws text whose `org` is the left end of the baseline; cv::getTextSize returns
@@ -162,7 +162,7 @@ struct AxesSpec {
   int width = 1000, height = 600;  ///< the picture's size
   std::string title, x_label, y_label;
   double x_min = 0, x_max = 1, y_min = 0, y_max = 1;  ///< the ranges shown (min < max, finite)
-  std::vector<LegendItem> legend;                      ///< none: no legend rows
+  std::vector<LegendItem> legend;                     ///< none: no legend rows
 };
 
 class Axes {

@@ -7,14 +7,13 @@
 // rectilinear polygons, which clamping their corners to that rectangle cuts exactly.
 #include "io/plots/plot_png.hpp"
 
-#include "core/base/detail/opencv_headers.hpp"
-
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 
+#include "core/base/detail/opencv_headers.hpp"
 #include "core/base/error.hpp"
 #include "io/plots/plot_draw.hpp"
 
@@ -36,9 +35,12 @@ std::string series_name(const std::vector<PlotSeries>& series, std::size_t i) {
 
 std::string style_name(PlotStyle style) {
   switch (style) {
-    case PlotStyle::line: return "line";
-    case PlotStyle::steps: return "steps";
-    case PlotStyle::points: return "points";
+    case PlotStyle::line:
+      return "line";
+    case PlotStyle::steps:
+      return "steps";
+    case PlotStyle::points:
+      return "points";
   }
   return "?";
 }
@@ -68,8 +70,8 @@ void validate(const fs::path& file, const std::vector<PlotSeries>& series,
               const PlotOptions& options) {
   if (options.width < kMinSide || options.width > kMaxSide || options.height < kMinSide ||
       options.height > kMaxSide)
-    throw OptionError("plot-size", "width and height must be " + std::to_string(kMinSide) +
-                                       " to " + std::to_string(kMaxSide) + " pixels, got " +
+    throw OptionError("plot-size", "width and height must be " + std::to_string(kMinSide) + " to " +
+                                       std::to_string(kMaxSide) + " pixels, got " +
                                        std::to_string(options.width) + " x " +
                                        std::to_string(options.height));
   check_range(options.x_range, "x range");
@@ -184,8 +186,8 @@ void fill_translucent(cv::Mat& area, const std::vector<cv::Point>& polygon,
     for (int c = 0; c < area.cols; ++c)
       if (inside[c])
         for (int k = 0; k < 3; ++k)
-          out[c][k] = cv::saturate_cast<unsigned char>(colour[k] * opacity +
-                                                       out[c][k] * (1.0 - opacity));
+          out[c][k] =
+              cv::saturate_cast<unsigned char>(colour[k] * opacity + out[c][k] * (1.0 - opacity));
   }
 }
 
@@ -285,8 +287,9 @@ void write_plot_png(const fs::path& file, const std::vector<PlotSeries>& series,
   for (const auto& marker : options.vertical_markers) xs.add(marker.first);
   const auto [x_min, x_max] =
       options.x_range ? *options.x_range : automatic_range(xs, 0.02, false, "x", where);
-  const auto [y_min, y_max] =
-      options.y_range ? *options.y_range : automatic_range(ys, 0.05, options.y_from_zero, "y", where);
+  const auto [y_min, y_max] = options.y_range
+                                  ? *options.y_range
+                                  : automatic_range(ys, 0.05, options.y_from_zero, "y", where);
 
   // Sizes (those of a 1000x600 plot, scaled).
   const pd::Style st = pd::plot_style(options.width, options.height);
@@ -314,8 +317,9 @@ void write_plot_png(const fs::path& file, const std::vector<PlotSeries>& series,
       const cv::Scalar colour = colours[i];
       const std::string text = s.label.empty() ? "series " + std::to_string(i + 1) : s.label;
       spec.legend.push_back(
-          {pd::hershey_text(text), 34, [&s, colour, sample, line, thin, point_radius, cap_half,
-                                        st](cv::Mat& picture, int left, int middle) {
+          {pd::hershey_text(text), 34,
+           [&s, colour, sample, line, thin, point_radius, cap_half, st](cv::Mat& picture, int left,
+                                                                        int middle) {
              const double centre = left + sample / 2.0;
              switch (s.style) {
                case PlotStyle::line:
@@ -328,8 +332,7 @@ void write_plot_png(const fs::path& file, const std::vector<PlotSeries>& series,
                  const cv::Rect box(left + st.px(4), middle - st.px(6), sample - 2 * st.px(4),
                                     2 * st.px(6));
                  if (s.filled)
-                   cv::rectangle(picture, box, blend(colour, pd::kPaper, kFillOpacity),
-                                 cv::FILLED);
+                   cv::rectangle(picture, box, blend(colour, pd::kPaper, kFillOpacity), cv::FILLED);
                  cv::rectangle(picture, box, colour, line);
                  break;
                }
@@ -376,7 +379,8 @@ void write_plot_png(const fs::path& file, const std::vector<PlotSeries>& series,
       if (box.width == 0) continue;
       const int pad = st.px(2);
       int left = static_cast<int>(std::lround(px)) + st.px(4);
-      if (left + box.width + pad > area.mat().cols) left = static_cast<int>(std::lround(px)) - st.px(4) - box.width;
+      if (left + box.width + pad > area.mat().cols)
+        left = static_cast<int>(std::lround(px)) - st.px(4) - box.width;
       std::size_t row = 0;
       cv::Rect rect;
       for (; row < rows.size(); ++row) {

@@ -1,6 +1,7 @@
 // A generic x-y plot as PNG: lines, histogram outlines (steps) and points, for spectra, fit
-// residuals, valence histograms and the like. Same look as the drift plot (io/formats/shifts_table.hpp)
-// and the map previews (io/plots/png_preview.hpp): white background, OpenCV's Hershey "duplex" font.
+// residuals, valence histograms and the like. Same look as the drift plot
+// (io/formats/shifts_table.hpp) and the map previews (io/plots/png_preview.hpp): white background,
+// OpenCV's Hershey "duplex" font.
 //
 // Layout:
 //
@@ -45,8 +46,8 @@ namespace xanesmap {
 enum class PlotStyle { line, steps, points };
 
 struct PlotSeries {
-  std::string label;            ///< legend text ("" = "series N" when a legend is shown)
-  std::vector<double> x, y;     ///< steps: x holds y.size() + 1 bin edges
+  std::string label;         ///< legend text ("" = "series N" when a legend is shown)
+  std::vector<double> x, y;  ///< steps: x holds y.size() + 1 bin edges
   PlotStyle style = PlotStyle::line;
   bool filled = false;          ///< steps only: translucent fill under the outline
   int colour = -1;              ///< index into the palette; -1 = next free one
@@ -56,7 +57,7 @@ struct PlotSeries {
 struct PlotOptions {
   std::string title, x_label, y_label;
   std::optional<std::pair<double, double>> x_range, y_range;  ///< {min, max}, min < max
-  bool y_from_zero = false;  ///< automatic y range includes 0
+  bool y_from_zero = false;                                   ///< automatic y range includes 0
   int width = 1000, height = 600;
   /// Dashed vertical lines at x with a small label at the top (e.g. {mean, "mean 3.42"}).
   std::vector<std::pair<double, std::string>> vertical_markers;

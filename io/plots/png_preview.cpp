@@ -10,8 +10,6 @@
 //   the other pictures in io/plots/plot_draw.hpp.
 #include "io/plots/png_preview.hpp"
 
-#include "core/base/detail/opencv_headers.hpp"
-
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -19,6 +17,7 @@
 #include <limits>
 #include <string_view>
 
+#include "core/base/detail/opencv_headers.hpp"
 #include "core/base/error.hpp"
 #include "io/plots/plot_draw.hpp"
 
@@ -42,8 +41,8 @@ using plot_draw::TextBox;
 
 using Bgr = cv::Vec3b;
 
-const Bgr kNoValue(80, 80, 80);     // NaN: neutral, darker than anything in viridis but its start
-const Bgr kOtherCode(0, 0, 0);      // codes missing from a category legend
+const Bgr kNoValue(80, 80, 80);  // NaN: neutral, darker than anything in viridis but its start
+const Bgr kOtherCode(0, 0, 0);   // codes missing from a category legend
 const Bgr kOutline(255, 255, 255);
 constexpr std::size_t kMinLongSide = 512;    // enlarge smaller maps to at least this
 constexpr std::size_t kMaxLongSide = 16384;  // refuse larger pictures (~800 MB of BGR)
@@ -87,10 +86,10 @@ Bgr bgr(const cv::Scalar& colour) {
 Bgr category_colour(std::size_t i) {
   namespace oi = plot_draw::okabe_ito;
   static const std::array<Bgr, 16> palette{
-      rgb(200, 200, 200),    bgr(oi::bluish_green),   bgr(oi::orange),    bgr(oi::vermillion),
-      bgr(oi::blue),         bgr(oi::sky_blue),       bgr(oi::reddish_purple), bgr(oi::yellow),
-      rgb(140, 86, 75),      rgb(188, 189, 34),       rgb(148, 103, 189), rgb(255, 152, 150),
-      rgb(44, 160, 44),      rgb(174, 199, 232),      rgb(255, 187, 120), rgb(23, 190, 207)};
+      rgb(200, 200, 200), bgr(oi::bluish_green), bgr(oi::orange),         bgr(oi::vermillion),
+      bgr(oi::blue),      bgr(oi::sky_blue),     bgr(oi::reddish_purple), bgr(oi::yellow),
+      rgb(140, 86, 75),   rgb(188, 189, 34),     rgb(148, 103, 189),      rgb(255, 152, 150),
+      rgb(44, 160, 44),   rgb(174, 199, 232),    rgb(255, 187, 120),      rgb(23, 190, 207)};
   if (i < palette.size()) return palette[i];
   const double hue = std::fmod(static_cast<double>(i) * 137.507764, 360.0);  // degrees
   cv::Mat hsv(1, 1, CV_8UC3,
@@ -208,7 +207,7 @@ void paint_outlines(cv::Mat& picture, const Image<std::uint16_t>& labels, int to
 void validate_scale(const ColourScale& s) {
   if (!std::isfinite(s.min) || !std::isfinite(s.max) || !(s.max > s.min))
     throw OptionError("scale", "needs finite min < max, got min " + format_fixed(s.min, 6) +
-                                          ", max " + format_fixed(s.max, 6));
+                                   ", max " + format_fixed(s.max, 6));
 }
 
 void validate_pixel_size(double pixel_size_um, const std::string& context) {
@@ -265,8 +264,8 @@ ColourBarLayout layout_colour_bar(const ColourScale& scale, const Style& s, int 
     right = b.label_top_left.x + label_box.height();
   }
   // The "no value" key under the bar.
-  b.right = std::max(right, b.left + b.width + s.px(6) +
-                                measure(hershey_text("no value"), small_font).width);
+  b.right = std::max(
+      right, b.left + b.width + s.px(6) + measure(hershey_text("no value"), small_font).width);
   return b;
 }
 
@@ -361,8 +360,7 @@ void draw_scale_bar(cv::Mat& picture, int left, int middle, int factor, std::siz
                     double pixel_size_um, const Style& style, const Font& font) {
   const double width_um = static_cast<double>(width) * pixel_size_um;
   const double length_um = scale_bar_length_um(width_um);
-  const int length =
-      std::max(1, static_cast<int>(std::lround(length_um / pixel_size_um * factor)));
+  const int length = std::max(1, static_cast<int>(std::lround(length_um / pixel_size_um * factor)));
   const int thickness = style.px(5);
   const int top = middle - thickness / 2;
   cv::rectangle(picture, cv::Point(left, top), cv::Point(left + length - 1, top + thickness - 1),
@@ -453,8 +451,8 @@ PanelsLayout layout_panels(const std::vector<MapPanel>& panels, const ColourScal
   if (panels.empty()) throw InputError("cannot draw a panel figure without panels");
   validate_scale(scale);
   if (columns < 0)
-    throw OptionError("columns", "must be >= 0 (0 = all panels in one row), got " +
-                                     std::to_string(columns));
+    throw OptionError("columns",
+                      "must be >= 0 (0 = all panels in one row), got " + std::to_string(columns));
   std::size_t largest = 0, longest = 0;
   for (std::size_t i = 0; i < panels.size(); ++i) {
     const MapPanel& p = panels[i];
@@ -493,28 +491,28 @@ PanelsLayout layout_panels(const std::vector<MapPanel>& panels, const ColourScal
     any_title = any_title || !hershey_text(p.title).ascii.empty();
     any_scale_bar = any_scale_bar || p.pixel_size_um > 0;
   }
-  const int title_height =
-      any_title ? measure(Text{"Ag", {}}, panel_font).height() + s.px(8) : 0;
+  const int title_height = any_title ? measure(Text{"Ag", {}}, panel_font).height() + s.px(8) : 0;
   const int row_height = under_row_height(s, l.small_font);
   const int under_height = any_scale_bar ? s.px(12) + row_height : 0;
   const int column_gap = s.px(24), row_gap = s.px(16);
   const int block = title_height + cell_height + under_height;
   const auto rows_i = static_cast<int>(rows), cols_i = static_cast<int>(cols);
   // In 64-bit first: many large panels could overflow int.
-  const long long grid_width = static_cast<long long>(cols_i) * cell_width +
-                               static_cast<long long>(cols_i - 1) * column_gap;
-  const long long grid_height = static_cast<long long>(rows_i) * block +
-                                static_cast<long long>(rows_i - 1) * row_gap;
+  const long long grid_width =
+      static_cast<long long>(cols_i) * cell_width + static_cast<long long>(cols_i - 1) * column_gap;
+  const long long grid_height =
+      static_cast<long long>(rows_i) * block + static_cast<long long>(rows_i - 1) * row_gap;
   if (grid_width > kMaxCanvasSide || grid_height > kMaxCanvasSide)
     throw InputError("the " + std::to_string(n) + " panels would make a picture larger than " +
-                     std::to_string(kMaxCanvasSide) + " pixels on a side; use more or fewer columns");
+                     std::to_string(kMaxCanvasSide) +
+                     " pixels on a side; use more or fewer columns");
   l.grid_width = static_cast<int>(grid_width);
 
   // The colour bar spans from the first row's maps to the last row's.
   const int span = (rows_i - 1) * (block + row_gap) + cell_height;
   const int area_height = std::max(span, s.px(260));
-  l.bar = layout_colour_bar(scale, s, l.margin + l.grid_width + s.px(24), area_height,
-                            l.small_font);
+  l.bar =
+      layout_colour_bar(scale, s, l.margin + l.grid_width + s.px(24), area_height, l.small_font);
   l.g.canvas_width = l.bar.right + l.margin;
   l.title = layout_title(title, s, l.g.canvas_width);
   const int grid_top = l.margin + l.title.block_height;
@@ -566,7 +564,7 @@ PanelsLayout layout_panels(const std::vector<MapPanel>& panels, const ColourScal
 ColourBarTicks colour_bar_ticks(double min, double max) {
   if (!std::isfinite(min) || !std::isfinite(max) || !(max > min) || !std::isfinite(max - min))
     throw OptionError("scale", "needs finite min < max, got min " + format_fixed(min, 6) +
-                                          ", max " + format_fixed(max, 6));
+                                   ", max " + format_fixed(max, 6));
   struct Candidate {
     double step = 0, first = 0, last = 0;
     int decimals = 0;
@@ -640,9 +638,8 @@ void write_map_png(const fs::path& file, ImageView<const float> values,
   plot_draw::write_png(file, picture, "PNG preview");
 }
 
-MapPanelsGeometry map_panels_geometry(const std::vector<MapPanel>& panels,
-                                      const ColourScale& scale, const std::string& title,
-                                      int columns) {
+MapPanelsGeometry map_panels_geometry(const std::vector<MapPanel>& panels, const ColourScale& scale,
+                                      const std::string& title, int columns) {
   return layout_panels(panels, scale, title, columns).g;
 }
 

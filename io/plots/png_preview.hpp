@@ -23,7 +23,8 @@
 // - Colours: a value v maps to viridis index round(255 * (v - min) / (max - min)), clamped to
 //   [0, 255]; so v <= min is viridis' dark purple (RGB 68, 1, 84), v >= max its yellow
 //   (RGB 253, 231, 37). -inf and +inf are clamped like any value outside the scale. NaN ("no
-//   value", see core/base/image.hpp) is neutral dark grey RGB (80, 80, 80), never a colour of the map.
+//   value", see core/base/image.hpp) is neutral dark grey RGB (80, 80, 80), never a colour of the
+//   map.
 // - Text: Hershey fonts are ASCII only; "µ" (U+00B5 or U+03BC, UTF-8) is drawn as a real mu,
 //   any other non-ASCII character as '?'. Too long titles and colour-bar labels are shrunk,
 //   then cut with "...".
@@ -131,23 +132,22 @@ struct MapPanelsGeometry {
 /// Panels left to right in the order given, wrapping to a new row after `columns` panels
 /// (0 = all in one row). All panels share one enlargement factor: write_map_png's rule applied
 /// to the panel with the longest side, so panels keep their relative sizes; each is drawn at the
-/// top of a cell as wide as the widest and as tall as the tallest panel, centred across it. All are drawn with the SAME colour scale (same
-/// colours, NaN grey and clamping as write_map_png) and one colour bar at the right spanning the
-/// rows; the bar's arrow heads show values outside the scale in any panel. Each panel has its
-/// own scale bar (pixel sizes may differ) right under it and its title above it.
-/// Throws InputError when `panels` is empty, a panel is empty or has a side above 16384, its
-/// outlines have another size, or the picture would exceed 32767 pixels on a side (messages
-/// name the panel by number and title); OptionError for a bad scale, a negative or non-finite
-/// pixel size or negative `columns`; OutputError naming the file when it cannot be written (no
-/// partial file is left). The file is a PNG whatever its extension.
+/// top of a cell as wide as the widest and as tall as the tallest panel, centred across it. All are
+/// drawn with the SAME colour scale (same colours, NaN grey and clamping as write_map_png) and one
+/// colour bar at the right spanning the rows; the bar's arrow heads show values outside the scale
+/// in any panel. Each panel has its own scale bar (pixel sizes may differ) right under it and its
+/// title above it. Throws InputError when `panels` is empty, a panel is empty or has a side above
+/// 16384, its outlines have another size, or the picture would exceed 32767 pixels on a side
+/// (messages name the panel by number and title); OptionError for a bad scale, a negative or
+/// non-finite pixel size or negative `columns`; OutputError naming the file when it cannot be
+/// written (no partial file is left). The file is a PNG whatever its extension.
 void write_map_panels_png(const std::filesystem::path& file, const std::vector<MapPanel>& panels,
                           const ColourScale& scale, const std::string& title, int columns = 0);
 
 /// The layout write_map_panels_png uses (it depends on the panels' sizes, not on their values);
 /// throws as write_map_panels_png does for bad panels or options.
-MapPanelsGeometry map_panels_geometry(const std::vector<MapPanel>& panels,
-                                      const ColourScale& scale, const std::string& title,
-                                      int columns = 0);
+MapPanelsGeometry map_panels_geometry(const std::vector<MapPanel>& panels, const ColourScale& scale,
+                                      const std::string& title, int columns = 0);
 
 /// A robust colour range for a map: the 1st and 99th percentiles of the finite values (linear
 /// interpolation between order statistics, numpy's default), widened symmetrically to at least

@@ -3,11 +3,10 @@
 // decode, and the text inputs the fuzzer (tests/fuzz) found mishandled. Whole-file problems are
 // InputErrors naming the file; per-pixel problems are flags in the status maps and counts in the
 // summary, never errors.
-#include <catch2/catch.hpp>
-
 #include <tiffio.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -17,11 +16,11 @@
 #include "core/particles/particle_analysis.hpp"
 #include "core/pipeline.hpp"
 #include "io/formats/hdf5_file.hpp"
-#include "io/outputs/map_outputs.hpp"
 #include "io/formats/reference_manifest.hpp"
 #include "io/formats/stack_reader.hpp"
 #include "io/formats/text_tables.hpp"
 #include "io/formats/tiff_io.hpp"
+#include "io/outputs/map_outputs.hpp"
 #include "support/simulation_support.hpp"
 #include "support/temp_dir.hpp"
 
@@ -41,8 +40,12 @@ struct FloatScan {
   std::size_t h = 0, w = 0;
   std::vector<float> images, flats, darks;
   std::size_t dark_frames = 0;
-  float& image(std::size_t frame, std::size_t r, std::size_t c) { return images[(frame * h + r) * w + c]; }
-  float& flat(std::size_t frame, std::size_t r, std::size_t c) { return flats[(frame * h + r) * w + c]; }
+  float& image(std::size_t frame, std::size_t r, std::size_t c) {
+    return images[(frame * h + r) * w + c];
+  }
+  float& flat(std::size_t frame, std::size_t r, std::size_t c) {
+    return flats[(frame * h + r) * w + c];
+  }
 };
 
 FloatScan simulated_float_scan() {
@@ -118,13 +121,15 @@ void write_raw_tiff(const fs::path& path, int bits, int sample_format, int compr
   TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
   TIFFSetField(tif, TIFFTAG_COMPRESSION, compression);
   REQUIRE(TIFFWriteRawStrip(tif, 0, const_cast<std::uint8_t*>(bytes.data()),
-                            static_cast<tmsize_t>(bytes.size())) == static_cast<tmsize_t>(bytes.size()));
+                            static_cast<tmsize_t>(bytes.size())) ==
+          static_cast<tmsize_t>(bytes.size()));
   TIFFClose(tif);
 }
 
 }  // namespace
 
-TEST_CASE("NaN and Inf pixels of a float stack are flagged and counted, not errors", "[bad][per-pixel]") {
+TEST_CASE("NaN and Inf pixels of a float stack are flagged and counted, not errors",
+          "[bad][per-pixel]") {
   test::TempDir dir;
   FloatScan f = simulated_float_scan();
   // Three pixels, each bad at one energy only: NaN and +Inf in the images, -Inf in a flat.
@@ -172,8 +177,10 @@ TEST_CASE("Float stacks that are NaN everywhere, or in a whole frame, are refuse
   SECTION("one frame NaN: every pixel is invalid somewhere, so nothing can be mapped") {
     std::fill(f.images.begin() + 7 * f.h * f.w, f.images.begin() + 8 * f.h * f.w, kNaN);
     const auto loaded = load_raw_stack(source_for(write_fxi(dir / "frame_nan.h5", f)));
-    CHECK_THAT(input_error_of([&] { run_map_pipeline(loaded.raw, test::map_references(), not_aligned()); }),
-               Contains("every pixel") && Contains("frames 7 (1 of 110)") &&  // the default grid: 110 energies
+    CHECK_THAT(input_error_of(
+                   [&] { run_map_pipeline(loaded.raw, test::map_references(), not_aligned()); }),
+               Contains("every pixel") &&
+                   Contains("frames 7 (1 of 110)") &&  // the default grid: 110 energies
                    Contains("not_finite"));
     // `align` still works on such a stack: the other frames hold values.
     MapPipelineOptions options;
@@ -205,8 +212,9 @@ TEST_CASE("Zero flats: a few pixels are flagged, an all-zero flat is refused", "
   SECTION("all-zero flats name the dataset") {
     std::fill(f.flats.begin(), f.flats.end(), 0.0f);
     const auto path = write_fxi(dir / "zero_flat.h5", f);
-    CHECK_THAT(input_error_of([&] { load_raw_stack(source_for(path)); }),
-               Contains("zero_flat.h5") && Contains("/img_bkg") && Contains("cannot be a flat field"));
+    CHECK_THAT(
+        input_error_of([&] { load_raw_stack(source_for(path)); }),
+        Contains("zero_flat.h5") && Contains("/img_bkg") && Contains("cannot be a flat field"));
   }
 }
 
@@ -225,7 +233,8 @@ TEST_CASE("Zero-sized HDF5 images are refused naming the dataset", "[bad]") {
   }
 }
 
-TEST_CASE("TIFF pages xanesmap cannot decode are refused by the stack reader, naming the file", "[bad][tiff]") {
+TEST_CASE("TIFF pages xanesmap cannot decode are refused by the stack reader, naming the file",
+          "[bad][tiff]") {
   test::TempDir dir;
   const std::vector<float> flat(16, 1000.0f);
   write_tiff(dir / "flat.tif", ImageView<const float>(flat.data(), 4, 4));
@@ -234,20 +243,27 @@ TEST_CASE("TIFF pages xanesmap cannot decode are refused by the stack reader, na
   s.energies = dir / "e.txt";
   s.flat = dir / "flat.tif";
   SECTION("1-bit bilevel") {
-    write_raw_tiff(s.stack, 1, SAMPLEFORMAT_UINT, COMPRESSION_NONE, std::vector<std::uint8_t>(4, 0xA5));
-    CHECK_THAT(input_error_of([&] { load_raw_stack(s); }), Contains("odd.tif") && Contains("1-bit unsigned integer"));
+    write_raw_tiff(s.stack, 1, SAMPLEFORMAT_UINT, COMPRESSION_NONE,
+                   std::vector<std::uint8_t>(4, 0xA5));
+    CHECK_THAT(input_error_of([&] { load_raw_stack(s); }),
+               Contains("odd.tif") && Contains("1-bit unsigned integer"));
   }
   SECTION("complex integers") {
-    write_raw_tiff(s.stack, 32, SAMPLEFORMAT_COMPLEXINT, COMPRESSION_NONE, std::vector<std::uint8_t>(64, 1));
-    CHECK_THAT(input_error_of([&] { load_raw_stack(s); }), Contains("odd.tif") && Contains("complex integer"));
+    write_raw_tiff(s.stack, 32, SAMPLEFORMAT_COMPLEXINT, COMPRESSION_NONE,
+                   std::vector<std::uint8_t>(64, 1));
+    CHECK_THAT(input_error_of([&] { load_raw_stack(s); }),
+               Contains("odd.tif") && Contains("complex integer"));
   }
   SECTION("12-bit samples") {
-    write_raw_tiff(s.stack, 12, SAMPLEFORMAT_UINT, COMPRESSION_NONE, std::vector<std::uint8_t>(24, 7));
-    CHECK_THAT(input_error_of([&] { load_raw_stack(s); }), Contains("odd.tif") && Contains("12-bit"));
+    write_raw_tiff(s.stack, 12, SAMPLEFORMAT_UINT, COMPRESSION_NONE,
+                   std::vector<std::uint8_t>(24, 7));
+    CHECK_THAT(input_error_of([&] { load_raw_stack(s); }),
+               Contains("odd.tif") && Contains("12-bit"));
   }
   SECTION("a JPEG-compressed page whose data is not JPEG") {
     // libtiff has a JPEG codec, so the tag passes; decoding the strip fails.
-    write_raw_tiff(s.stack, 8, SAMPLEFORMAT_UINT, COMPRESSION_JPEG, std::vector<std::uint8_t>(16, 0x42));
+    write_raw_tiff(s.stack, 8, SAMPLEFORMAT_UINT, COMPRESSION_JPEG,
+                   std::vector<std::uint8_t>(16, 0x42));
     CHECK_THAT(input_error_of([&] { load_raw_stack(s); }), Contains("odd.tif"));
   }
 }
@@ -256,32 +272,42 @@ TEST_CASE("Text inputs the fuzzer found mishandled are parsed or refused cleanly
   // Each of these once escaped as a std::exception (exit code 2) or read freed memory.
   test::TempDir dir;
   SECTION("a comment line of only '#' (was std::out_of_range from substr)") {
-    const auto s = read_reference_spectrum(write_text(dir / "hash.txt", "#\n##\n6500 1\n6501 2\n"), "r");
+    const auto s =
+        read_reference_spectrum(write_text(dir / "hash.txt", "#\n##\n6500 1\n6501 2\n"), "r");
     CHECK(s.energy_ev == std::vector<double>{6500, 6501});
   }
   SECTION("a commented-out data line before the data (was a use-after-free)") {
-    const auto table = read_column_table(write_text(dir / "commented.txt", "# 6499 0.5\n6500 1\n6501 2\n"));
+    const auto table =
+        read_column_table(write_text(dir / "commented.txt", "# 6499 0.5\n6500 1\n6501 2\n"));
     CHECK(table.names.empty());
-    const auto named = read_column_table(write_text(dir / "named.txt", "# energy mu\n6500 1\n6501 2\n"));
+    const auto named =
+        read_column_table(write_text(dir / "named.txt", "# energy mu\n6500 1\n6501 2\n"));
     CHECK(named.names == std::vector<std::string>{"energy", "mu"});
   }
   SECTION("an XDI column index of 1e18 (was std::length_error / out of memory)") {
-    const auto path = write_text(dir / "x.xdi", "# XDI/1.0\n# Column.1e18: energy\n# Column.1: energy\n"
-                                                "# Column.2: mu\n6500 1\n6501 2\n");
+    const auto path = write_text(dir / "x.xdi",
+                                 "# XDI/1.0\n# Column.1e18: energy\n# Column.1: energy\n"
+                                 "# Column.2: mu\n6500 1\n6501 2\n");
     CHECK(read_reference_spectrum(path, "x").mu == std::vector<double>{1, 2});
   }
   SECTION("a line of only separators (read column 0 of an empty table)") {
-    const auto s = read_reference_spectrum(write_text(dir / "commas.txt", ",,,\n6500,1\n6501,2\n"), "c");
+    const auto s =
+        read_reference_spectrum(write_text(dir / "commas.txt", ",,,\n6500,1\n6501,2\n"), "c");
     CHECK(s.energy_ev.size() == 2);
   }
   SECTION("NaN energies are refused before sorting, naming the row") {
-    CHECK_THAT(input_error_of([&] { read_reference_spectrum(write_text(dir / "nan.txt", "6500 1\nnan 2\n6501 3\n"), "n"); }),
+    CHECK_THAT(input_error_of([&] {
+                 read_reference_spectrum(write_text(dir / "nan.txt", "6500 1\nnan 2\n6501 3\n"),
+                                         "n");
+               }),
                Contains("nan.txt") && Contains("data row 2") && Contains("energy"));
   }
   SECTION("an energy shift that rounds the reference's energies together") {
     write_text(dir / "a.txt", "6500 1\n6501 2\n");
     const auto manifest = read_reference_manifest(write_text(
-        dir / "refs.toml", "[[reference]]\nname = \"A\"\nfile = \"a.txt\"\nvalence = 2\nenergy_shift_ev = 1e300\n"));
-    CHECK_THAT(input_error_of([&] { load_references(manifest); }), Contains("refs.toml") && Contains("'A'"));
+        dir / "refs.toml",
+        "[[reference]]\nname = \"A\"\nfile = \"a.txt\"\nvalence = 2\nenergy_shift_ev = 1e300\n"));
+    CHECK_THAT(input_error_of([&] { load_references(manifest); }),
+               Contains("refs.toml") && Contains("'A'"));
   }
 }

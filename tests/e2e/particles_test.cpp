@@ -1,7 +1,6 @@
 // Particles through the whole pipeline (simulated raw stack -> valence maps -> particles) against
 // the simulation's ground truth: issue 5's accuracy points.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <map>
 
@@ -49,7 +48,8 @@ Segmentation truth_segmentation(const sim::SimulationTruth& t) {
       s.particles.push_back(info);
     }
   for (std::size_t i = 0; i < t.labels.size(); ++i)
-    if (const auto it = relabel.find(t.labels.data()[i]); it != relabel.end()) s.labels.data()[i] = it->second;
+    if (const auto it = relabel.find(t.labels.data()[i]); it != relabel.end())
+      s.labels.data()[i] = it->second;
   return s;
 }
 
@@ -74,7 +74,8 @@ std::vector<double> ious(const Segmentation& truth, const Segmentation& found) {
 
 }  // namespace
 
-TEST_CASE("Separate and touching particles: the right count and IoU >= 0.9 each", "[particles][e2e]") {
+TEST_CASE("Separate and touching particles: the right count and IoU >= 0.9 each",
+          "[particles][e2e]") {
   for (const std::string preset : {"coated", "touching", "uncoated", "debris"}) {
     const Run r = run(preset, 320);
     const Segmentation truth = truth_segmentation(r.simulation.truth);
@@ -88,7 +89,8 @@ TEST_CASE("Separate and touching particles: the right count and IoU >= 0.9 each"
   }
 }
 
-TEST_CASE("Reduced core under an oxidized shell: surface - core within 0.05 of the truth", "[particles][e2e]") {
+TEST_CASE("Reduced core under an oxidized shell: surface - core within 0.05 of the truth",
+          "[particles][e2e]") {
   const Run r = run("uncoated", 384);
   const auto& t = r.simulation.truth;
   // The truth: the true valence map over the true particles' own surface (outer 300 nm) and core.
@@ -103,10 +105,12 @@ TEST_CASE("Reduced core under an oxidized shell: surface - core within 0.05 of t
   }
   REQUIRE(n[kRegionSurface] > 100);
   REQUIRE(n[kRegionCore] > 100);
-  const double truth = sum[kRegionSurface] / double(n[kRegionSurface]) - sum[kRegionCore] / double(n[kRegionCore]);
+  const double truth =
+      sum[kRegionSurface] / double(n[kRegionSurface]) - sum[kRegionCore] / double(n[kRegionCore]);
   INFO("surface - core: measured " << r.particles.surface_minus_core << ", true " << truth);
   CHECK(truth > 0.2);  // the preset has the gradient (shell 3.8 over core 3.2, projected)
-  CHECK_THAT(r.particles.surface_minus_core, Catch::WithinAbs(truth, 0.05));  // issue 5's acceptance figure
+  CHECK_THAT(r.particles.surface_minus_core,
+             Catch::WithinAbs(truth, 0.05));  // issue 5's acceptance figure
   // The depth profile follows the true one (the true valence averaged in the same depth bins of
   // the measured regions) from the second 60 nm bin inwards, within 0.05 (the acceptance
   // tolerance of surface - core). The first bin (outline pixels, the thinnest Mn: valence noise
@@ -123,8 +127,8 @@ TEST_CASE("Reduced core under an oxidized shell: surface - core within 0.05 of t
     if (k < d.size()) true_sum[k] += v, true_n[k] += 1.0;
   }
   for (std::size_t k = 1; k <= 20; ++k) {
-    INFO("depth bin " << d[k].from_nm << "-" << d[k].to_nm << " nm: measured " << d[k].mean << ", true "
-                      << true_sum[k] / true_n[k]);
+    INFO("depth bin " << d[k].from_nm << "-" << d[k].to_nm << " nm: measured " << d[k].mean
+                      << ", true " << true_sum[k] / true_n[k]);
     CHECK_THAT(d[k].mean, Catch::WithinAbs(true_sum[k] / true_n[k], 0.05));
   }
   CHECK(d[2].mean > d[12].mean + 0.3);  // the shell (3.8) over the core (3.2), as projected

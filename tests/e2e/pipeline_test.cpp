@@ -1,14 +1,14 @@
 // core/pipeline: the order of the stages as an observer sees it, and the particles it adds to
 // the maps. The stages' own results have their own tests (valence_map_test, particles_test...).
-#include <catch2/catch.hpp>
+#include "core/pipeline.hpp"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include "core/base/error.hpp"
-#include "core/pipeline.hpp"
 #include "support/simulation_support.hpp"
 
 using namespace xanesmap;
@@ -27,7 +27,8 @@ struct EventLog {
   std::vector<std::string> events;
   StageObserver observer() {
     return [this](const StageEvent& e) {
-      events.push_back(std::string(e.phase == StagePhase::begin ? "begin " : "end ") + std::string(e.stage));
+      events.push_back(std::string(e.phase == StagePhase::begin ? "begin " : "end ") +
+                       std::string(e.stage));
     };
   }
 };
@@ -35,7 +36,8 @@ struct EventLog {
 template <class Stages>
 std::vector<std::string> pairs_of(const Stages& stages) {
   std::vector<std::string> out;
-  for (const auto s : stages) out.push_back("begin " + std::string(s)), out.push_back("end " + std::string(s));
+  for (const auto s : stages)
+    out.push_back("begin " + std::string(s)), out.push_back("end " + std::string(s));
   return out;
 }
 
@@ -44,20 +46,23 @@ std::vector<std::string> pairs_of(const Stages& stages) {
 TEST_CASE("The observer sees every stage begin and end, in the pipeline's order", "[pipeline]") {
   const sim::Simulation s = small_scan();
   EventLog log;
-  const MapPipelineResult r =
-      run_map_pipeline(test::raw_from(s.scan), test::map_references(), {}, {{}, log.observer(), nullptr});
+  const MapPipelineResult r = run_map_pipeline(test::raw_from(s.scan), test::map_references(), {},
+                                               {{}, log.observer(), nullptr});
   CHECK(log.events == pairs_of(kMapStages));
   CHECK(r.particles.segmentation.labels.height() == 96);
 }
 
-TEST_CASE("Without registration the observer sees no registration and no shift stage", "[pipeline]") {
+TEST_CASE("Without registration the observer sees no registration and no shift stage",
+          "[pipeline]") {
   const sim::Simulation s = small_scan();
   MapPipelineOptions options;
   options.alignment = AlignmentMode::none;
   EventLog log;
-  run_map_pipeline(test::raw_from(s.scan), test::map_references(), options, {{}, log.observer(), nullptr});
-  const std::vector<std::string_view> stages{"optical_density", "valence_model", "pixel_fits",
-                                             "valence_summary", "segmentation", "particle_statistics"};
+  run_map_pipeline(test::raw_from(s.scan), test::map_references(), options,
+                   {{}, log.observer(), nullptr});
+  const std::vector<std::string_view> stages{"optical_density", "valence_model",
+                                             "pixel_fits",      "valence_summary",
+                                             "segmentation",    "particle_statistics"};
   CHECK(log.events == pairs_of(stages));
 }
 
@@ -73,12 +78,15 @@ TEST_CASE("The pipeline's particles are those of its maps at its pixel size", "[
   CHECK(r.particles.pixel_size_nm == 45.0);
   CHECK(r.particles.surface_nm == 120.0);
   REQUIRE(r.particles.particles.size() == again.particles.size());
-  CHECK(r.particles.segmentation.labels.pixels().size() == again.segmentation.labels.pixels().size());
-  CHECK(std::equal(r.particles.segmentation.labels.pixels().begin(), r.particles.segmentation.labels.pixels().end(),
+  CHECK(r.particles.segmentation.labels.pixels().size() ==
+        again.segmentation.labels.pixels().size());
+  CHECK(std::equal(r.particles.segmentation.labels.pixels().begin(),
+                   r.particles.segmentation.labels.pixels().end(),
                    again.segmentation.labels.pixels().begin()));
   // Exactly equal: the same functions on the same maps (no tolerance needed).
-  const bool same = r.particles.surface_minus_core == again.surface_minus_core ||
-                    (std::isnan(r.particles.surface_minus_core) && std::isnan(again.surface_minus_core));
+  const bool same =
+      r.particles.surface_minus_core == again.surface_minus_core ||
+      (std::isnan(r.particles.surface_minus_core) && std::isnan(again.surface_minus_core));
   CHECK(same);
 }
 

@@ -1,14 +1,14 @@
 // Registration of simulated stacks against their true drift (issue 4's accuracy targets).
-#include <catch2/catch.hpp>
+#include "core/registration/registration.hpp"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
 
 #include "core/base/error.hpp"
-#include "core/stack/optical_density.hpp"
 #include "core/pipeline.hpp"
-#include "core/registration/registration.hpp"
+#include "core/stack/optical_density.hpp"
 #include "support/simulation_support.hpp"
 
 using namespace xanesmap;
@@ -32,9 +32,13 @@ ShiftErrors shift_errors(const RegistrationResult& r, const sim::DriftPath& trut
   return {std::sqrt(sum2 / static_cast<double>(r.dy_px.size())), worst};
 }
 
-EnergyStack od_of(const sim::Simulation& s) { return compute_optical_density(test::raw_from(s.scan)).od; }
+EnergyStack od_of(const sim::Simulation& s) {
+  return compute_optical_density(test::raw_from(s.scan)).od;
+}
 
-sim::Simulation simulate(sim::SimulationOptions o) { return sim::simulate(o, test::simulation_references()); }
+sim::Simulation simulate(sim::SimulationOptions o) {
+  return sim::simulate(o, test::simulation_references());
+}
 
 sim::SimulationOptions base(std::size_t size, double drift_px) {
   sim::SimulationOptions o;
@@ -65,7 +69,8 @@ TEST_CASE("Default dose, drift up to 8 px: RMS error at most 0.05 px", "[registr
   CHECK(r.flagged_count() == 0);
 }
 
-TEST_CASE("Low dose, sparse grid: RMS at most 0.15 px, no frame worse than 0.4 px", "[registration][e2e]") {
+TEST_CASE("Low dose, sparse grid: RMS at most 0.15 px, no frame worse than 0.4 px",
+          "[registration][e2e]") {
   auto o = base(256, 6.0);
   o.flat_counts = 3000;
   // About 30 energies: 6 pre-edge, 17 through the edge at 1.5 eV, 7 post-edge.
@@ -75,12 +80,14 @@ TEST_CASE("Low dose, sparse grid: RMS at most 0.15 px, no frame worse than 0.4 p
   const auto s = simulate(o);
   const RegistrationResult r = register_stack(od_of(s));
   const ShiftErrors e = shift_errors(r, s.truth.drift);
-  INFO("frames " << r.dy_px.size() << " rms " << e.rms << " worst " << e.worst << " flagged " << r.flagged_count());
-  CHECK(e.rms <= 0.15);    // issue 4 acceptance
-  CHECK(e.worst <= 0.4);   // issue 4 acceptance
+  INFO("frames " << r.dy_px.size() << " rms " << e.rms << " worst " << e.worst << " flagged "
+                 << r.flagged_count());
+  CHECK(e.rms <= 0.15);   // issue 4 acceptance
+  CHECK(e.worst <= 0.4);  // issue 4 acceptance
 }
 
-TEST_CASE("Valence maps of a drifting stack match those without drift", "[registration][e2e][map]") {
+TEST_CASE("Valence maps of a drifting stack match those without drift",
+          "[registration][e2e][map]") {
   // The same sample with and without drift, noise-free so that only registration differs.
   auto still = base(192, 0.0);
   still.noise = false;
@@ -110,7 +117,8 @@ TEST_CASE("Valence maps of a drifting stack match those without drift", "[regist
       ++pixels;
     }
   const double rmse = std::sqrt(sum2 / static_cast<double>(pixels));
-  INFO("pixels " << pixels << " RMSE " << rmse << " (reference frame shift " << dy << ", " << dx << ")");
+  INFO("pixels " << pixels << " RMSE " << rmse << " (reference frame shift " << dy << ", " << dx
+                 << ")");
   REQUIRE(pixels > 2000);
   CHECK(rmse <= 0.02);  // issue 4 acceptance
   CHECK(rb.maps.status_counts[static_cast<std::size_t>(PixelStatus::outside_view)] > 0);
@@ -118,7 +126,8 @@ TEST_CASE("Valence maps of a drifting stack match those without drift", "[regist
 
 TEST_CASE("Registration bad input: clear errors or flagged frames", "[registration][bad]") {
   auto o = base(96, 4.0);
-  o.energies_ev = {6450, 6470, 6490, 6510, 6530, 6540, 6545, 6550, 6555, 6560, 6580, 6600, 6650, 6700};
+  o.energies_ev = {6450, 6470, 6490, 6510, 6530, 6540, 6545,
+                   6550, 6555, 6560, 6580, 6600, 6650, 6700};
   const auto s = simulate(o);
   EnergyStack od = od_of(s);
   SECTION("one frame") {
@@ -127,7 +136,8 @@ TEST_CASE("Registration bad input: clear errors or flagged frames", "[registrati
   }
   SECTION("a blank frame and a saturated (all NaN) frame are flagged, the rest kept") {
     std::fill(od.frame(3).data(), od.frame(3).data() + 96 * 96, 0.0f);
-    std::fill(od.frame(9).data(), od.frame(9).data() + 96 * 96, std::numeric_limits<float>::quiet_NaN());
+    std::fill(od.frame(9).data(), od.frame(9).data() + 96 * 96,
+              std::numeric_limits<float>::quiet_NaN());
     const RegistrationResult r = register_stack(od);
     CHECK(r.flagged[3] == 1);
     CHECK(r.flagged[9] == 1);
@@ -159,8 +169,9 @@ TEST_CASE("Registration bad input: clear errors or flagged frames", "[registrati
     std::vector<double> energies;
     for (double e = 6510.0; e <= 6565.0; e += 5.0) energies.push_back(e);
     REQUIRE(energies.size() == 12);
-    const EnergyStack short_stack(energies, 96, 96,
-                                  std::vector<float>(od.values().begin(), od.values().begin() + 12 * 96 * 96));
+    const EnergyStack short_stack(
+        energies, 96, 96,
+        std::vector<float>(od.values().begin(), od.values().begin() + 12 * 96 * 96));
     RegistrationOptions options;
     options.post_edge_from_ev = 6565.0;  // fixed, so that one frame reaches it
     const RegistrationResult r = register_stack(short_stack, options);
@@ -174,7 +185,8 @@ TEST_CASE("Registration bad input: clear errors or flagged frames", "[registrati
   }
 }
 
-TEST_CASE("Values spread by interpolation from hot pixels are flagged, not read as 'no Mn'", "[registration][map]") {
+TEST_CASE("Values spread by interpolation from hot pixels are flagged, not read as 'no Mn'",
+          "[registration][map]") {
   // Regression: a hot (saturated) pixel's NaN spreads to its neighbours when a frame is shifted,
   // at a different place in every frame; those pixels must carry a flag.
   auto o = base(128, 5.0);
@@ -185,11 +197,13 @@ TEST_CASE("Values spread by interpolation from hot pixels are flagged, not read 
   std::size_t unflagged_nan = 0;
   for (std::size_t p = 0; p < pixels; ++p) {
     bool nan = false;
-    for (std::size_t e = 0; e < aligned.od.frame_count(); ++e) nan |= !std::isfinite(aligned.od.values()[e * pixels + p]);
+    for (std::size_t e = 0; e < aligned.od.frame_count(); ++e)
+      nan |= !std::isfinite(aligned.od.values()[e * pixels + p]);
     if (nan && !aligned.flags.data()[p]) ++unflagged_nan;
   }
   CHECK(unflagged_nan == 0);
-  CHECK(aligned.summary.pixels_by_flag[3] > 50);  // not_finite: the spread, beyond the 50 hot pixels
+  CHECK(aligned.summary.pixels_by_flag[3] >
+        50);  // not_finite: the spread, beyond the 50 hot pixels
 }
 
 // Guards the fast registration of large frames (coarse peaks at 2 px spacing, Newton + climb
@@ -197,7 +211,8 @@ TEST_CASE("Values spread by interpolation from hot pixels are flagged, not read 
 // 512 x 512 stack, where the automatic choice bins by 2. The estimates agree to the 0.01 px grid
 // or a step beyond it (the joint solution's weights come from different sharpness figures), and
 // both meet the default-dose target against the truth.
-TEST_CASE("Fast registration of large frames matches the exhaustive full-resolution path", "[registration][e2e][reference]") {
+TEST_CASE("Fast registration of large frames matches the exhaustive full-resolution path",
+          "[registration][e2e][reference]") {
   auto o = base(512, 6.0);
   for (int i = 0; i < 8; ++i) o.energies_ev.push_back(6450.0 + 10.0 * i);
   for (int i = 0; i < 16; ++i) o.energies_ev.push_back(6535.0 + 2.0 * i);
@@ -211,16 +226,20 @@ TEST_CASE("Fast registration of large frames matches the exhaustive full-resolut
   const RegistrationResult reference = register_stack(od, straightforward);
   double worst = 0.0;
   for (std::size_t i = 0; i < fast.dy_px.size(); ++i)
-    worst = std::max(worst, std::hypot(fast.dy_px[i] - reference.dy_px[i], fast.dx_px[i] - reference.dx_px[i]));
-  const ShiftErrors ef = shift_errors(fast, s.truth.drift), er = shift_errors(reference, s.truth.drift);
-  INFO("largest difference " << worst << " px; rms against truth fast " << ef.rms << " reference " << er.rms);
+    worst = std::max(
+        worst, std::hypot(fast.dy_px[i] - reference.dy_px[i], fast.dx_px[i] - reference.dx_px[i]));
+  const ShiftErrors ef = shift_errors(fast, s.truth.drift),
+                    er = shift_errors(reference, s.truth.drift);
+  INFO("largest difference " << worst << " px; rms against truth fast " << ef.rms << " reference "
+                             << er.rms);
   CHECK(worst <= 0.02);
   CHECK(ef.rms <= 0.05);  // issue 4 acceptance, as for 256 px
   CHECK(er.rms <= 0.05);
   CHECK(fast.flagged == reference.flagged);
 }
 
-TEST_CASE("The template's post-edge frames follow the stack's own edge, whatever the element", "[registration]") {
+TEST_CASE("The template's post-edge frames follow the stack's own edge, whatever the element",
+          "[registration]") {
   auto o = base(96, 3.0);
   const auto s = simulate(o);
   const EnergyStack od = od_of(s);
@@ -234,7 +253,8 @@ TEST_CASE("The template's post-edge frames follow the stack's own edge, whatever
   // edge (no absolute Mn energy anywhere), and the shifts are the same frames' shifts.
   std::vector<double> ni_ev(od.energies_ev());
   for (double& e : ni_ev) e += 1800.0;
-  const EnergyStack ni(ni_ev, od.height(), od.width(), std::vector<float>(od.values().begin(), od.values().end()));
+  const EnergyStack ni(ni_ev, od.height(), od.width(),
+                       std::vector<float>(od.values().begin(), od.values().end()));
   const RegistrationResult r = register_stack(ni);
   // 1e-6 eV: the same sums on energies 1800 eV larger differ in the last bits only.
   CHECK_THAT(r.post_edge_from_ev, Catch::WithinAbs(mn.post_edge_from_ev + 1800.0, 1e-6));

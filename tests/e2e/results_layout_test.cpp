@@ -1,11 +1,10 @@
 // results.h5 against its documented layout (issue 7): the table under "### `results.h5`" in
 // docs/map-outputs.md is the contract. Every dataset it lists must be in the file of a real run,
 // and every dataset in the file must be listed; both lists are reported when they differ.
-#include <catch2/catch.hpp>
-
 #include <hdf5.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -17,8 +16,8 @@
 #include "core/pipeline.hpp"
 #include "io/formats/fxi_writer.hpp"
 #include "io/formats/hdf5_file.hpp"
-#include "io/outputs/map_outputs.hpp"
 #include "io/formats/reference_manifest.hpp"
+#include "io/outputs/map_outputs.hpp"
 #include "support/simulation_support.hpp"
 #include "support/temp_dir.hpp"
 
@@ -93,7 +92,8 @@ std::vector<hsize_t> shape_of(const fs::path& file, const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("results.h5 holds exactly the datasets docs/map-outputs.md lists", "[e2e][outputs][provenance]") {
+TEST_CASE("results.h5 holds exactly the datasets docs/map-outputs.md lists",
+          "[e2e][outputs][provenance]") {
   const fs::path doc = fs::path(XANESMAP_EXAMPLES_DIR) / ".." / "docs" / "map-outputs.md";
   const std::vector<std::string> documented = documented_paths(doc);
   REQUIRE(documented.size() >= 50);  // the table was found (it has 58 rows when this was written)
@@ -104,8 +104,8 @@ TEST_CASE("results.h5 holds exactly the datasets docs/map-outputs.md lists", "[e
   so.height = so.width = 64;
   const sim::Simulation simulation = sim::simulate(so, test::simulation_references());
   write_fxi_hdf5(dir / "scan.h5", simulation.scan, "{}");
-  const MapPipelineResult result =
-      run_map_pipeline(test::raw_from(simulation.scan), test::map_references(), MapPipelineOptions{});
+  const MapPipelineResult result = run_map_pipeline(test::raw_from(simulation.scan),
+                                                    test::map_references(), MapPipelineOptions{});
   const ParticleAnalysis particles = analyze_particles(result.maps, so.pixel_size_nm);
   MapRunInfo info;
   info.version = "test";
@@ -127,7 +127,8 @@ TEST_CASE("results.h5 holds exactly the datasets docs/map-outputs.md lists", "[e
   std::vector<std::string> missing, undocumented;
   for (const auto& d : documented) {
     const std::regex pattern = path_pattern(d);
-    if (std::none_of(present.begin(), present.end(), [&](const auto& p) { return std::regex_match(p, pattern); }))
+    if (std::none_of(present.begin(), present.end(),
+                     [&](const auto& p) { return std::regex_match(p, pattern); }))
       missing.push_back(d);
   }
   for (const auto& p : present)
@@ -153,7 +154,8 @@ TEST_CASE("results.h5 holds exactly the datasets docs/map-outputs.md lists", "[e
   const fs::path results = dir / "maps" / "results.h5";
   CHECK(shape_of(results, "/provenance/inputs/sha256") == std::vector<hsize_t>{1});
   CHECK(shape_of(results, "/provenance/inputs/path") == std::vector<hsize_t>{1});
-  CHECK(h5::read_doubles(h5, "/provenance/references/valence") == std::vector<double>{2.0, 3.0, 4.0});
+  CHECK(h5::read_doubles(h5, "/provenance/references/valence") ==
+        std::vector<double>{2.0, 3.0, 4.0});
   CHECK(shape_of(results, "/provenance/references/name") == std::vector<hsize_t>{3});
   CHECK(shape_of(results, "/provenance/references/sha256") == std::vector<hsize_t>{3});
   const auto fit = h5::read_doubles(h5, "/provenance/windows/fit_ev");

@@ -1,11 +1,11 @@
 // The simulator against its own ground truth, and through the writers and readers.
-#include <catch2/catch.hpp>
+#include "core/simulation/simulator.hpp"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 
 #include "core/base/error.hpp"
 #include "core/stack/optical_density.hpp"
-#include "core/simulation/simulator.hpp"
 #include "io/formats/fxi_writer.hpp"
 #include "io/formats/hdf5_file.hpp"
 #include "io/formats/reference_manifest.hpp"
@@ -47,14 +47,16 @@ TEST_CASE("Noise-free counts give back the true optical density", "[simulator][e
   CHECK(worst < 5e-4);
 }
 
-TEST_CASE("The Mn spectrum of a pixel is the thickness-weighted reference mixture", "[simulator][e2e]") {
+TEST_CASE("The Mn spectrum of a pixel is the thickness-weighted reference mixture",
+          "[simulator][e2e]") {
   auto options = small("coated");  // uniform valence 3.6: 40 % Mn2O3 + 60 % MnO2
   options.supersampling = 1;
   const auto simulation = sim::simulate(options, shipped_references());
   const auto& t = simulation.truth;
   // The coated particle's centre: the thickest point of the first particle.
   const auto& p = t.scene.particles.front();
-  const auto r = static_cast<std::size_t>(std::lround(p.cy_px)), c = static_cast<std::size_t>(std::lround(p.cx_px));
+  const auto r = static_cast<std::size_t>(std::lround(p.cy_px)),
+             c = static_cast<std::size_t>(std::lround(p.cx_px));
   REQUIRE(t.mn_mask(r, c) == 1);
   CHECK_THAT(t.valence(r, c), Catch::WithinAbs(3.6, 1e-5));  // float storage of an exact 3.6
   CHECK_THAT(t.fractions[1](r, c), Catch::WithinAbs(0.4, 1e-5));
@@ -231,14 +233,16 @@ TEST_CASE("Simulator options and references are checked", "[simulator][bad]") {
   options = small("single");
   options.energies_ev = {6300, 6500, 6600};  // Mn2O3 starts at 6393 eV
   // MnO (6362 eV) is the first reference, in valence order, that does not reach 6300 eV.
-  CHECK_THROWS_WITH(sim::simulate(options, refs), Catch::Contains("'MnO'") && Catch::Contains("6300"));
+  CHECK_THROWS_WITH(sim::simulate(options, refs),
+                    Catch::Contains("'MnO'") && Catch::Contains("6300"));
   options = small("single");
   CHECK_THROWS_WITH(sim::simulate(options, {refs[0]}), Catch::Contains("at least two references"));
   options.pixel_size_nm = -30;
   CHECK_THROWS_WITH(sim::simulate(options, refs), Catch::Contains("pixel-size-nm"));
 }
 
-TEST_CASE("FXI HDF5 and TIFF files of a simulation read back identically", "[simulator][e2e][reader]") {
+TEST_CASE("FXI HDF5 and TIFF files of a simulation read back identically",
+          "[simulator][e2e][reader]") {
   auto options = small("mixed");
   options.height = options.width = 64;
   options.noise = true;

@@ -1,8 +1,7 @@
 // Valence maps from simulated stacks against their ground truth (no drift: registration is a
 // separate stage).
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 
 #include "core/base/error.hpp"
@@ -25,7 +24,8 @@ struct Run {
 Run run(sim::SimulationOptions sim_options, const MapPipelineOptions& map_options = {}) {
   sim_options.drift_px = 0.0;
   Run r{sim::simulate(sim_options, test::simulation_references()), {}};
-  r.result = run_map_pipeline(test::raw_from(r.simulation.scan), test::map_references(), map_options);
+  r.result =
+      run_map_pipeline(test::raw_from(r.simulation.scan), test::map_references(), map_options);
   return r;
 }
 
@@ -66,11 +66,12 @@ TEST_CASE("Default preset: LCF valence bias, RMSE and a calibrated sigma", "[map
   const Run r = run(default_preset());
   const auto& m = r.result.maps;
   const ErrorStats s = errors(r, m.valence, m.valence_sigma);
-  INFO("pixels " << s.pixels << " bias " << s.bias << " rmse " << s.rmse << " mean sigma " << s.mean_sigma);
+  INFO("pixels " << s.pixels << " bias " << s.bias << " rmse " << s.rmse << " mean sigma "
+                 << s.mean_sigma);
   REQUIRE(s.pixels > 2000);
-  CHECK(std::abs(s.bias) <= 0.02);           // issue 3 acceptance
-  CHECK(s.rmse <= 0.08);                     // issue 3 acceptance
-  CHECK(s.mean_sigma / s.rmse >= 0.8);       // calibrated sigma: 0.8-1.25
+  CHECK(std::abs(s.bias) <= 0.02);      // issue 3 acceptance
+  CHECK(s.rmse <= 0.08);                // issue 3 acceptance
+  CHECK(s.mean_sigma / s.rmse >= 0.8);  // calibrated sigma: 0.8-1.25
   CHECK(s.mean_sigma / s.rmse <= 1.25);
   CHECK(m.statistics.pixels > 0);
   CHECK(m.status_counts[static_cast<std::size_t>(PixelStatus::invalid_od)] == 0);
@@ -83,7 +84,8 @@ TEST_CASE("Default preset: the simplex constraint against plain sum-to-one", "[m
   const Run simplex = run(default_preset());
   const Run sum_to_one = run(default_preset(), free);
   const auto a = errors(simplex, simplex.result.maps.valence, simplex.result.maps.valence_sigma);
-  const auto b = errors(sum_to_one, sum_to_one.result.maps.valence, sum_to_one.result.maps.valence_sigma);
+  const auto b =
+      errors(sum_to_one, sum_to_one.result.maps.valence, sum_to_one.result.maps.valence_sigma);
   WARN("simplex: bias " << a.bias << " rmse " << a.rmse << " sigma/rmse " << a.mean_sigma / a.rmse
                         << "; sum-to-one: bias " << b.bias << " rmse " << b.rmse << " sigma/rmse "
                         << b.mean_sigma / b.rmse);
@@ -97,7 +99,8 @@ TEST_CASE("Default preset: the edge-energy calibration also tracks the truth", "
   const Run r = run(default_preset(), options);
   const auto& m = r.result.maps;
   const ErrorStats s = errors(r, m.valence, m.valence_sigma);
-  INFO("edge: pixels " << s.pixels << " bias " << s.bias << " rmse " << s.rmse << " sigma " << s.mean_sigma);
+  INFO("edge: pixels " << s.pixels << " bias " << s.bias << " rmse " << s.rmse << " sigma "
+                       << s.mean_sigma);
   // The half-height moves only ~2 eV from Mn3+ to Mn4+, so its ~0.1 eV of noise is ~0.05 in
   // valence, and a mixture's half-height is not linear in its composition (noise-free bias
   // ~+0.03). Measured: bias +0.031, RMSE 0.22 (docs/method.md); the bounds leave ~50 % margin.
@@ -171,7 +174,8 @@ TEST_CASE("Every pixel has a status and is counted", "[map][e2e]") {
   std::size_t total = 0;
   for (const auto c : m.status_counts) total += c;
   CHECK(total == 128 * 128);
-  CHECK(m.status_counts[static_cast<std::size_t>(PixelStatus::invalid_od)] >= 15);  // hot pixels may repeat
+  CHECK(m.status_counts[static_cast<std::size_t>(PixelStatus::invalid_od)] >=
+        15);  // hot pixels may repeat
   for (std::size_t p = 0; p < m.status.size(); ++p) {
     const auto s = static_cast<PixelStatus>(m.status.data()[p]);
     const bool has_value = std::isfinite(m.valence.data()[p]);
@@ -190,10 +194,12 @@ TEST_CASE("Map input problems are clear errors", "[map][bad]") {
   SECTION("references that do not cover the stack") {
     // Cut Mn2O3 at 6650 eV: the post-edge window reaches the stack's last energy, 6700 eV.
     auto& e = refs[1].mu.energy_ev;
-    const auto keep = static_cast<std::size_t>(std::upper_bound(e.begin(), e.end(), 6650.0) - e.begin());
+    const auto keep =
+        static_cast<std::size_t>(std::upper_bound(e.begin(), e.end(), 6650.0) - e.begin());
     e.resize(keep);
     refs[1].mu.mu.resize(keep);
-    CHECK_THROWS_WITH(run_map_pipeline(raw, refs, {}), Catch::Contains("Mn2O3") && Catch::Contains("cover"));
+    CHECK_THROWS_WITH(run_map_pipeline(raw, refs, {}),
+                      Catch::Contains("Mn2O3") && Catch::Contains("cover"));
   }
   SECTION("references that cover the stack but not the long literature windows still map") {
     // Regression: the informational native-grid column used -150/+400 eV windows and aborted.
@@ -207,7 +213,8 @@ TEST_CASE("Map input problems are clear errors", "[map][bad]") {
     const auto result = run_map_pipeline(raw, refs, {});
     bool warned = false;
     // MnO2's e0 (6557.8 eV) + 150 eV lies beyond the cut at 6705 eV: its long window is empty.
-    for (const auto& w : result.maps.warnings) warned |= w.find("reference 'MnO2'") != std::string::npos;
+    for (const auto& w : result.maps.warnings)
+      warned |= w.find("reference 'MnO2'") != std::string::npos;
     CHECK(warned);
     CHECK(std::isnan(result.maps.calibration[2].native_grid_ev[0]));
     CHECK(result.maps.statistics.pixels > 0);
@@ -234,7 +241,8 @@ TEST_CASE("Map input problems are clear errors", "[map][bad]") {
   SECTION("a mask that keeps no pixel") {
     MapPipelineOptions options;
     options.valence.min_edge_jump_od = 50.0;
-    CHECK_THROWS_WITH(run_map_pipeline(raw, refs, options), Catch::Contains("no pixel passes the Mn mask"));
+    CHECK_THROWS_WITH(run_map_pipeline(raw, refs, options),
+                      Catch::Contains("no pixel passes the Mn mask"));
   }
 }
 
@@ -262,11 +270,13 @@ TEST_CASE("Reference alignment (align-refs) recovers a global energy offset", "[
     if (seed == 1) {
       // Unaligned, the shifted references read the valence far off (edges 1.5 eV high look
       // ~0.4 valence units reduced); aligned, the map is back near the unshifted one.
-      const auto unshifted = run_map_pipeline(test::raw_from(simulation.scan), test::map_references(), {});
+      const auto unshifted =
+          run_map_pipeline(test::raw_from(simulation.scan), test::map_references(), {});
       const auto shifted = run_map_pipeline(test::raw_from(simulation.scan), refs, {});
       const double unshifted_mean = unshifted.maps.statistics.mean;
-      INFO("mean valence: unshifted " << unshifted_mean << ", shifted " << shifted.maps.statistics.mean
-                                      << ", aligned " << aligned.maps.statistics.mean);
+      INFO("mean valence: unshifted " << unshifted_mean << ", shifted "
+                                      << shifted.maps.statistics.mean << ", aligned "
+                                      << aligned.maps.statistics.mean);
       CHECK(std::abs(shifted.maps.statistics.mean - unshifted_mean) > 0.2);
       CHECK(std::abs(aligned.maps.statistics.mean - unshifted_mean) <
             std::abs(shifted.maps.statistics.mean - unshifted_mean) / 3.0);
@@ -278,14 +288,16 @@ TEST_CASE("Reference alignment (align-refs) recovers a global energy offset", "[
 // Guards the batched per-pixel pass (fits of whole rows read from the stack in place): every
 // valid pixel's edge jump is exactly what the one-spectrum normalizer gives its spectrum, and
 // the mask follows from it as the method states.
-TEST_CASE("The per-pixel pass normalizes each spectrum as the one-spectrum normalizer", "[map][e2e][reference]") {
+TEST_CASE("The per-pixel pass normalizes each spectrum as the one-spectrum normalizer",
+          "[map][e2e][reference]") {
   sim::SimulationOptions o;
   o.height = o.width = 64;
   o.drift_px = 0.0;
   const auto s = sim::simulate(o, test::simulation_references());
   const OpticalDensityResult od = compute_optical_density(test::raw_from(s.scan));
   ValenceMapOptions options;
-  const ValenceMaps maps = compute_valence_maps(od.od, od.flags.view(), test::map_references(), options);
+  const ValenceMaps maps =
+      compute_valence_maps(od.od, od.flags.view(), test::map_references(), options);
   const auto& e = od.od.energies_ev();
   std::vector<double> grid;
   std::size_t first = e.size();
@@ -314,7 +326,8 @@ TEST_CASE("The per-pixel pass normalizes each spectrum as the one-spectrum norma
 
 // Guards the consuming pipeline (OD over the counts, shifts in place): the same maps, bit for
 // bit, as the pipeline that keeps the raw stack.
-TEST_CASE("The pipeline gives the same maps when it may consume the raw stack", "[map][e2e][reference]") {
+TEST_CASE("The pipeline gives the same maps when it may consume the raw stack",
+          "[map][e2e][reference]") {
   sim::SimulationOptions o;
   o.height = o.width = 64;
   o.drift_px = 3.0;
@@ -322,7 +335,8 @@ TEST_CASE("The pipeline gives the same maps when it may consume the raw stack", 
   const RawStack raw = test::raw_from(s.scan);
   const MapPipelineOptions options;
   const MapPipelineResult kept = run_map_pipeline(raw, test::map_references(), options);
-  const MapPipelineResult consumed = run_map_pipeline(RawStack(raw), test::map_references(), options);
+  const MapPipelineResult consumed =
+      run_map_pipeline(RawStack(raw), test::map_references(), options);
   CHECK(kept.registration.dy_px == consumed.registration.dy_px);
   CHECK(kept.registration.dx_px == consumed.registration.dx_px);
   CHECK(kept.optical_density.invalid_pixels == consumed.optical_density.invalid_pixels);
@@ -342,7 +356,8 @@ TEST_CASE("The pipeline gives the same maps when it may consume the raw stack", 
 // Guards the split of the valence pass into three public steps (set-up, per-pixel fits, summary)
 // that core/pipeline may run one by one: so run, they give compute_valence_maps' maps bit for
 // bit, with the reference alignment (the set-up's longest path) switched on.
-TEST_CASE("The three valence steps run one by one give the maps of compute_valence_maps", "[map][e2e]") {
+TEST_CASE("The three valence steps run one by one give the maps of compute_valence_maps",
+          "[map][e2e]") {
   sim::SimulationOptions o;
   o.height = o.width = 64;
   o.drift_px = 0.0;
@@ -395,5 +410,6 @@ TEST_CASE("The per-pixel pass refuses a stack other than its model's", "[map][ba
   CHECK_THROWS_WITH(fit_valence_pixels(model, shifted, od.flags.view()),
                     Catch::Contains("not those the valence model was built for"));
   const Image<std::uint8_t> small_flags(16, 16, 0);
-  CHECK_THROWS_WITH(fit_valence_pixels(model, od.od, small_flags.view()), Catch::Contains("flag map"));
+  CHECK_THROWS_WITH(fit_valence_pixels(model, od.od, small_flags.view()),
+                    Catch::Contains("flag map"));
 }

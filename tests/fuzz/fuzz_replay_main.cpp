@@ -40,18 +40,71 @@ struct SplitMix64 {
 // Bytes and tokens that the parsers treat specially: separators, comments, quotes, number
 // edge cases (NaN, infinities, overflow, hex floats, huge indices) and the formats' keywords.
 const std::vector<Bytes>& tokens() {
-  static const std::vector<Bytes> t{
-      "\n", "\r\n", "\r", "\t", " ", ",", "#", "\"", "'", "=", "[", "]", "[[", "]]", std::string(1, '\0'),
-      "nan", "NaN", "inf", "-inf", "+", "-", "1e400", "-1e400", "1e-400", "0x1p3", "1e18", "-0",
-      "18446744073709551616", std::string(400, '9'), "\xef\xbb\xbf", "\xff\xfe",
-      "[[reference]]\n", "name = \"MnO\"\n", "name = \"a b\"\n", "file = \"a.txt\"\n", "file = \"b.txt\"\n",
-      "file = \"input.txt\"\n", "valence = 2.0\n", "valence = nan\n", "valence = \"2\"\n",
-      "energy_shift_ev = 1e308\n", "energy_shift_ev = inf\n", "extra = 1\n", "[reference]\n",
-      "energy_ev,dy_px,dx_px,quality\n", "6450,0.25,-1.125,0.93\n", "6450,,1,1\n",
-      "# XDI/1.0\n", "# Column.1: energy eV\n", "# Column.2: mutrans\n", "# Column.3: i0\n",
-      "# Column.4: itrans\n", "# Column.0: mu\n", "# Column.-1: mu\n", "# Column.1e18: mu\n",
-      "# Column.4294967297: mu\n", "# Column.nan: mu\n", "# Column.2:\n", "# energy xmu\n", "# e mu\n",
-      "6540 1.0\n", "6541.5,2.5\n", "6540 0 0\n", "0 0\n", "-1 -1\n"};
+  static const std::vector<Bytes> t{"\n",
+                                    "\r\n",
+                                    "\r",
+                                    "\t",
+                                    " ",
+                                    ",",
+                                    "#",
+                                    "\"",
+                                    "'",
+                                    "=",
+                                    "[",
+                                    "]",
+                                    "[[",
+                                    "]]",
+                                    std::string(1, '\0'),
+                                    "nan",
+                                    "NaN",
+                                    "inf",
+                                    "-inf",
+                                    "+",
+                                    "-",
+                                    "1e400",
+                                    "-1e400",
+                                    "1e-400",
+                                    "0x1p3",
+                                    "1e18",
+                                    "-0",
+                                    "18446744073709551616",
+                                    std::string(400, '9'),
+                                    "\xef\xbb\xbf",
+                                    "\xff\xfe",
+                                    "[[reference]]\n",
+                                    "name = \"MnO\"\n",
+                                    "name = \"a b\"\n",
+                                    "file = \"a.txt\"\n",
+                                    "file = \"b.txt\"\n",
+                                    "file = \"input.txt\"\n",
+                                    "valence = 2.0\n",
+                                    "valence = nan\n",
+                                    "valence = \"2\"\n",
+                                    "energy_shift_ev = 1e308\n",
+                                    "energy_shift_ev = inf\n",
+                                    "extra = 1\n",
+                                    "[reference]\n",
+                                    "energy_ev,dy_px,dx_px,quality\n",
+                                    "6450,0.25,-1.125,0.93\n",
+                                    "6450,,1,1\n",
+                                    "# XDI/1.0\n",
+                                    "# Column.1: energy eV\n",
+                                    "# Column.2: mutrans\n",
+                                    "# Column.3: i0\n",
+                                    "# Column.4: itrans\n",
+                                    "# Column.0: mu\n",
+                                    "# Column.-1: mu\n",
+                                    "# Column.1e18: mu\n",
+                                    "# Column.4294967297: mu\n",
+                                    "# Column.nan: mu\n",
+                                    "# Column.2:\n",
+                                    "# energy xmu\n",
+                                    "# e mu\n",
+                                    "6540 1.0\n",
+                                    "6541.5,2.5\n",
+                                    "6540 0 0\n",
+                                    "0 0\n",
+                                    "-1 -1\n"};
   return t;
 }
 
@@ -65,8 +118,8 @@ Bytes mutate(const Bytes& input, const std::vector<Bytes>& corpus, SplitMix64& r
         if (!s.empty()) s[std::min(at, s.size() - 1)] ^= static_cast<char>(1u << rng.below(8));
         break;
       case 1: {  // an interesting byte
-        static const char bytes[] = {'\0', '\n', '\r', ',', '#', ' ', '\t', '"', '=', '[', ']', '.', '-',
-                                     '+', 'e', '\x7f', '\x80', '\xff'};
+        static const char bytes[] = {'\0', '\n', '\r', ',', '#', ' ', '\t',   '"',    '=',
+                                     '[',  ']',  '.',  '-', '+', 'e', '\x7f', '\x80', '\xff'};
         if (!s.empty()) s[std::min(at, s.size() - 1)] = bytes[rng.below(sizeof bytes)];
         break;
       }
@@ -128,8 +181,10 @@ int main(int argc, char** argv) {
     const std::string arg = argv[i];
     if ((arg == "--mutations" || arg == "--seed") && i + 1 < argc) {
       const unsigned long long value = std::strtoull(argv[++i], nullptr, 10);
-      if (arg == "--mutations") mutations = static_cast<std::size_t>(value);
-      else seed = value;
+      if (arg == "--mutations")
+        mutations = static_cast<std::size_t>(value);
+      else
+        seed = value;
     } else {
       paths.emplace_back(arg);
     }

@@ -1,6 +1,6 @@
 // libFuzzer harness for xanesmap's text parsers: energy lists and reference spectra
-// (io/formats/text_tables.hpp), reference manifests (io/formats/reference_manifest.hpp) and shifts tables
-// (io/formats/shifts_table.hpp).
+// (io/formats/text_tables.hpp), reference manifests (io/formats/reference_manifest.hpp) and shifts
+// tables (io/formats/shifts_table.hpp).
 //
 // The parsers read files, so each input is written to a file in a private temporary folder and
 // read back: that is the code path users hit, file opening included. A parser may refuse an
@@ -54,7 +54,8 @@ struct Workspace {
     std::ofstream(folder / "b.txt") << "# energy mu\n6560 1.0\n6530 0.2\n6545 0.9\n";
     std::atexit([] {
       std::error_code ec;
-      fs::remove_all(fs::temp_directory_path() / ("xanesmap-fuzz-" + std::to_string(::getpid())), ec);
+      fs::remove_all(fs::temp_directory_path() / ("xanesmap-fuzz-" + std::to_string(::getpid())),
+                     ec);
     });
   }
 };
@@ -73,7 +74,8 @@ Parser selected_parser() {
   if (std::strcmp(name, "spectrum") == 0) return Parser::spectrum;
   if (std::strcmp(name, "manifest") == 0) return Parser::manifest;
   if (std::strcmp(name, "shifts") == 0) return Parser::shifts;
-  std::fprintf(stderr, "XANESMAP_FUZZ_PARSER='%s': not energies, spectrum, manifest, shifts or all\n", name);
+  std::fprintf(
+      stderr, "XANESMAP_FUZZ_PARSER='%s': not energies, spectrum, manifest, shifts or all\n", name);
   std::exit(2);
 }
 
@@ -110,7 +112,8 @@ void fuzz_spectrum(const fs::path& file) {
     for (const auto& column : table.columns)
       require(column.size() == table.columns.front().size(), "ragged table returned");
   });
-  refuse_only_with_xanesmap_errors([&] { check_spectrum(xanesmap::read_reference_spectrum(file, "fuzz")); });
+  refuse_only_with_xanesmap_errors(
+      [&] { check_spectrum(xanesmap::read_reference_spectrum(file, "fuzz")); });
 }
 
 void fuzz_manifest(const fs::path& file) {
@@ -120,8 +123,10 @@ void fuzz_manifest(const fs::path& file) {
     std::set<std::string> names;
     bool loadable = true;
     for (const auto& r : manifest.references) {
-      require(!r.name.empty() && names.insert(r.name).second, "reference names unique and non-empty");
-      require(std::isfinite(r.valence) && std::isfinite(r.energy_shift_ev), "reference numbers finite");
+      require(!r.name.empty() && names.insert(r.name).second,
+              "reference names unique and non-empty");
+      require(std::isfinite(r.valence) && std::isfinite(r.energy_shift_ev),
+              "reference numbers finite");
       // Load only our own small files: a fuzzed path could name /dev/zero or a FIFO.
       std::error_code ec;
       const fs::path resolved = fs::weakly_canonical(r.file, ec);
@@ -129,15 +134,16 @@ void fuzz_manifest(const fs::path& file) {
                  resolved.filename() != "input.txt" && fs::is_regular_file(resolved, ec);
     }
     if (loadable)
-      for (const auto& loaded : xanesmap::load_references(manifest)) check_spectrum(loaded.spectrum);
+      for (const auto& loaded : xanesmap::load_references(manifest))
+        check_spectrum(loaded.spectrum);
   });
 }
 
 void fuzz_shifts(const fs::path& file) {
   refuse_only_with_xanesmap_errors([&] {
     for (const auto& row : xanesmap::read_shifts_csv(file))
-      require(std::isfinite(row.energy_ev) && std::isfinite(row.dy_px) && std::isfinite(row.dx_px) &&
-                  std::isfinite(row.quality),
+      require(std::isfinite(row.energy_ev) && std::isfinite(row.dy_px) &&
+                  std::isfinite(row.dx_px) && std::isfinite(row.quality),
               "shift rows finite");
   });
 }

@@ -20,11 +20,13 @@ inline Rgb rgb_at(const cv::Mat& picture, int row, int col) {
 
 /// Every channel within `tolerance` levels.
 inline bool near(const Rgb& a, const Rgb& b, int tolerance) {
-  return std::abs(a.r - b.r) <= tolerance && std::abs(a.g - b.g) <= tolerance && std::abs(a.b - b.b) <= tolerance;
+  return std::abs(a.r - b.r) <= tolerance && std::abs(a.g - b.g) <= tolerance &&
+         std::abs(a.b - b.b) <= tolerance;
 }
 
 inline std::string text(const Rgb& c) {
-  return "RGB(" + std::to_string(c.r) + ", " + std::to_string(c.g) + ", " + std::to_string(c.b) + ")";
+  return "RGB(" + std::to_string(c.r) + ", " + std::to_string(c.g) + ", " + std::to_string(c.b) +
+         ")";
 }
 
 }  // namespace xanesmap::test

@@ -3,9 +3,9 @@
 
 #include <vector>
 
-#include "core/stack/raw_stack.hpp"
 #include "core/simulation/simulator.hpp"
 #include "core/spectral/valence_map.hpp"
+#include "core/stack/raw_stack.hpp"
 
 namespace xanesmap::test {
 
@@ -13,8 +13,8 @@ namespace xanesmap::test {
 std::vector<sim::SimulationReference> simulation_references();
 std::vector<ReferenceSpectrum> map_references();
 
-/// The scan's uint16 counts as a RawStack (float counts, per-energy uint16 flats as recorded, averaged
-/// darks, 65535 saturation), as sim::to_raw_stack gives but without consuming the scan.
+/// The scan's uint16 counts as a RawStack (float counts, per-energy uint16 flats as recorded,
+/// averaged darks, 65535 saturation), as sim::to_raw_stack gives but without consuming the scan.
 RawStack raw_from(const sim::SimulatedScan& scan);
 
 /// 1 where every pixel within `radius_px` (a square) lies inside the mask.

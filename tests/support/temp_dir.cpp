@@ -1,9 +1,10 @@
 #include "support/temp_dir.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <random>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace xanesmap::test {
 

@@ -1,11 +1,11 @@
 #include "core/particles/detail/auto_threshold.hpp"
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_reduce.h>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
-
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_reduce.h>
 
 namespace xanesmap {
 
@@ -17,7 +17,8 @@ constexpr std::size_t kRowGrain = 32;
 // Count, minimum and maximum of the values value(x) that are not NaN (NaN = not in the set).
 struct Range {
   std::size_t count = 0;
-  double lo = std::numeric_limits<double>::infinity(), hi = -std::numeric_limits<double>::infinity();
+  double lo = std::numeric_limits<double>::infinity(),
+         hi = -std::numeric_limits<double>::infinity();
 };
 
 template <typename Value>
@@ -28,7 +29,8 @@ Range value_range(ImageView<const float> v, Value value) {
         for (std::size_t row = rows.begin(); row != rows.end(); ++row) {
           const float* in = v.row(row);
           for (std::size_t c = 0; c < v.width(); ++c)
-            if (const double x = value(in[c]); !std::isnan(x)) ++r.count, r.lo = std::min(r.lo, x), r.hi = std::max(r.hi, x);
+            if (const double x = value(in[c]); !std::isnan(x))
+              ++r.count, r.lo = std::min(r.lo, x), r.hi = std::max(r.hi, x);
         }
         return r;
       },
@@ -41,7 +43,9 @@ Range value_range(ImageView<const float> v, Value value) {
 template <typename Value>
 std::vector<std::size_t> value_histogram(ImageView<const float> v, Value value, double lo,
                                          double width, std::size_t bins) {
-  const auto bin = [=](double x) { return std::min(bins - 1, static_cast<std::size_t>((x - lo) / width)); };
+  const auto bin = [=](double x) {
+    return std::min(bins - 1, static_cast<std::size_t>((x - lo) / width));
+  };
   return tbb::parallel_reduce(
       Rows(0, v.height(), kRowGrain), std::vector<std::size_t>(),
       [&](const Rows& rows, std::vector<std::size_t> h) {
@@ -87,7 +91,8 @@ double middle_element(ImageView<const float> v, Value value) {
         }
         return out;
       },
-      [](std::vector<double> a, const std::vector<double>& more) {  // any order: a selection follows
+      [](std::vector<double> a,
+         const std::vector<double>& more) {  // any order: a selection follows
         a.insert(a.end(), more.begin(), more.end());
         return a;
       });
@@ -125,7 +130,9 @@ AutomaticThreshold automatic_threshold(ImageView<const float> v) {
   const double otsu = lo + double(best_k + 1) * bin_width;
   // The background class (never empty: the minimum is below Otsu's threshold): median and
   // robust spread.
-  const auto background = [otsu](float x) { return std::isfinite(x) && double(x) < otsu ? double(x) : kNaN; };
+  const auto background = [otsu](float x) {
+    return std::isfinite(x) && double(x) < otsu ? double(x) : kNaN;
+  };
   const double level = middle_element(v, background);
   const auto deviation = [otsu, level](float x) {
     return std::isfinite(x) && double(x) < otsu ? std::abs(double(x) - level) : kNaN;

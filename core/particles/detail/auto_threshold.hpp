@@ -1,5 +1,5 @@
-// The automatic edge-jump threshold of core/particles/segmentation: Otsu's split of a histogram of the
-// finite values, then the background class's median + 4 robust standard deviations.
+// The automatic edge-jump threshold of core/particles/segmentation: Otsu's split of a histogram of
+// the finite values, then the background class's median + 4 robust standard deviations.
 //
 // Every figure here is an order statistic or a count, so it does not depend on the order in
 // which pixels are visited: the passes over the map run in parallel (TBB) and give the same
@@ -14,7 +14,8 @@
 namespace xanesmap {
 
 struct AutomaticThreshold {
-  double threshold = std::numeric_limits<double>::infinity();  // +inf: no finite values, or all equal
+  double threshold =
+      std::numeric_limits<double>::infinity();  // +inf: no finite values, or all equal
   double background_sigma = 0.0;  // 1.4826 x the background class's median absolute deviation
   double background_level = 0.0;  // the background class's median
 };

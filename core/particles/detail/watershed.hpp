@@ -17,8 +17,8 @@ namespace xanesmap {
 std::vector<std::size_t> pixels_by_decreasing_depth(const float* depth, std::size_t pixels);
 
 /// Seeds: one pixel per maximum of `depth` whose dynamic is >= min_dynamic_px, plus the highest
-/// maximum of every object (see core/particles/segmentation.hpp). `order` as pixels_by_decreasing_depth.
-/// Union-find over the pixels taken in that order.
+/// maximum of every object (see core/particles/segmentation.hpp). `order` as
+/// pixels_by_decreasing_depth. Union-find over the pixels taken in that order.
 std::vector<std::size_t> watershed_seeds(const float* depth, std::size_t height, std::size_t width,
                                          const std::vector<std::size_t>& order,
                                          double min_dynamic_px);

@@ -79,7 +79,8 @@ std::vector<double> evaluate_rows(int rows, int cols, GetRow get_row, std::span<
   for (int r = 0; r < rows; ++r) {
     const float* q = get_row(r);
     for (std::size_t g = 0; g < groups; ++g)
-      spectrum_row_sums<G>(q, n2, table_ptr.data() + g * G, even.data() + g * G, odd.data() + g * G);
+      spectrum_row_sums<G>(q, n2, table_ptr.data() + g * G, even.data() + g * G,
+                           odd.data() + g * G);
     for (std::size_t j = 0; j < nj; ++j) y_factor(r, rows, ys[j], ey_re[j], ey_im[j]);
     for (std::size_t l = 0; l < nl; ++l) {
       const double s_re = even[2 * l] - odd[2 * l + 1], s_im = even[2 * l + 1] + odd[2 * l];
@@ -95,7 +96,11 @@ std::vector<double> evaluate_rows(int rows, int cols, GetRow get_row, std::span<
 class PlainCorrelation {
  public:
   PlainCorrelation(int rows, int cols, double y, double x)
-      : rows_(rows), cols_(cols), y_(y), x_(x), tables_(x_tables(cols, std::span<const double>(&x_, 1))) {}
+      : rows_(rows),
+        cols_(cols),
+        y_(y),
+        x_(x),
+        tables_(x_tables(cols, std::span<const double>(&x_, 1))) {}
   void add_row(int row, const double* product) {
     const auto n2 = 2 * static_cast<std::size_t>(fft::half_columns(cols_));
     const double* table_ptr[2] = {tables_.data(), tables_.data() + n2};
@@ -119,7 +124,8 @@ class PlainCorrelation {
 
 std::vector<double> evaluate_surface(const HalfSpectrum& R, std::span<const double> ys,
                                      std::span<const double> xs) {
-  return evaluate_rows(R.rows, R.cols, [&](int r) { return reinterpret_cast<const float*>(R.row(r)); }, ys, xs);
+  return evaluate_rows(
+      R.rows, R.cols, [&](int r) { return reinterpret_cast<const float*>(R.row(r)); }, ys, xs);
 }
 
 double correlation_at(const HalfSpectrum& m, const HalfSpectrum& r, double y, double x) {
@@ -137,8 +143,12 @@ double correlation_at(const HalfSpectrum& m, const HalfSpectrum& r, double y, do
   return plain.value();
 }
 
-WeightedRows::WeightedRows(const HalfSpectrum& m, const HalfSpectrum& r, const TranslationOptions& o)
-    : m_(m), r_(r), gradient_(o.weighting == CorrelationWeighting::gradient), lowpass_(o.lowpass_sigma_px > 0.0) {
+WeightedRows::WeightedRows(const HalfSpectrum& m, const HalfSpectrum& r,
+                           const TranslationOptions& o)
+    : m_(m),
+      r_(r),
+      gradient_(o.weighting == CorrelationWeighting::gradient),
+      lowpass_(o.lowpass_sigma_px > 0.0) {
   k_low_ = -4.0 * std::numbers::pi * std::numbers::pi * o.lowpass_sigma_px * o.lowpass_sigma_px;
   k_grad_ = 4.0 * std::numbers::pi * std::numbers::pi;
   const auto nhs = static_cast<std::size_t>(m.half());
@@ -151,26 +161,36 @@ WeightedRows::WeightedRows(const HalfSpectrum& m, const HalfSpectrum& r, const T
 }
 
 bool WeightedRows::supports(const TranslationOptions& o) {
-  return o.weighting == CorrelationWeighting::plain || o.weighting == CorrelationWeighting::gradient;
+  return o.weighting == CorrelationWeighting::plain ||
+         o.weighting == CorrelationWeighting::gradient;
 }
 
 kernels::CrossPowerRow WeightedRows::row_inputs(int row, std::size_t count) const {
   const double fy = static_cast<double>(signed_index(row, m_.rows)) / m_.rows;
   const double gy = lowpass_ ? std::exp(k_low_ * fy * fy) : 1.0;
-  return {reinterpret_cast<const float*>(m_.row(row)), reinterpret_cast<const float*>(r_.row(row)), count, gy, fy * fy,
-          gx_.data(), fx2_.data(), gradient_, k_grad_};
+  return {reinterpret_cast<const float*>(m_.row(row)),
+          reinterpret_cast<const float*>(r_.row(row)),
+          count,
+          gy,
+          fy * fy,
+          gx_.data(),
+          fx2_.data(),
+          gradient_,
+          k_grad_};
 }
 
 void WeightedRows::row(int row, int count, double* product, std::complex<float>* out) const {
-  kernels::weighted_row(row_inputs(row, static_cast<std::size_t>(count)), product, reinterpret_cast<float*>(out));
+  kernels::weighted_row(row_inputs(row, static_cast<std::size_t>(count)), product,
+                        reinterpret_cast<float*>(out));
 }
 
-void WeightedRows::climb_row_sums(int row, const double* const* tables, int n_points, int centre, double* even,
-                                  double* odd, double* plain_even, double* plain_odd) const {
+void WeightedRows::climb_row_sums(int row, const double* const* tables, int n_points, int centre,
+                                  double* even, double* odd, double* plain_even,
+                                  double* plain_odd) const {
   if (n_points < 1 || n_points > 3 || centre < 0 || centre >= n_points)
     throw std::invalid_argument("climb_row_sums: 1-3 points, the centre one of them");
-  kernels::climb_row_sums(row_inputs(row, static_cast<std::size_t>(m_.half())), tables, n_points, centre, even, odd,
-                          plain_even, plain_odd);
+  kernels::climb_row_sums(row_inputs(row, static_cast<std::size_t>(m_.half())), tables, n_points,
+                          centre, even, odd, plain_even, plain_odd);
 }
 
 void cross_power(const HalfSpectrum& m, const HalfSpectrum& r, const TranslationOptions& o,
@@ -179,13 +199,15 @@ void cross_power(const HalfSpectrum& m, const HalfSpectrum& r, const Translation
   const auto nhs = static_cast<std::size_t>(nh);
   if (WeightedRows::supports(o)) {  // a weight fixed per frequency: one pass
     const WeightedRows weighted(m, r, o);
-    for (int row = 0; row < rows; ++row) weighted.row(row, nh, nullptr, out + static_cast<std::size_t>(row) * nhs);
+    for (int row = 0; row < rows; ++row)
+      weighted.row(row, nh, nullptr, out + static_cast<std::size_t>(row) * nhs);
     return;
   }
   // Whitened (phase, partial): the largest |R|^2 first (the floor), then the weights.
   const double p = o.weighting == CorrelationWeighting::phase ? 1.0 : o.partial_exponent;
   auto product = [&](int row, std::size_t k, double& re, double& im) {
-    conj_product(reinterpret_cast<const float*>(m.row(row)), reinterpret_cast<const float*>(r.row(row)), k, re, im);
+    conj_product(reinterpret_cast<const float*>(m.row(row)),
+                 reinterpret_cast<const float*>(r.row(row)), k, re, im);
   };
   double max2 = 0.0;
   for (int row = 0; row < rows; ++row)
@@ -221,8 +243,8 @@ void cross_power(const HalfSpectrum& m, const HalfSpectrum& r, const Translation
 bool newton_peak(const HalfSpectrum& R, double& y, double& x, int iterations, double tolerance) {
   const int rows = R.rows, cols = R.cols, nh = R.half();
   const auto n2 = 2 * static_cast<std::size_t>(nh);
-  // Tables (see kernels::spectrum_row_sums): Ex, Ex wx, Ex wx^2 (cosine and sine each), wx = 2 pi kx / cols; the
-  // Nyquist column is taken as a plain frequency here (weight 1).
+  // Tables (see kernels::spectrum_row_sums): Ex, Ex wx, Ex wx^2 (cosine and sine each), wx = 2 pi
+  // kx / cols; the Nyquist column is taken as a plain frequency here (weight 1).
   std::vector<double> tables(6 * n2);
   const double* table_ptr[6];
   for (int t = 0; t < 6; ++t) table_ptr[t] = tables.data() + static_cast<std::size_t>(t) * n2;
@@ -233,7 +255,9 @@ bool newton_peak(const HalfSpectrum& R, double& y, double& x, int iterations, do
       const double c = weight * std::cos(w * x), s = weight * std::sin(w * x);
       const double values[6] = {c, s, c * w, s * w, c * w * w, s * w * w};
       const auto i = 2 * static_cast<std::size_t>(k);
-      for (int t = 0; t < 6; ++t) tables[static_cast<std::size_t>(t) * n2 + i] = tables[static_cast<std::size_t>(t) * n2 + i + 1] = values[t];
+      for (int t = 0; t < 6; ++t)
+        tables[static_cast<std::size_t>(t) * n2 + i] =
+            tables[static_cast<std::size_t>(t) * n2 + i + 1] = values[t];
     }
     double gy = 0, gx = 0, hyy = 0, hxx = 0, hxy = 0;
     for (int r = 0; r < rows; ++r) {
@@ -270,8 +294,8 @@ namespace {
 // The climb of grid_peak: evaluate(ys, xs, jy, jx) gives the surface on the neighbourhood of
 // (jy, jx). Returns false when no maximum was reached within the bound.
 template <class Evaluate>
-bool climb(Evaluate evaluate, double y0, double x0, int up, int lo, int hi, int start_jy, int start_jx,
-           GridPeak& peak) {
+bool climb(Evaluate evaluate, double y0, double x0, int up, int lo, int hi, int start_jy,
+           int start_jx, GridPeak& peak) {
   int jy = std::clamp(start_jy, lo, hi), jx = std::clamp(start_jx, lo, hi);
   // Each move goes to a strictly larger value, so the climb ends; the bound is a safeguard.
   for (int step = 0; step < 4 * (hi - lo + 1); ++step) {
@@ -305,7 +329,8 @@ GridPeak exhaustive_grid(Evaluate evaluate, double y0, double x0, int up, int lo
     xs[static_cast<std::size_t>(j - lo)] = grid_coordinate(x0, j, up);
   }
   const std::vector<double> fine = evaluate(ys, xs);
-  const auto at = static_cast<std::size_t>(std::max_element(fine.begin(), fine.end()) - fine.begin());
+  const auto at =
+      static_cast<std::size_t>(std::max_element(fine.begin(), fine.end()) - fine.begin());
   return {ys[at / n], xs[at % n], fine[at]};
 }
 
@@ -313,17 +338,19 @@ GridPeak exhaustive_grid(Evaluate evaluate, double y0, double x0, int up, int lo
 
 GridPeak grid_peak(const HalfSpectrum& R, double y0, double x0, int up, int lo, int hi,
                    bool exhaustive, int start_jy, int start_jx) {
-  auto whole = [&](std::span<const double> ys, std::span<const double> xs) { return evaluate_surface(R, ys, xs); };
+  auto whole = [&](std::span<const double> ys, std::span<const double> xs) {
+    return evaluate_surface(R, ys, xs);
+  };
   GridPeak peak;
-  if (!exhaustive &&
-      climb([&](std::span<const double> ys, std::span<const double> xs, int, int) { return whole(ys, xs); }, y0,
-            x0, up, lo, hi, start_jy, start_jx, peak))
+  if (!exhaustive && climb([&](std::span<const double> ys, std::span<const double> xs, int,
+                               int) { return whole(ys, xs); },
+                           y0, x0, up, lo, hi, start_jy, start_jx, peak))
     return peak;
   return exhaustive_grid(whole, y0, x0, up, lo, hi);  // exhaustive, or no maximum reached
 }
 
-GridPeak grid_peak(const WeightedRows& W, double y0, double x0, int up, int lo, int hi, int start_jy,
-                   int start_jx, double& plain) {
+GridPeak grid_peak(const WeightedRows& W, double y0, double x0, int up, int lo, int hi,
+                   int start_jy, int start_jx, double& plain) {
   const int rows = W.rows(), cols = W.cols(), nh = fft::half_columns(cols);
   std::vector<std::complex<float>> weighted(static_cast<std::size_t>(nh));
   // One pass per climb step over the two spectra, without storing the weighted rows
@@ -338,7 +365,8 @@ GridPeak grid_peak(const WeightedRows& W, double y0, double x0, int up, int lo, 
     const double* table_ptr[6];
     for (std::size_t t = 0; t < 2 * nl; ++t) {
       double* dst = single.data() + t * static_cast<std::size_t>(nh);
-      for (std::size_t k = 0; k < static_cast<std::size_t>(nh); ++k) dst[k] = duplicated[t * n2 + 2 * k];
+      for (std::size_t k = 0; k < static_cast<std::size_t>(nh); ++k)
+        dst[k] = duplicated[t * n2 + 2 * k];
       table_ptr[t] = dst;
     }
     // The neighbourhood's centre: climb lists jx - 1 first when it lies within [lo, hi].
@@ -346,8 +374,8 @@ GridPeak grid_peak(const WeightedRows& W, double y0, double x0, int up, int lo, 
     std::vector<double> out(nj * nl, 0.0), ey_re(nj), ey_im(nj);
     double even[6], odd[6], plain_even[2], plain_odd[2], total = 0.0;
     for (int r = 0; r < rows; ++r) {
-      W.climb_row_sums(r, table_ptr, static_cast<int>(nl), static_cast<int>(centre_x), even, odd, plain_even,
-                       plain_odd);
+      W.climb_row_sums(r, table_ptr, static_cast<int>(nl), static_cast<int>(centre_x), even, odd,
+                       plain_even, plain_odd);
       for (std::size_t j = 0; j < nj; ++j) y_factor(r, rows, ys[j], ey_re[j], ey_im[j]);
       for (std::size_t l = 0; l < nl; ++l) {
         const double s_re = even[2 * l] - odd[2 * l + 1], s_im = even[2 * l + 1] + odd[2 * l];
@@ -383,7 +411,8 @@ void crop_spectrum(const WeightedRows& W, int crop_rows, int crop_cols, std::com
   const int nh = fft::half_columns(crop_cols);
   for (int r = 0; r < crop_rows; ++r) {
     const int ky = signed_index(r, crop_rows);
-    W.row(ky < 0 ? ky + W.rows() : ky, nh, nullptr, out + static_cast<std::size_t>(r) * static_cast<std::size_t>(nh));
+    W.row(ky < 0 ? ky + W.rows() : ky, nh, nullptr,
+          out + static_cast<std::size_t>(r) * static_cast<std::size_t>(nh));
   }
 }
 

@@ -1,8 +1,8 @@
 // The correlation surface of two prepared images, computed from their half spectra: internal
-// to core/registration/translation.cpp (which states the conventions), in a file of its own for size.
-// Evaluation by matrix-multiply DFT (M. Guizar-Sicairos, S. T. Thurman & J. R. Fienup, Opt. Lett.
-// 33, 156 (2008)), Newton steps towards its maximum, the search on the 1/upsample grid, and the
-// coarse peak on a surface from the lowest frequencies.
+// to core/registration/translation.cpp (which states the conventions), in a file of its own for
+// size. Evaluation by matrix-multiply DFT (M. Guizar-Sicairos, S. T. Thurman & J. R. Fienup, Opt.
+// Lett. 33, 156 (2008)), Newton steps towards its maximum, the search on the 1/upsample grid, and
+// the coarse peak on a surface from the lowest frequencies.
 #pragma once
 
 #include <complex>
@@ -16,9 +16,9 @@
 
 namespace xanesmap::correlation {
 
-// A half spectrum (core/registration/detail/fft.hpp): rows x (cols/2 + 1) complex values of a rows x cols real image,
-// stored in single precision (the frames are float32; every sum over a spectrum is accumulated in
-// double).
+// A half spectrum (core/registration/detail/fft.hpp): rows x (cols/2 + 1) complex values of a rows
+// x cols real image, stored in single precision (the frames are float32; every sum over a spectrum
+// is accumulated in double).
 struct HalfSpectrum {
   const std::complex<float>* data = nullptr;
   int rows = 0, cols = 0;
@@ -67,8 +67,8 @@ class WeightedRows {
   // im(w_k) t_k over the weighted values w of row(); plain_even/plain_odd[0, 1]: the same over the
   // plain products with the tables of point `centre`. The same bits as row() followed by the
   // sums of the stored rows (kernels::climb_row_sums; tested). n_points 1-3.
-  void climb_row_sums(int row, const double* const* tables, int n_points, int centre, double* even, double* odd,
-                      double* plain_even, double* plain_odd) const;
+  void climb_row_sums(int row, const double* const* tables, int n_points, int centre, double* even,
+                      double* odd, double* plain_even, double* plain_odd) const;
 
  private:
   kernels::CrossPowerRow row_inputs(int row, std::size_t count) const;
@@ -79,9 +79,9 @@ class WeightedRows {
   std::vector<double> gx_, fx2_;
 };
 
-// The weighted cross-power spectrum (see core/registration/translation.hpp) into `out` (rows x half columns):
-// F_m conj(F_r), whitened (phase, partial) or times |2 pi f|^2 (gradient), then low-passed.
-// Per term the same operations, in the same order, as the full-spectrum code had.
+// The weighted cross-power spectrum (see core/registration/translation.hpp) into `out` (rows x half
+// columns): F_m conj(F_r), whitened (phase, partial) or times |2 pi f|^2 (gradient), then
+// low-passed. Per term the same operations, in the same order, as the full-spectrum code had.
 void cross_power(const HalfSpectrum& m, const HalfSpectrum& r, const TranslationOptions& o,
                  std::complex<float>* out);
 
@@ -118,8 +118,8 @@ void crop_spectrum(const WeightedRows& W, int crop_rows, int crop_cols, std::com
 // the two spectra; `plain` receives correlation_at(W.moving(), W.reference(), peak), computed in
 // the last step's pass. The same shift and values, bit for bit, as grid_peak over cross_power's
 // output followed by correlation_at.
-GridPeak grid_peak(const WeightedRows& W, double y0, double x0, int up, int lo, int hi, int start_jy,
-                   int start_jx, double& plain);
+GridPeak grid_peak(const WeightedRows& W, double y0, double x0, int up, int lo, int hi,
+                   int start_jy, int start_jx, double& plain);
 
 struct CoarsePeak {
   int pr = 0, pc = 0;  // on the surface's grid
@@ -129,7 +129,8 @@ struct CoarsePeak {
 };
 
 // Largest value within the bound (in surface cells), the local-maximum check, and the RMS
-// farther than 2 cells (circular Chebyshev distance) from the peak (see core/registration/translation.hpp).
+// farther than 2 cells (circular Chebyshev distance) from the peak (see
+// core/registration/translation.hpp).
 CoarsePeak coarse_peak(const double* surface, int rows, int cols, bool bounded, double bound_cells);
 
 }  // namespace xanesmap::correlation

@@ -6,10 +6,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
-#include <numbers>
-#include <string>
 #include <mutex>
+#include <numbers>
 #include <stdexcept>
+#include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -47,7 +47,9 @@ ComplexFloatBuffer complex_float_buffer(std::size_t count) {
 
 namespace {
 
-unsigned plan_flags(int rows, int cols) { return rows >= 512 && cols >= 512 ? FFTW_MEASURE : FFTW_ESTIMATE; }
+unsigned plan_flags(int rows, int cols) {
+  return rows >= 512 && cols >= 512 ? FFTW_MEASURE : FFTW_ESTIMATE;
+}
 
 // Counts of planning_stats(), under a mutex of their own.
 std::mutex stats_mutex;
@@ -66,7 +68,8 @@ auto make_counted_plan(unsigned flags, MakePlan make) {
   }
   const auto start = std::chrono::steady_clock::now();
   const auto plan = make(flags);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::lock_guard<std::mutex> lock(stats_mutex);
   if (flags == FFTW_MEASURE)
     ++stats.measured, stats.measure_s += seconds;
@@ -89,23 +92,28 @@ class FloatPlanCache {
   fftwf_plan rows(int cols, int count, unsigned flags) {
     return cached(row_plans_, {cols, count, flags}, [&] {
       const int half = half_columns(cols);
-      FloatBuffer r = float_buffer(static_cast<std::size_t>(count) * static_cast<std::size_t>(cols));
-      ComplexFloatBuffer c = complex_float_buffer(static_cast<std::size_t>(count) * static_cast<std::size_t>(half));
+      FloatBuffer r =
+          float_buffer(static_cast<std::size_t>(count) * static_cast<std::size_t>(cols));
+      ComplexFloatBuffer c =
+          complex_float_buffer(static_cast<std::size_t>(count) * static_cast<std::size_t>(half));
       return make_counted_plan(flags, [&](unsigned f) {
         int n[1] = {cols};
         return fftwf_plan_many_dft_r2c(1, n, count, r.get(), nullptr, 1, cols,
-                                       reinterpret_cast<fftwf_complex*>(c.get()), nullptr, 1, half, f);
+                                       reinterpret_cast<fftwf_complex*>(c.get()), nullptr, 1, half,
+                                       f);
       });
     });
   }
   fftwf_plan columns(int rows, int cols, unsigned flags) {
     return cached(column_plans_, {rows, cols, flags}, [&] {
       const int half = half_columns(cols);
-      ComplexFloatBuffer c = complex_float_buffer(static_cast<std::size_t>(rows) * static_cast<std::size_t>(half));
+      ComplexFloatBuffer c =
+          complex_float_buffer(static_cast<std::size_t>(rows) * static_cast<std::size_t>(half));
       auto* cc = reinterpret_cast<fftwf_complex*>(c.get());
       return make_counted_plan(flags, [&](unsigned f) {
         int n[1] = {rows};
-        return fftwf_plan_many_dft(1, n, half, cc, nullptr, half, 1, cc, nullptr, half, 1, FFTW_FORWARD, f);
+        return fftwf_plan_many_dft(1, n, half, cc, nullptr, half, 1, cc, nullptr, half, 1,
+                                   FFTW_FORWARD, f);
       });
     });
   }
@@ -156,7 +164,8 @@ class PlanCache {
     ComplexBuffer c = complex_buffer(n_half);
     auto* cc = reinterpret_cast<fftw_complex*>(c.get());
     const fftw_plan plan = make_counted_plan(flags, [&](unsigned f) {
-      return forward ? fftw_plan_dft_r2c_2d(rows, cols, r.get(), cc, f) : fftw_plan_dft_c2r_2d(rows, cols, cc, r.get(), f);
+      return forward ? fftw_plan_dft_r2c_2d(rows, cols, r.get(), cc, f)
+                     : fftw_plan_dft_c2r_2d(rows, cols, cc, r.get(), f);
     });
     if (!plan) throw std::runtime_error("FFTW could not make a plan");
     plans_.emplace(key, plan);
@@ -220,9 +229,13 @@ void forward(int rows, int cols, const double* in, std::complex<double>* out) {
 
 void forward(int rows, int cols, const float* in, std::complex<float>* out) {
   const auto ucols = static_cast<std::size_t>(cols);
-  forward_rows(rows, cols, [&](int row0, int count, float* block) {
-    std::copy(in + static_cast<std::size_t>(row0) * ucols, in + static_cast<std::size_t>(row0 + count) * ucols, block);
-  }, out);
+  forward_rows(
+      rows, cols,
+      [&](int row0, int count, float* block) {
+        std::copy(in + static_cast<std::size_t>(row0) * ucols,
+                  in + static_cast<std::size_t>(row0 + count) * ucols, block);
+      },
+      out);
 }
 
 void forward_rows(int rows, int cols, const RowSource& source, std::complex<float>* out,
@@ -246,8 +259,11 @@ void forward_rows(int rows, int cols, const RowSource& source, std::complex<floa
   for (int row0 = 0; row0 < rows; row0 += kBlockRows) {
     const int count = std::min(kBlockRows, rows - row0);
     source(row0, count, block.get());
-    const fftwf_plan plan = count == kBlockRows || count == rows ? full_block : float_plans().rows(cols, count, flags);
-    fftwf_execute_dft_r2c(plan, block.get(), reinterpret_cast<fftwf_complex*>(out + static_cast<std::size_t>(row0) * uhalf));
+    const fftwf_plan plan =
+        count == kBlockRows || count == rows ? full_block : float_plans().rows(cols, count, flags);
+    fftwf_execute_dft_r2c(
+        plan, block.get(),
+        reinterpret_cast<fftwf_complex*>(out + static_cast<std::size_t>(row0) * uhalf));
   }
   if (before_columns) before_columns(out);
   if (rows > 1) {
@@ -260,16 +276,20 @@ void add_row_impulses(int rows, int cols, std::complex<float>* row_spectra,
                       std::span<const std::pair<int, int>> points, double value) {
   if (points.empty()) return;
   const int half = half_columns(cols);
-  // exp(-2 pi i m / cols) for m = 0 .. cols - 1; the phase of kx at column c is table[kx c mod cols].
+  // exp(-2 pi i m / cols) for m = 0 .. cols - 1; the phase of kx at column c is table[kx c mod
+  // cols].
   std::vector<std::complex<double>> table(static_cast<std::size_t>(cols));
-  for (int m = 0; m < cols; ++m) table[static_cast<std::size_t>(m)] = std::polar(1.0, -2.0 * std::numbers::pi * m / cols);
+  for (int m = 0; m < cols; ++m)
+    table[static_cast<std::size_t>(m)] = std::polar(1.0, -2.0 * std::numbers::pi * m / cols);
   for (const auto& [row, col] : points) {
     if (row < 0 || row >= rows || col < 0 || col >= cols)
       throw std::invalid_argument("fft::add_row_impulses: a point outside the image");
-    std::complex<float>* q = row_spectra + static_cast<std::size_t>(row) * static_cast<std::size_t>(half);
+    std::complex<float>* q =
+        row_spectra + static_cast<std::size_t>(row) * static_cast<std::size_t>(half);
     int index = 0;  // kx col mod cols
     for (int kx = 0; kx < half; ++kx) {
-      q[kx] = std::complex<float>(std::complex<double>(q[kx]) + value * table[static_cast<std::size_t>(index)]);
+      q[kx] = std::complex<float>(std::complex<double>(q[kx]) +
+                                  value * table[static_cast<std::size_t>(index)]);
       index += col;
       if (index >= cols) index -= cols;
     }

@@ -94,9 +94,9 @@ bool import_wisdom(const Wisdom& wisdom);
 
 /// How this process's plans were made, from the first transform on.
 struct PlanningStats {
-  int measured = 0;      // FFTW_MEASURE plans made by timing candidate algorithms
-  int from_wisdom = 0;   // FFTW_MEASURE plans taken from imported wisdom (nothing timed)
-  int estimated = 0;     // FFTW_ESTIMATE plans (small sizes; instant)
+  int measured = 0;        // FFTW_MEASURE plans made by timing candidate algorithms
+  int from_wisdom = 0;     // FFTW_MEASURE plans taken from imported wisdom (nothing timed)
+  int estimated = 0;       // FFTW_ESTIMATE plans (small sizes; instant)
   double measure_s = 0.0;  // seconds spent making the `measured` plans
 };
 PlanningStats planning_stats();

@@ -40,28 +40,41 @@ AxisPlan axis_plan(std::size_t n, double shift_px) {
   plan.fractional = t > 0.0;
   const auto length = static_cast<double>(n);
   if (whole <= -length - 2.0 || whole >= length + 2.0) {  // all outside
-    plan.whole = whole < 0 ? -static_cast<std::ptrdiff_t>(n) - 2 : static_cast<std::ptrdiff_t>(n) + 2;
+    plan.whole =
+        whole < 0 ? -static_cast<std::ptrdiff_t>(n) - 2 : static_cast<std::ptrdiff_t>(n) + 2;
     return plan;
   }
   plan.whole = static_cast<std::ptrdiff_t>(whole);
   const auto size = static_cast<std::ptrdiff_t>(n);
-  const std::array<float, 4> cubic{static_cast<float>(keys_kernel(1.0 + t)), static_cast<float>(keys_kernel(t)),
-                                   static_cast<float>(keys_kernel(1.0 - t)), static_cast<float>(keys_kernel(2.0 - t))};
+  const std::array<float, 4> cubic{
+      static_cast<float>(keys_kernel(1.0 + t)), static_cast<float>(keys_kernel(t)),
+      static_cast<float>(keys_kernel(1.0 - t)), static_cast<float>(keys_kernel(2.0 - t))};
   const auto lin0 = static_cast<float>(1.0 - t), lin1 = static_cast<float>(t);
   bool in_run = false;
   for (std::size_t i = 0; i < n; ++i) {
-    const std::ptrdiff_t s = static_cast<std::ptrdiff_t>(i) + plan.whole;  // source pixel at or before
+    const std::ptrdiff_t s =
+        static_cast<std::ptrdiff_t>(i) + plan.whole;  // source pixel at or before
     AxisTaps& k = plan.taps[i];
     bool full = false;
     if (!plan.fractional) {
       if (s < 0 || s >= size) continue;
-      k = {true, static_cast<std::size_t>(s), 1, {1.0f, 0.0f, 0.0f, 0.0f}, static_cast<std::size_t>(s), 1};
+      k = {true,
+           static_cast<std::size_t>(s),
+           1,
+           {1.0f, 0.0f, 0.0f, 0.0f},
+           static_cast<std::size_t>(s),
+           1};
       full = true;
     } else if (s >= 1 && s + 2 < size) {
       k = {true, static_cast<std::size_t>(s - 1), 4, cubic, static_cast<std::size_t>(s), 2};
       full = true;
     } else if (s >= 0 && s + 1 < size) {
-      k = {true, static_cast<std::size_t>(s), 2, {lin0, lin1, 0.0f, 0.0f}, static_cast<std::size_t>(s), 2};
+      k = {true,
+           static_cast<std::size_t>(s),
+           2,
+           {lin0, lin1, 0.0f, 0.0f},
+           static_cast<std::size_t>(s),
+           2};
     }
     // The full-kernel outputs are one contiguous run (s grows with i; the borders are at its ends).
     if (full && !in_run) plan.run_begin = i, in_run = true;
@@ -71,7 +84,11 @@ AxisPlan axis_plan(std::size_t n, double shift_px) {
 }
 
 RowRing::RowRing(std::size_t width)
-    : width_(width), filtered_(kSlots * width), low_(kSlots * width), high_(kSlots * width), marks_(width) {
+    : width_(width),
+      filtered_(kSlots * width),
+      low_(kSlots * width),
+      high_(kSlots * width),
+      marks_(width) {
   held.fill(static_cast<std::size_t>(-1));
 }
 
@@ -79,8 +96,8 @@ namespace {
 
 /// Source row `src` filtered along x into ring slot `slot`, with the nearest pixels' bounds;
 /// `upcoming`: the row the pass will load kAhead rows later, requested now (see shift_rows).
-void load_row(const float* src, std::span<const float> upcoming, const AxisPlan& cols, RowRing& ring,
-              std::size_t slot) {
+void load_row(const float* src, std::span<const float> upcoming, const AxisPlan& cols,
+              RowRing& ring, std::size_t slot) {
   float* dst = ring.filtered(slot);
   float* low = ring.low(slot);
   float* high = ring.high(slot);
@@ -92,7 +109,8 @@ void load_row(const float* src, std::span<const float> upcoming, const AxisPlan&
       return;
     }
     float along = tx.weight[0] * src[tx.first];
-    for (int j = 1; j < tx.count; ++j) along += tx.weight[static_cast<std::size_t>(j)] * src[tx.first + static_cast<std::size_t>(j)];
+    for (int j = 1; j < tx.count; ++j)
+      along += tx.weight[static_cast<std::size_t>(j)] * src[tx.first + static_cast<std::size_t>(j)];
     float l = kInf, u = -kInf;
     for (int j = 0; j < tx.nearest_count; ++j) {
       const float q = src[tx.nearest + static_cast<std::size_t>(j)];
@@ -105,7 +123,8 @@ void load_row(const float* src, std::span<const float> upcoming, const AxisPlan&
     const std::size_t b = cols.run_begin, n = cols.run_end - b;
     const float* first = src + cols.taps[b].first;
     if (cols.fractional)
-      kernels::cubic_row(first, n, cols.taps[b].weight.data(), dst + b, low + b, high + b, upcoming);
+      kernels::cubic_row(first, n, cols.taps[b].weight.data(), dst + b, low + b, high + b,
+                         upcoming);
     else
       kernels::copy_row(first, n, dst + b, low + b, high + b, upcoming);
   }
@@ -114,9 +133,9 @@ void load_row(const float* src, std::span<const float> upcoming, const AxisPlan&
 
 }  // namespace
 
-void shift_rows(ImageView<const float> source, ImageView<float> target, const AxisPlan& rows, const AxisPlan& cols,
-                std::size_t row_begin, std::size_t row_end, RowOrder order, RowRing& ring,
-                ImageView<std::uint8_t> not_finite, std::size_t target_first_row) {
+void shift_rows(ImageView<const float> source, ImageView<float> target, const AxisPlan& rows,
+                const AxisPlan& cols, std::size_t row_begin, std::size_t row_end, RowOrder order,
+                RowRing& ring, ImageView<std::uint8_t> not_finite, std::size_t target_first_row) {
   const std::size_t w = source.width();
   ring.held.fill(static_cast<std::size_t>(-1));
   // The ring slot holding source row s, loading it on a miss. An output row's support is at most
@@ -147,11 +166,13 @@ void shift_rows(ImageView<const float> source, ImageView<float> target, const Ax
       continue;
     }
     const float* f[4] = {nullptr, nullptr, nullptr, nullptr};
-    for (int j = 0; j < ty.count; ++j) f[j] = ring.filtered(slot_of(ty.first + static_cast<std::size_t>(j)));
+    for (int j = 0; j < ty.count; ++j)
+      f[j] = ring.filtered(slot_of(ty.first + static_cast<std::size_t>(j)));
     for (int j = ty.count; j < 4; ++j) f[j] = f[0];  // unused (weight slots 0), kept valid
-    const std::size_t n0 = slot_of(ty.nearest), n1 = ty.nearest_count > 1 ? slot_of(ty.nearest + 1) : n0;
-    kernels::combine_rows(f, ty.count, ty.weight.data(), ring.low(n0), ring.low(n1), ring.high(n0), ring.high(n1), w,
-                          out, marks);
+    const std::size_t n0 = slot_of(ty.nearest),
+                      n1 = ty.nearest_count > 1 ? slot_of(ty.nearest + 1) : n0;
+    kernels::combine_rows(f, ty.count, ty.weight.data(), ring.low(n0), ring.low(n1), ring.high(n0),
+                          ring.high(n1), w, out, marks);
   }
 }
 

@@ -1,13 +1,13 @@
 #include "core/spectral/detail/reference_alignment.hpp"
 
+#include <tbb/blocked_range.h>
+#include <tbb/combinable.h>
+#include <tbb/parallel_for.h>
+
 #include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <utility>
-
-#include <tbb/blocked_range.h>
-#include <tbb/combinable.h>
-#include <tbb/parallel_for.h>
 
 #include "core/base/error.hpp"
 
@@ -15,11 +15,12 @@ namespace xanesmap::detail {
 
 std::vector<double> masked_mean_od(const EnergyStack& od, ImageView<const std::uint8_t> od_flags,
                                    std::size_t grid_first, std::size_t grid_points,
-                                   const SpectrumNormalizer& normalizer,
-                                   double min_edge_jump_od, double min_jump_to_noise, std::size_t& pixels) {
+                                   const SpectrumNormalizer& normalizer, double min_edge_jump_od,
+                                   double min_jump_to_noise, std::size_t& pixels) {
   const std::size_t h = od.height(), w = od.width(), n = grid_points;
-  tbb::combinable<std::pair<std::vector<double>, std::size_t>> sums(
-      [n] { return std::pair{std::vector<double>(n, 0.0), std::size_t{0}}; });
+  tbb::combinable<std::pair<std::vector<double>, std::size_t>> sums([n] {
+    return std::pair{std::vector<double>(n, 0.0), std::size_t{0}};
+  });
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, h), [&](const auto& rows) {
     std::vector<double> mu(n), norm(n);
     auto& local = sums.local();
@@ -28,8 +29,8 @@ std::vector<double> masked_mean_od(const EnergyStack& od, ImageView<const std::u
         if (od_flags(r, c)) continue;
         for (std::size_t i = 0; i < n; ++i) mu[i] = od.frame(grid_first + i)(r, c);
         const auto res = normalizer(mu, norm);
-        if (!(res.edge_step >= min_edge_jump_od && res.edge_step >= min_jump_to_noise * res.edge_step_sigma &&
-              res.edge_step > 0))
+        if (!(res.edge_step >= min_edge_jump_od &&
+              res.edge_step >= min_jump_to_noise * res.edge_step_sigma && res.edge_step > 0))
           continue;
         for (std::size_t i = 0; i < n; ++i) local.first[i] += mu[i];
         ++local.second;
@@ -46,7 +47,8 @@ std::vector<double> masked_mean_od(const EnergyStack& od, ImageView<const std::u
   return total;
 }
 
-ReferenceOffset fit_reference_offset(double range_ev, const std::function<std::optional<double>(double)>& rfactor_at) {
+ReferenceOffset fit_reference_offset(
+    double range_ev, const std::function<std::optional<double>(double)>& rfactor_at) {
   // Scan the offset in 0.1 eV steps, then refine with a parabola through the best three.
   std::vector<std::pair<double, double>> scan;
   for (double d = -range_ev; d <= range_ev + 1e-9; d += 0.1)
@@ -54,11 +56,12 @@ ReferenceOffset fit_reference_offset(double range_ev, const std::function<std::o
   if (scan.empty()) {
     std::ostringstream m;
     m.precision(7);
-    m << "no reference energy offset within +-" << range_ev << " eV keeps the references covering the stack's energies";
+    m << "no reference energy offset within +-" << range_ev
+      << " eV keeps the references covering the stack's energies";
     throw InputError(m.str());
   }
-  const auto best = std::min_element(scan.begin(), scan.end(),
-                                     [](const auto& a, const auto& b) { return a.second < b.second; });
+  const auto best = std::min_element(
+      scan.begin(), scan.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
   ReferenceOffset out{best->first, best != scan.begin() && best + 1 != scan.end()};
   // Parabola through the best three only when they are consecutive 0.1 eV steps (offsets
   // whose fit failed are missing from the scan).

@@ -23,8 +23,8 @@ namespace xanesmap::detail {
 /// their number (the spectrum is all zeros when there are none).
 std::vector<double> masked_mean_od(const EnergyStack& od, ImageView<const std::uint8_t> od_flags,
                                    std::size_t grid_first, std::size_t grid_points,
-                                   const SpectrumNormalizer& normalizer,
-                                   double min_edge_jump_od, double min_jump_to_noise, std::size_t& pixels);
+                                   const SpectrumNormalizer& normalizer, double min_edge_jump_od,
+                                   double min_jump_to_noise, std::size_t& pixels);
 
 struct ReferenceOffset {
   double offset_ev = 0.0;
@@ -35,6 +35,7 @@ struct ReferenceOffset {
 /// refined by the vertex of a parabola through the best three when they are consecutive steps.
 /// rfactor_at returns nothing for an offset that is no candidate (the shifted references stop
 /// covering the grid, or the fit fails). Throws InputError when no offset is a candidate.
-ReferenceOffset fit_reference_offset(double range_ev, const std::function<std::optional<double>(double)>& rfactor_at);
+ReferenceOffset fit_reference_offset(
+    double range_ev, const std::function<std::optional<double>(double)>& rfactor_at);
 
 }  // namespace xanesmap::detail

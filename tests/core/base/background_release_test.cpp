@@ -1,15 +1,14 @@
-// core/base/background_release.hpp: the value handed over is destroyed exactly once, on another thread
-// when TBB may use more than one, on the caller's with one; wait() and the destructor join.
-#include <catch2/catch.hpp>
-
-#include <atomic>
-#include <memory>
-#include <thread>
-#include <vector>
+// core/base/background_release.hpp: the value handed over is destroyed exactly once, on another
+// thread when TBB may use more than one, on the caller's with one; wait() and the destructor join.
+#include "core/base/background_release.hpp"
 
 #include <tbb/global_control.h>
 
-#include "core/base/background_release.hpp"
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <memory>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -31,7 +30,8 @@ struct Tracked {
 
 }  // namespace
 
-TEST_CASE("A released value is destroyed once, off the calling thread, before wait returns", "[release]") {
+TEST_CASE("A released value is destroyed once, off the calling thread, before wait returns",
+          "[release]") {
   const tbb::global_control two(tbb::global_control::max_allowed_parallelism, 2);
   auto destroyed = std::make_shared<std::atomic<int>>(0);
   auto where = std::make_shared<std::thread::id>();
@@ -58,7 +58,8 @@ TEST_CASE("The destructor joins, and a second release waits for the first", "[re
   CHECK(destroyed->load() == 2);
 }
 
-TEST_CASE("With one thread allowed the value is destroyed at once, on the calling thread", "[release]") {
+TEST_CASE("With one thread allowed the value is destroyed at once, on the calling thread",
+          "[release]") {
   const tbb::global_control one(tbb::global_control::max_allowed_parallelism, 1);
   auto destroyed = std::make_shared<std::atomic<int>>(0);
   auto where = std::make_shared<std::thread::id>();

@@ -1,6 +1,7 @@
+#include "core/base/energy_grid.hpp"
+
 #include <catch2/catch.hpp>
 
-#include "core/base/energy_grid.hpp"
 #include "core/base/error.hpp"
 #include "core/simulation/simulator.hpp"
 

@@ -1,6 +1,7 @@
+#include "core/base/energy_stack.hpp"
+
 #include <catch2/catch.hpp>
 
-#include "core/base/energy_stack.hpp"
 #include "core/base/error.hpp"
 
 using namespace xanesmap;
@@ -26,7 +27,8 @@ TEST_CASE("EnergyStack refuses energies that are not strictly increasing", "[ene
   CHECK_THROWS_AS(EnergyStack({}, 2, 2, {}), InputError);
 }
 
-TEST_CASE("EnergyStack refuses inconsistent sizes with a message that says what", "[energy_stack]") {
+TEST_CASE("EnergyStack refuses inconsistent sizes with a message that says what",
+          "[energy_stack]") {
   CHECK_THROWS_WITH(EnergyStack({6500.0, 6501.0}, 2, 2, std::vector<float>(7)),
                     Catch::Contains("need 8 values") && Catch::Contains("7 were given"));
   CHECK_THROWS_WITH(EnergyStack({6500.0}, 0, 5, {}), Catch::Contains("needs pixels"));

@@ -1,14 +1,14 @@
 // Registration's background pass: the sample with cache hints is the plain sample, and the row
 // sums' versions agree (exactly where the order of additions cannot matter).
-#include <catch2/catch.hpp>
+#include "core/kernels/background_sums.hpp"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
 
-#include "core/kernels/background_sums.hpp"
 #include "support/kernel_isas.hpp"
 
 using namespace xanesmap;
@@ -54,18 +54,21 @@ TEST_CASE("The background row sums' versions agree", "[kernels][reference]") {
   const Image<float> image = frame_with_gaps(h, w);
   const double median = 100.0, lo = 60.0, hi = 140.0;
   for (std::size_t r = 0; r < h; ++r)
-    for (const std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{3}, std::size_t{17}, w}) {
+    for (const std::size_t n :
+         {std::size_t{0}, std::size_t{1}, std::size_t{3}, std::size_t{17}, w}) {
       std::vector<float> want_q(n, -1.0f);
       const kernels::BackgroundRowSums want =
           kernels::plain::background_row_sums(image.row(r), n, median, lo, hi, want_q.data());
       double abs_s = 0.0, abs_s2 = 0.0;
-      for (std::size_t c = 0; c < n; ++c) abs_s += std::abs(want_q[c]), abs_s2 += double{want_q[c]} * want_q[c];
-      const double bound = 2.0 * static_cast<double>(n) * std::numeric_limits<double>::epsilon() / 2.0;
+      for (std::size_t c = 0; c < n; ++c)
+        abs_s += std::abs(want_q[c]), abs_s2 += double{want_q[c]} * want_q[c];
+      const double bound =
+          2.0 * static_cast<double>(n) * std::numeric_limits<double>::epsilon() / 2.0;
       for (const kernels::Isa isa : test::isas_to_test()) {
         INFO("isa " << kernels::isa_name(isa) << ", row " << r << ", n " << n);
         std::vector<float> q(n, -1.0f);
-        const kernels::BackgroundRowSums got =
-            kernels::detail::background_row_sums_for(isa)(image.row(r), n, median, lo, hi, q.data());
+        const kernels::BackgroundRowSums got = kernels::detail::background_row_sums_for(isa)(
+            image.row(r), n, median, lo, hi, q.data());
         CHECK(std::memcmp(q.data(), want_q.data(), n * sizeof(float)) == 0);
         CHECK(got.n == want.n);
         CHECK(got.n_band == want.n_band);

@@ -1,8 +1,7 @@
-#include <catch2/catch.hpp>
-
-#include <string>
-
 #include "core/kernels/dispatch.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
 
 using namespace xanesmap;
 using kernels::Isa;

@@ -1,10 +1,9 @@
-#include <catch2/catch.hpp>
+#include "core/kernels/gather_columns.hpp"
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <limits>
 #include <vector>
-
-#include "core/kernels/gather_columns.hpp"
 
 using namespace xanesmap;
 
@@ -15,7 +14,8 @@ std::vector<float> stack_rows(std::size_t frames, std::size_t width, std::size_t
   std::vector<float> values(frames * stride, -1.0f);
   for (std::size_t i = 0; i < frames; ++i)
     for (std::size_t c = 0; c < width; ++c)
-      values[i * stride + c] = static_cast<float>(1000.0 * static_cast<double>(i) + static_cast<double>(c) + 0.25);
+      values[i * stride + c] =
+          static_cast<float>(1000.0 * static_cast<double>(i) + static_cast<double>(c) + 0.25);
   return values;
 }
 }  // namespace
@@ -26,7 +26,8 @@ TEST_CASE("gather_masked_columns copies the masked columns' spectra and only tho
   // tiles unmasked (skipped), single columns, the last column.
   for (const std::size_t width : {5, 32, 100, 150}) {
     std::vector<std::uint8_t> mask(width, 0);
-    for (std::size_t c = 0; c < width; ++c) mask[c] = (c % 7 == 3 || c + 1 == width || (c >= 64 && c < 70)) ? 1 : 0;
+    for (std::size_t c = 0; c < width; ++c)
+      mask[c] = (c % 7 == 3 || c + 1 == width || (c >= 64 && c < 70)) ? 1 : 0;
     const auto values = stack_rows(frames, width, stride);
     std::vector<float> tile(frames * kernels::kGatherTileColumns);
     const double unset = std::numeric_limits<double>::lowest();

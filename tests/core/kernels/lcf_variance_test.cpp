@@ -1,12 +1,12 @@
 // The batched LCF noise propagation: every version gives the one-pixel function's bits.
-#include <catch2/catch.hpp>
+#include "core/kernels/lcf_variance.hpp"
 
 #include <bit>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <random>
 #include <vector>
 
-#include "core/kernels/lcf_variance.hpp"
 #include "support/kernel_isas.hpp"
 
 using namespace xanesmap;
@@ -14,7 +14,8 @@ using namespace xanesmap;
 // The AVX2 version runs four pixels per vector and the rest one at a time; each lane must do the
 // one-pixel function's operations in its order, so any reordering of the products or sums shows
 // in the last bits of some of these random values.
-TEST_CASE("Every version of the batched LCF variances is the one-pixel formula bit for bit", "[kernels][reference]") {
+TEST_CASE("Every version of the batched LCF variances is the one-pixel formula bit for bit",
+          "[kernels][reference]") {
   std::mt19937_64 rng(6);
   std::uniform_real_distribution<double> u(-1.0, 1.0), positive(0.01, 2.0);
   std::size_t compared = 0;
@@ -26,7 +27,8 @@ TEST_CASE("Every version of the batched LCF variances is the one-pixel formula b
     std::vector<LcfNoisePixel> pixels(4 * 5 + 3);  // a leftover of 3 after the vectors
     for (auto& p : pixels) {
       for (std::size_t kk = 0; kk < k; ++kk) p.gradient[kk] = 3.0 * u(rng);
-      p.edge_step_od = positive(rng), p.pre_noise_od = 0.1 * positive(rng), p.fit_noise_od = 0.1 * positive(rng);
+      p.edge_step_od = positive(rng), p.pre_noise_od = 0.1 * positive(rng),
+      p.fit_noise_od = 0.1 * positive(rng);
     }
     auto check = [&](const std::vector<double>& variance) {
       for (std::size_t i = 0; i < pixels.size(); ++i) {

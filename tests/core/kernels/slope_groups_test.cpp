@@ -1,20 +1,22 @@
 // The edge finder's four-slope kernel: every version is four separate dot products, bit for bit.
-#include <catch2/catch.hpp>
+#include "core/kernels/slope_groups.hpp"
 
 #include <bit>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <random>
 #include <vector>
 
-#include "core/kernels/slope_groups.hpp"
 #include "support/kernel_isas.hpp"
 
 using namespace xanesmap;
 
-TEST_CASE("Every version of the four-slope sum is four dot products bit for bit", "[kernels][reference]") {
+TEST_CASE("Every version of the four-slope sum is four dot products bit for bit",
+          "[kernels][reference]") {
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<double> u(-1.0, 1.0);
-  for (const std::size_t count : {std::size_t{1}, std::size_t{3}, std::size_t{5}, std::size_t{9}, std::size_t{40}}) {
+  for (const std::size_t count :
+       {std::size_t{1}, std::size_t{3}, std::size_t{5}, std::size_t{9}, std::size_t{40}}) {
     std::vector<double> w(4 * count), y(count + 3);
     for (double& v : w) v = u(rng);
     for (double& v : y) v = 1e3 * u(rng);
@@ -25,7 +27,8 @@ TEST_CASE("Every version of the four-slope sum is four dot products bit for bit"
       want[q] = sum;
     }
     auto check = [&](const double* got) {
-      for (std::size_t q = 0; q < 4; ++q) CHECK(std::bit_cast<std::uint64_t>(got[q]) == std::bit_cast<std::uint64_t>(want[q]));
+      for (std::size_t q = 0; q < 4; ++q)
+        CHECK(std::bit_cast<std::uint64_t>(got[q]) == std::bit_cast<std::uint64_t>(want[q]));
     };
     for (const kernels::Isa isa : test::isas_to_test()) {
       INFO("isa " << kernels::isa_name(isa) << ", count " << count);

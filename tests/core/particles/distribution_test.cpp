@@ -1,7 +1,8 @@
 // Histograms, summary figures, population counting and the two-sample KS test, on hand-made
 // data with hand-computed answers and on seeded Gaussian samples.
-#include <catch2/catch.hpp>
+#include "core/particles/distribution.hpp"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -9,7 +10,6 @@
 #include <random>
 #include <vector>
 
-#include "core/particles/distribution.hpp"
 #include "core/base/error.hpp"
 
 using namespace xanesmap;

@@ -1,10 +1,10 @@
 // analyze_particles on hand-made maps with known answers.
-#include <catch2/catch.hpp>
+#include "core/particles/particle_analysis.hpp"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 
 #include "core/base/error.hpp"
-#include "core/particles/particle_analysis.hpp"
 
 using namespace xanesmap;
 
@@ -22,7 +22,9 @@ ValenceMaps two_discs() {
   m.edge_jump_od = Image<float>(h, w, 0.0f);
   m.status = Image<std::uint8_t>(h, w, static_cast<std::uint8_t>(PixelStatus::no_mn));
   m.e0_ev = 6550.0;
-  struct Disc { double cy, cx, r; };
+  struct Disc {
+    double cy, cx, r;
+  };
   for (const Disc d : {Disc{60, 60, 40}, Disc{100, 150, 25}})
     for (std::size_t r = 0; r < h; ++r)
       for (std::size_t c = 0; c < w; ++c)
@@ -66,7 +68,8 @@ TEST_CASE("Particle analysis: surface and core figures on painted discs", "[part
     CHECK(p.all.valence.n == p.info.pixels);
   }
   // The pooled mean weighs surface and core by their pixel counts.
-  const double expected = (3.8 * double(a.surface.pixels) + 3.2 * double(a.core.pixels)) / double(a.all.pixels);
+  const double expected =
+      (3.8 * double(a.surface.pixels) + 3.2 * double(a.core.pixels)) / double(a.all.pixels);
   CHECK(a.all.valence.mean == Approx(expected).epsilon(1e-6));
   // Depth profile: 60 nm bins; the first five (to 300 nm) are surface, the next ones core.
   REQUIRE(a.depth_profile.size() >= 6);
@@ -115,12 +118,14 @@ TEST_CASE("Particle analysis: weighting by the edge jump", "[particles]") {
   for (std::size_t i = 0; i < m.valence.size(); ++i)
     if (plain.regions.regions.data()[i] == kRegionCore) m.edge_jump_od.data()[i] = 1.5f;
   o.weight_by_edge_jump = true;
-  o.segmentation.threshold_od = 0.25;  // the same particles (the automatic threshold would too; this keeps it explicit)
+  o.segmentation.threshold_od =
+      0.25;  // the same particles (the automatic threshold would too; this keeps it explicit)
   const ParticleAnalysis a = analyze_particles(m, 30.0, o);
   const double ns = double(a.surface.pixels), nc = double(a.core.pixels);
   CHECK(a.all.valence.mean == Approx((3.8 * ns + 3.2 * 3.0 * nc) / (ns + 3.0 * nc)).epsilon(1e-6));
   CHECK(a.surface_minus_core == Approx(0.6).margin(1e-6));  // within a region the weights are equal
-  CHECK(a.valence_histograms.core.counts[static_cast<std::size_t>((3.2 - 2.0) / 0.025)] == Approx(1.5 * nc));
+  CHECK(a.valence_histograms.core.counts[static_cast<std::size_t>((3.2 - 2.0) / 0.025)] ==
+        Approx(1.5 * nc));
 }
 
 TEST_CASE("Particle analysis: no particle is not an error", "[particles]") {

@@ -1,8 +1,9 @@
 // Particle segmentation and surface/core regions, on the simulator's true edge-jump maps
 // (noise-free, and with Gaussian noise added) and on synthetic discs.
-#include <catch2/catch.hpp>
+#include "core/particles/segmentation.hpp"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -11,7 +12,6 @@
 
 #include "core/base/error.hpp"
 #include "core/base/random.hpp"
-#include "core/particles/segmentation.hpp"
 #include "support/simulation_support.hpp"
 
 using namespace xanesmap;
@@ -31,9 +31,9 @@ sim::SimulationTruth truth_of(const std::string& preset, std::uint64_t seed = 1)
 }
 
 std::size_t mn_particles(const sim::SimulationTruth& t) {
-  return static_cast<std::size_t>(std::count_if(t.scene.particles.begin(), t.scene.particles.end(), [](const auto& p) {
-    return p.kind == sim::ParticleKind::manganese;
-  }));
+  return static_cast<std::size_t>(
+      std::count_if(t.scene.particles.begin(), t.scene.particles.end(),
+                    [](const auto& p) { return p.kind == sim::ParticleKind::manganese; }));
 }
 
 Image<float> with_noise(const Image<float>& od, double sigma, std::uint64_t seed) {
@@ -59,7 +59,8 @@ std::map<int, double> match_iou(const sim::SimulationTruth& t, const Segmentatio
     std::size_t best_overlap = 0;
     for (const auto& [l, n] : overlap)
       if (n > best_overlap) best = l, best_overlap = n;
-    const std::size_t segment_pixels = best ? s.particles[static_cast<std::size_t>(best - 1)].pixels : 0;
+    const std::size_t segment_pixels =
+        best ? s.particles[static_cast<std::size_t>(best - 1)].pixels : 0;
     iou[p.id] = double(best_overlap) / double(truth_pixels + segment_pixels - best_overlap);
   }
   return iou;
@@ -159,8 +160,9 @@ TEST_CASE("Debris ('debris') has no edge jump and is in no particle", "[segmenta
 TEST_CASE("A particle cut by the field of view is flagged touches_border", "[segmentation]") {
   const auto t = truth_of("coated");
   // Crop the map so that it starts at the largest particle's centre row: its upper half is cut.
-  const auto largest = *std::max_element(t.scene.particles.begin(), t.scene.particles.end(),
-                                         [](const auto& a, const auto& b) { return a.radius_px < b.radius_px; });
+  const auto largest =
+      *std::max_element(t.scene.particles.begin(), t.scene.particles.end(),
+                        [](const auto& a, const auto& b) { return a.radius_px < b.radius_px; });
   const auto row0 = static_cast<std::size_t>(std::lround(largest.cy_px));
   const std::size_t h = t.edge_jump_od.height() - row0, w = t.edge_jump_od.width();
   const ImageView<const float> cropped(t.edge_jump_od.row(row0), h, w);
@@ -170,7 +172,8 @@ TEST_CASE("A particle cut by the field of view is flagged touches_border", "[seg
   REQUIRE(cut != 0);
   CHECK(s.particles[cut - 1u].touches_border);
   // The uncut map: every particle lies inside the view with a margin.
-  for (const ParticleInfo& p : segment_particles(t.edge_jump_od.view()).particles) CHECK_FALSE(p.touches_border);
+  for (const ParticleInfo& p : segment_particles(t.edge_jump_od.view()).particles)
+    CHECK_FALSE(p.touches_border);
 }
 
 TEST_CASE("particle_regions: depth below the outline and the surface shell", "[segmentation]") {
@@ -184,7 +187,8 @@ TEST_CASE("particle_regions: depth below the outline and the surface shell", "[s
   // inside the edge). The disc's digitization moves its outline by less than half a pixel.
   double worst = 0.0;
   for (int step = -45; step <= 45; ++step)
-    for (const auto& [dr, dc] : {std::pair{1, 0}, std::pair{0, 1}, std::pair{1, 1}, std::pair{1, -1}}) {
+    for (const auto& [dr, dc] :
+         {std::pair{1, 0}, std::pair{0, 1}, std::pair{1, 1}, std::pair{1, -1}}) {
       const double r = cy + step * dr, c = cx + step * dc;
       const auto ur = static_cast<std::size_t>(r), uc = static_cast<std::size_t>(c);
       const double rho = std::hypot(r - cy, c - cx);
@@ -301,7 +305,8 @@ TEST_CASE("NaN, empty and all-background maps", "[segmentation]") {
   }
 }
 
-TEST_CASE("Hysteresis grows particles into their faint outline, not into isolated faint blobs", "[segmentation]") {
+TEST_CASE("Hysteresis grows particles into their faint outline, not into isolated faint blobs",
+          "[segmentation]") {
   // Background noise sigma 0.01 OD per pixel; segmentation smooths with a Gaussian of sigma 1 px,
   // leaving sigma_s = 0.01 / (2 sqrt(pi)) = 0.0028 OD. The automatic threshold sits at about
   // 4 sigma_s (0.011), the hysteresis level at 2 sigma_s (0.0056). A faint ring (0.0095 OD, 3.4
@@ -324,7 +329,8 @@ TEST_CASE("Hysteresis grows particles into their faint outline, not into isolate
     std::size_t in = 0, total = 0;
     for (std::size_t r = 0; r < n; ++r)
       for (std::size_t c = 0; c < n; ++c)
-        if (ring(std::hypot(double(r) - 70.0, double(c) - 70.0))) ++total, in += s.labels(r, c) != 0;
+        if (ring(std::hypot(double(r) - 70.0, double(c) - 70.0)))
+          ++total, in += s.labels(r, c) != 0;
     return double(in) / double(total);
   };
   const Segmentation automatic = segment_particles(jump.view());

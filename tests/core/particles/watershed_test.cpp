@@ -2,18 +2,18 @@
 // threshold, each against the straightforward implementation it replaced (std::stable_sort,
 // std::priority_queue, full copies with std::nth_element), on random maps with many ties.
 // All comparisons are exact: the fast versions must make the same choices, not close ones.
-#include <catch2/catch.hpp>
+#include "core/particles/detail/watershed.hpp"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <queue>
 #include <vector>
 
-#include "core/particles/detail/auto_threshold.hpp"
 #include "core/base/random.hpp"
-#include "core/particles/detail/watershed.hpp"
+#include "core/particles/detail/auto_threshold.hpp"
 
 using namespace xanesmap;
 
@@ -35,12 +35,14 @@ std::vector<std::size_t> reference_order(const std::vector<float>& d) {
   std::vector<std::size_t> order;
   for (std::size_t p = 0; p < d.size(); ++p)
     if (d[p] > 0.0f) order.push_back(p);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return d[a] > d[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return d[a] > d[b]; });
   return order;
 }
 
 // The priority-queue flood that flood_from_seeds replaced.
-std::vector<int> reference_flood(const std::vector<float>& d, int h, int w, const std::vector<std::size_t>& seeds) {
+std::vector<int> reference_flood(const std::vector<float>& d, int h, int w,
+                                 const std::vector<std::size_t>& seeds) {
   constexpr int dr[8] = {-1, -1, -1, 0, 0, 1, 1, 1}, dc[8] = {-1, 0, 1, -1, 1, -1, 0, 1};
   std::vector<int> label(d.size(), 0);
   std::vector<char> queued(d.size(), 0);
@@ -49,7 +51,9 @@ std::vector<int> reference_flood(const std::vector<float>& d, int h, int w, cons
     std::uint64_t order;
     std::size_t pixel;
     int label;
-    bool operator<(const Entry& o) const { return depth != o.depth ? depth < o.depth : order > o.order; }
+    bool operator<(const Entry& o) const {
+      return depth != o.depth ? depth < o.depth : order > o.order;
+    }
   };
   std::priority_queue<Entry> queue;
   std::uint64_t counter = 0;
@@ -86,7 +90,8 @@ AutomaticThreshold reference_threshold(const std::vector<float>& map) {
   constexpr std::size_t bins = 1024;
   const double width = (hi - lo) / double(bins);
   std::vector<double> hist(bins, 0.0);
-  for (const double x : values) hist[std::min(bins - 1, static_cast<std::size_t>((x - lo) / width))] += 1.0;
+  for (const double x : values)
+    hist[std::min(bins - 1, static_cast<std::size_t>((x - lo) / width))] += 1.0;
   double total = 0.0, total_sum = 0.0;
   for (std::size_t k = 0; k < bins; ++k) total += hist[k], total_sum += hist[k] * double(k);
   double w0 = 0.0, sum0 = 0.0, best = -1.0;
@@ -130,13 +135,17 @@ TEST_CASE("flood_from_seeds floods in the priority queue's order", "[segmentatio
     const std::vector<float> d = random_depth(std::size_t(h), std::size_t(w), seed);
     const std::vector<std::size_t> order = reference_order(d);
     // Seeds as segmentation makes them, and random ones (with a repeat) that race each other.
-    const std::vector<std::size_t> seeds = watershed_seeds(d.data(), std::size_t(h), std::size_t(w), order, 1.0);
-    CHECK(flood_from_seeds(d.data(), std::size_t(h), std::size_t(w), order, seeds) == reference_flood(d, h, w, seeds));
+    const std::vector<std::size_t> seeds =
+        watershed_seeds(d.data(), std::size_t(h), std::size_t(w), order, 1.0);
+    CHECK(flood_from_seeds(d.data(), std::size_t(h), std::size_t(w), order, seeds) ==
+          reference_flood(d, h, w, seeds));
     Random random({seed, 5});
     std::vector<std::size_t> racing;
-    for (int i = 0; i < 25; ++i) racing.push_back(order[static_cast<std::size_t>(random.uniform() * double(order.size()))]);
+    for (int i = 0; i < 25; ++i)
+      racing.push_back(order[static_cast<std::size_t>(random.uniform() * double(order.size()))]);
     racing.push_back(racing.front());
-    CHECK(flood_from_seeds(d.data(), std::size_t(h), std::size_t(w), order, racing) == reference_flood(d, h, w, racing));
+    CHECK(flood_from_seeds(d.data(), std::size_t(h), std::size_t(w), order, racing) ==
+          reference_flood(d, h, w, racing));
   }
 }
 
@@ -153,7 +162,8 @@ TEST_CASE("automatic_threshold equals the gather-and-select version", "[segmenta
       if (seed % 2 == 0) x = std::round(x * 200.0) / 200.0;  // quantized: many equal values
       map[i] = static_cast<float>(x);
     }
-    for (std::size_t i = 0; i < map.size(); i += 97) map[i] = std::numeric_limits<float>::quiet_NaN();
+    for (std::size_t i = 0; i < map.size(); i += 97)
+      map[i] = std::numeric_limits<float>::quiet_NaN();
     map[5] = std::numeric_limits<float>::infinity();
     const AutomaticThreshold fast = automatic_threshold(ImageView<const float>(map.data(), h, w));
     const AutomaticThreshold slow = reference_threshold(map);

@@ -1,6 +1,6 @@
-// Tests of core/registration/shift_apply: exact whole-pixel moves, the sign convention, sub-pixel accuracy on
-// smooth analytic scenes, no overshoot at sharp edges, the border rule (linear fallback, never
-// wrapping), NaN propagation, and apply_shifts over a stack.
+// Tests of core/registration/shift_apply: exact whole-pixel moves, the sign convention, sub-pixel
+// accuracy on smooth analytic scenes, no overshoot at sharp edges, the border rule (linear
+// fallback, never wrapping), NaN propagation, and apply_shifts over a stack.
 //
 // Sub-pixel tolerance. Expand the image around the pixel s before the sample point s + t
 // (0 < t < 1, pixels 1 apart): f(s + x) = sum f^(n) x^n / n!. Keys' kernel (a = -0.5) reproduces
@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "core/base/error.hpp"
-#include "core/stack/optical_density.hpp"
-#include "core/pipeline.hpp"
 #include "core/base/random.hpp"
+#include "core/pipeline.hpp"
+#include "core/stack/optical_density.hpp"
 
 using namespace xanesmap;
 
@@ -111,7 +111,8 @@ TEST_CASE("A whole-pixel shift moves pixels exactly and flags the rows and colum
   for (std::size_t r = 0; r < h; ++r)
     for (std::size_t c = 0; c < w; ++c) {
       const long sr = static_cast<long>(r) + dy, sc = static_cast<long>(c) + dx;
-      const bool inside = sr >= 0 && sr < static_cast<long>(h) && sc >= 0 && sc < static_cast<long>(w);
+      const bool inside =
+          sr >= 0 && sr < static_cast<long>(h) && sc >= 0 && sc < static_cast<long>(w);
       INFO("pixel (" << r << ", " << c << ")");
       CHECK(s.outside(r, c) == (inside ? 0 : 1));
       if (inside)
@@ -169,7 +170,8 @@ TEST_CASE("A sub-pixel round trip on a smooth scene is accurate to third order",
   for (const auto& [dy, dx] : shifts) {
     for (const double width : {4.0, 8.0}) {
       const TiltedEdge edge{width};
-      const Image<float> frame = render(n, n, [&](double y, double x) { return edge(y - dy, x - dx); });
+      const Image<float> frame =
+          render(n, n, [&](double y, double x) { return edge(y - dy, x - dx); });
       const Image<float> truth = render(n, n, edge);
       const ShiftedFrame s = shift_frame(frame.view(), dy, dx);
       // Pixels at least 6 px from the edges: those lost (up to ceil(2.8) = 3 px) and the ring
@@ -238,7 +240,9 @@ TEST_CASE("Sub-pixel shifts lose only the pixels whose sample point leaves the f
       if (expect_outside) {
         CHECK(std::isnan(s.image(r, c)));
       } else {
-        CHECK_THAT(s.image(r, c), Catch::WithinAbs(plane(static_cast<double>(r) + dy, static_cast<double>(c) + dx), 4e-6));
+        CHECK_THAT(s.image(r, c),
+                   Catch::WithinAbs(plane(static_cast<double>(r) + dy, static_cast<double>(c) + dx),
+                                    4e-6));
       }
     }
   // Shifts beyond the frame: nothing is left, nothing wraps around.
@@ -272,12 +276,15 @@ TEST_CASE("NaN pixels propagate to the outputs that use them", "[shift]") {
     return std::array<std::size_t, 5>{count, r0, r1, c0, c1};
   };
   // Whole pixels: the NaN just moves, from (20, 20) to (20 - 1, 20 + 2).
-  CHECK(nan_box(shift_frame(frame.view(), 1.0, -2.0)) == std::array<std::size_t, 5>{1, 19, 19, 22, 22});
+  CHECK(nan_box(shift_frame(frame.view(), 1.0, -2.0)) ==
+        std::array<std::size_t, 5>{1, 19, 19, 22, 22});
   // Half a pixel on both axes: output (r, c) uses rows r - 1 .. r + 2 and columns alike, so the
   // 4x4 block of outputs 18..21 sees the NaN; every other output is finite (the frame is 1).
-  CHECK(nan_box(shift_frame(frame.view(), 0.5, 0.5)) == std::array<std::size_t, 5>{16, 18, 21, 18, 21});
+  CHECK(nan_box(shift_frame(frame.view(), 0.5, 0.5)) ==
+        std::array<std::size_t, 5>{16, 18, 21, 18, 21});
   // Sub-pixel along columns only: a 1x4 run.
-  CHECK(nan_box(shift_frame(frame.view(), 0.0, 0.25)) == std::array<std::size_t, 5>{4, 20, 20, 18, 21});
+  CHECK(nan_box(shift_frame(frame.view(), 0.0, 0.25)) ==
+        std::array<std::size_t, 5>{4, 20, 20, 18, 21});
 }
 
 TEST_CASE("Non-finite shifts are refused", "[shift]") {
@@ -309,7 +316,8 @@ TEST_CASE("apply_shifts aligns each frame and maps pixels lost in any frame", "[
   REQUIRE(aligned.outside_any.height() == h);
   REQUIRE(aligned.outside_any.width() == w);
   // Frame 0 (zero shift) bit for bit; the others exactly as shift_frame makes them.
-  CHECK(std::memcmp(aligned.stack.frame(0).data(), stack.frame(0).data(), h * w * sizeof(float)) == 0);
+  CHECK(std::memcmp(aligned.stack.frame(0).data(), stack.frame(0).data(), h * w * sizeof(float)) ==
+        0);
   for (std::size_t e = 1; e < 3; ++e) {
     const ShiftedFrame one = shift_frame(stack.frame(e), dy[e], dx[e]);
     for (std::size_t p = 0; p < h * w; ++p) {
@@ -379,13 +387,15 @@ Image<float> reference_shift(const Image<float>& in, double dy, double dx) {
       Tap& k = out[i];
       if (t == 0.0) {
         if (s < 0 || s >= size) continue;
-        k.inside = true, k.first = s, k.count = 1, k.weight[0] = 1.0, k.nearest = s, k.nearest_count = 1;
+        k.inside = true, k.first = s, k.count = 1, k.weight[0] = 1.0, k.nearest = s,
+        k.nearest_count = 1;
       } else if (s >= 1 && s + 2 < size) {
         k.inside = true, k.first = s - 1, k.count = 4, k.nearest = s, k.nearest_count = 2;
-        k.weight[0] = keys(1.0 + t), k.weight[1] = keys(t), k.weight[2] = keys(1.0 - t), k.weight[3] = keys(2.0 - t);
+        k.weight[0] = keys(1.0 + t), k.weight[1] = keys(t), k.weight[2] = keys(1.0 - t),
+        k.weight[3] = keys(2.0 - t);
       } else if (s >= 0 && s + 1 < size) {
-        k.inside = true, k.first = s, k.count = 2, k.weight[0] = 1.0 - t, k.weight[1] = t, k.nearest = s,
-        k.nearest_count = 2;
+        k.inside = true, k.first = s, k.count = 2, k.weight[0] = 1.0 - t, k.weight[1] = t,
+        k.nearest = s, k.nearest_count = 2;
       }
     }
     return out;
@@ -402,7 +412,8 @@ Image<float> reference_shift(const Image<float>& in, double dy, double dx) {
       for (int i = 0; i < ty[r].count; ++i) {
         double along = 0.0;
         for (int j = 0; j < tx[c].count; ++j)
-          along += tx[c].weight[j] * in(static_cast<std::size_t>(ty[r].first + i), static_cast<std::size_t>(tx[c].first + j));
+          along += tx[c].weight[j] * in(static_cast<std::size_t>(ty[r].first + i),
+                                        static_cast<std::size_t>(tx[c].first + j));
         value += ty[r].weight[i] * along;
       }
       if (std::isnan(value)) {
@@ -412,7 +423,8 @@ Image<float> reference_shift(const Image<float>& in, double dy, double dx) {
       double low = std::numeric_limits<double>::infinity(), high = -low;
       for (int i = 0; i < ty[r].nearest_count; ++i)
         for (int j = 0; j < tx[c].nearest_count; ++j) {
-          const double v = in(static_cast<std::size_t>(ty[r].nearest + i), static_cast<std::size_t>(tx[c].nearest + j));
+          const double v = in(static_cast<std::size_t>(ty[r].nearest + i),
+                              static_cast<std::size_t>(tx[c].nearest + j));
           low = std::min(low, v), high = std::max(high, v);
         }
       out(r, c) = static_cast<float>(std::clamp(value, low, high));
@@ -433,7 +445,8 @@ Image<float> reference_shift(const Image<float>& in, double dy, double dx) {
 // inputs (at most W M) and carries W times the x error: 10 u W^2 M in all. The reference rounds
 // its double result to float (u |v| <= u W^2 M) and the clamp is 1-Lipschitz with the same float
 // bounds in both, so |float - reference| <= 11 u W^2 M = 17.2 u M.
-TEST_CASE("Separable single-precision shifting matches the per-pixel kernel in double", "[shift][reference]") {
+TEST_CASE("Separable single-precision shifting matches the per-pixel kernel in double",
+          "[shift][reference]") {
   Random random({11});
   Image<float> in(37, 53);
   for (float& v : in.pixels()) v = static_cast<float>(random.normal(0.0, 1.0));
@@ -446,9 +459,10 @@ TEST_CASE("Separable single-precision shifting matches the per-pixel kernel in d
     if (std::isfinite(v)) largest = std::max(largest, std::abs(v));
   const double tolerance = 17.2 * std::ldexp(1.0, -24) * largest;
   const std::vector<std::pair<double, double>> shifts{
-      {0.3, -0.7},  {-1.25, 2.5}, {2.0, -3.0},  {0.0, 0.6},    {-0.45, 0.0},  {5.9, 7.2},   {-36.5, 0.1},
-      {0.999, -0.001}, {-0.3, 0.4}, {-1.0, 0.5}, {-2.6, -1.5}, {-3.2, 3.3},  {1.7, -0.2},  {3.0, 0.0},
-      {-4.0, -5.0}, {36.2, 0.0},  {-40.0, 1.0}, {0.5, 60.0},  {-1e-300, 0.5}, {0.0, 0.0}};
+      {0.3, -0.7},  {-1.25, 2.5}, {2.0, -3.0},     {0.0, 0.6},     {-0.45, 0.0},
+      {5.9, 7.2},   {-36.5, 0.1}, {0.999, -0.001}, {-0.3, 0.4},    {-1.0, 0.5},
+      {-2.6, -1.5}, {-3.2, 3.3},  {1.7, -0.2},     {3.0, 0.0},     {-4.0, -5.0},
+      {36.2, 0.0},  {-40.0, 1.0}, {0.5, 60.0},     {-1e-300, 0.5}, {0.0, 0.0}};
   std::vector<double> dys, dxs;
   std::vector<Image<float>> frames;
   double worst = 0.0;
@@ -478,15 +492,18 @@ TEST_CASE("Separable single-precision shifting matches the per-pixel kernel in d
   const AlignedStack copied = apply_shifts(stack, dys, dxs);
   const AlignedStack in_place = apply_shifts(EnergyStack(stack), dys, dxs);
   REQUIRE(std::memcmp(copied.outside_any.data(), in_place.outside_any.data(), in.size()) == 0);
-  REQUIRE(std::memcmp(copied.not_finite_any.data(), in_place.not_finite_any.data(), in.size()) == 0);
+  REQUIRE(std::memcmp(copied.not_finite_any.data(), in_place.not_finite_any.data(), in.size()) ==
+          0);
   Image<std::uint8_t> outside(in.height(), in.width(), 0), not_finite(in.height(), in.width(), 0);
   for (std::size_t e = 0; e < shifts.size(); ++e) {
     const ShiftedFrame one = shift_frame(in.view(), dys[e], dxs[e]);
     for (std::size_t p = 0; p < in.size(); ++p) {
-      const float a = copied.stack.frame(e).data()[p], b = in_place.stack.frame(e).data()[p], c = one.image.data()[p];
+      const float a = copied.stack.frame(e).data()[p], b = in_place.stack.frame(e).data()[p],
+                  c = one.image.data()[p];
       INFO("frame " << e << " pixel " << p);
-      REQUIRE((std::isnan(a) ? std::isnan(b) && std::isnan(c)
-                             : std::memcmp(&a, &b, sizeof a) == 0 && std::memcmp(&a, &c, sizeof a) == 0));
+      REQUIRE((std::isnan(a)
+                   ? std::isnan(b) && std::isnan(c)
+                   : std::memcmp(&a, &b, sizeof a) == 0 && std::memcmp(&a, &c, sizeof a) == 0));
       outside.data()[p] |= one.outside.data()[p];
       if (!std::isfinite(c)) not_finite.data()[p] = 1;
     }
@@ -523,13 +540,14 @@ TEST_CASE("In-place shifts of large frames equal the copying path", "[shift][ref
 
 // The flags of the aligned stack: outside the view wins over not finite (a pixel that left the
 // view is NaN anyway), and both are ORed into the flags optical density set.
-TEST_CASE("flag_aligned_pixels: outside first, then not finite, ORed into the OD flags", "[shift]") {
+TEST_CASE("flag_aligned_pixels: outside first, then not finite, ORed into the OD flags",
+          "[shift]") {
   AlignedStack aligned;
   aligned.outside_any = Image<std::uint8_t>(1, 4, 0);
   aligned.not_finite_any = Image<std::uint8_t>(1, 4, 0);
   aligned.outside_any(0, 0) = 1, aligned.not_finite_any(0, 0) = 1;  // outside and not finite
-  aligned.not_finite_any(0, 1) = 1;                                   // only not finite
-  aligned.not_finite_any(0, 2) = 1;                                   // not finite, already saturated
+  aligned.not_finite_any(0, 1) = 1;                                 // only not finite
+  aligned.not_finite_any(0, 2) = 1;                                 // not finite, already saturated
   Image<std::uint8_t> flags(1, 4, 0);
   flags(0, 2) = od_saturated;
   flags(0, 3) = od_sample_not_above_dark;  // nothing from the alignment
@@ -543,7 +561,8 @@ TEST_CASE("flag_aligned_pixels: outside first, then not finite, ORed into the OD
 // The registration template: the mean of shifted frames without storing them equals shifting
 // each frame with shift_frame and summing in double in the same order, bit for bit, including
 // an unshifted frame, NaN pixels (left out of the mean) and pixels no frame reaches (NaN).
-TEST_CASE("mean_of_shifted_frames equals shift_frame and summing, bit for bit", "[shift][reference]") {
+TEST_CASE("mean_of_shifted_frames equals shift_frame and summing, bit for bit",
+          "[shift][reference]") {
   Random random({23});
   const std::size_t h = 150, w = 97;  // several bands of rows, an odd width
   std::vector<Image<float>> frames;
@@ -568,9 +587,11 @@ TEST_CASE("mean_of_shifted_frames equals shift_frame and summing, bit for bit", 
   }
   std::size_t empty = 0;
   for (std::size_t i = 0; i < h * w; ++i) {
-    const float expected = count[i] ? static_cast<float>(sum[i] / count[i]) : std::numeric_limits<float>::quiet_NaN();
+    const float expected =
+        count[i] ? static_cast<float>(sum[i] / count[i]) : std::numeric_limits<float>::quiet_NaN();
     empty += count[i] == 0;
-    REQUIRE((std::isnan(expected) ? std::isnan(mean.data()[i]) : std::memcmp(&expected, &mean.data()[i], sizeof expected) == 0));
+    REQUIRE((std::isnan(expected) ? std::isnan(mean.data()[i])
+                                  : std::memcmp(&expected, &mean.data()[i], sizeof expected) == 0));
   }
   CHECK(empty == 0);  // the unshifted frame reaches every pixel but its one NaN, which others fill
   CHECK_THROWS_AS(mean_of_shifted_frames(stack, used, {dys.data(), 3}, dxs), InputError);

@@ -1,5 +1,6 @@
-#include <catch2/catch.hpp>
+#include "core/registration/translation.hpp"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -9,7 +10,6 @@
 #include "core/base/error.hpp"
 #include "core/base/random.hpp"
 #include "core/registration/detail/fft.hpp"
-#include "core/registration/translation.hpp"
 
 using namespace xanesmap;
 
@@ -25,9 +25,12 @@ constexpr std::size_t kHeight = 160, kWidth = 176;
 struct Blob {
   double y, x, sigma, amplitude;
 };
-constexpr Blob kBlobs[] = {
-    {55.0, 60.0, 3.0, 1.0}, {100.0, 120.0, 4.5, 0.8}, {62.0, 118.0, 2.5, 1.2}, {110.0, 58.0, 5.0, 0.7}};
-constexpr double kDiscY = 85.0, kDiscX = 90.0, kDiscRadius = 12.0, kDiscEdge = 1.5, kDiscAmplitude = 0.5;
+constexpr Blob kBlobs[] = {{55.0, 60.0, 3.0, 1.0},
+                           {100.0, 120.0, 4.5, 0.8},
+                           {62.0, 118.0, 2.5, 1.2},
+                           {110.0, 58.0, 5.0, 0.7}};
+constexpr double kDiscY = 85.0, kDiscX = 90.0, kDiscRadius = 12.0, kDiscEdge = 1.5,
+                 kDiscAmplitude = 0.5;
 
 double scene(double y, double x, double blob_scale) {
   double v = 0.3 + 0.002 * y + 0.0015 * x;
@@ -74,14 +77,17 @@ double predicted_rms(double sigma, double moving_blob_scale) {
     for (std::size_t c = 0; c < kWidth; ++c) {
       const double y = static_cast<double>(r), x = static_cast<double>(c), h = 1e-4;
       const double gf = (scene(y, x + h, 1.0) - scene(y, x - h, 1.0)) / (2 * h);
-      const double gg = (scene(y, x + h, moving_blob_scale) - scene(y, x - h, moving_blob_scale)) / (2 * h);
+      const double gg =
+          (scene(y, x + h, moving_blob_scale) - scene(y, x - h, moving_blob_scale)) / (2 * h);
       // The ramp (0.0015 / px) is removed with the background: it carries no shift.
-      sff += (gf - 0.0015) * (gf - 0.0015), sgg += (gg - 0.0015) * (gg - 0.0015), sfg += (gf - 0.0015) * (gg - 0.0015);
+      sff += (gf - 0.0015) * (gf - 0.0015), sgg += (gg - 0.0015) * (gg - 0.0015),
+          sfg += (gf - 0.0015) * (gg - 0.0015);
       const double w = tukey(kHeight, r) * tukey(kWidth, c);
       w4 += w * w * w * w;
     }
   const double s2 = sigma * sigma;
-  return std::sqrt((s2 * (sff + sgg) + std::numbers::pi * std::numbers::pi / 3.0 * s2 * s2 * w4) / (sfg * sfg));
+  return std::sqrt((s2 * (sff + sgg) + std::numbers::pi * std::numbers::pi / 3.0 * s2 * s2 * w4) /
+                   (sfg * sfg));
 }
 
 struct Shift {
@@ -90,9 +96,10 @@ struct Shift {
 
 // RMS error (over both axes: sqrt(mean(ey^2 + ex^2) / 2)) over `draws` noisy pairs: the scene
 // rendered once, independent white noise (seeded by `seed_base` and the draw) added per draw.
-double rms_error(const TranslationOptions& options, Shift shift, double sigma, double moving_blob_scale,
-                 int draws, std::uint64_t seed_base) {
-  const Image<float> ref_clean = render(0.0, 0.0), mov_clean = render(shift.dy, shift.dx, moving_blob_scale);
+double rms_error(const TranslationOptions& options, Shift shift, double sigma,
+                 double moving_blob_scale, int draws, std::uint64_t seed_base) {
+  const Image<float> ref_clean = render(0.0, 0.0),
+                     mov_clean = render(shift.dy, shift.dx, moving_blob_scale);
   Image<float> ref = ref_clean, mov = mov_clean;
   double sum = 0.0;
   for (int i = 0; i < draws; ++i) {
@@ -117,7 +124,8 @@ TranslationOptions with_weighting(CorrelationWeighting w, double exponent = 0.5)
 
 }  // namespace
 
-TEST_CASE("Translation sign convention: moving(y, x) = reference(y - dy, x - dx)", "[translation]") {
+TEST_CASE("Translation sign convention: moving(y, x) = reference(y - dy, x - dx)",
+          "[translation]") {
   // One blob at (50, 60) in the reference, at (53, 58) in the moving image: (+3, -2).
   Image<float> ref(100, 120, 0.0f), mov(100, 120, 0.0f);
   for (std::size_t r = 0; r < 100; ++r)
@@ -137,7 +145,8 @@ TEST_CASE("Translation sign convention: moving(y, x) = reference(y - dy, x - dx)
 
 TEST_CASE("Identical images give zero shift and a peak of 1", "[translation]") {
   const Image<float> ref = render(0.0, 0.0);
-  for (auto w : {CorrelationWeighting::plain, CorrelationWeighting::phase, CorrelationWeighting::partial}) {
+  for (auto w :
+       {CorrelationWeighting::plain, CorrelationWeighting::phase, CorrelationWeighting::partial}) {
     const TranslationEstimate e = estimate_translation(ref.view(), ref.view(), with_weighting(w));
     REQUIRE(e.ok);
     CHECK(e.dy_px == 0.0);
@@ -151,13 +160,14 @@ TEST_CASE("Sub-pixel shifts of a smooth scene are recovered to 0.01 px", "[trans
   // Noise-free, features inside the flat part of the window: the error left is the 1/100 px grid
   // rounding (<= 0.005 px) plus the scene's slight lack of band limit; 0.01 px is the target.
   const Image<float> ref = render(0.0, 0.0);
-  const Shift shift = GENERATE(Shift{1.25, -0.5}, Shift{-3.37, 2.81}, Shift{0.01, -0.04}, Shift{7.9, -6.2},
-                               Shift{-0.5, 0.5}, Shift{4.444, 5.555});
-  const auto weighting =
-      GENERATE(CorrelationWeighting::plain, CorrelationWeighting::phase, CorrelationWeighting::partial);
+  const Shift shift = GENERATE(Shift{1.25, -0.5}, Shift{-3.37, 2.81}, Shift{0.01, -0.04},
+                               Shift{7.9, -6.2}, Shift{-0.5, 0.5}, Shift{4.444, 5.555});
+  const auto weighting = GENERATE(CorrelationWeighting::plain, CorrelationWeighting::phase,
+                                  CorrelationWeighting::partial);
   CAPTURE(shift.dy, shift.dx, static_cast<int>(weighting));
   const Image<float> mov = render(shift.dy, shift.dx);
-  const TranslationEstimate e = estimate_translation(ref.view(), mov.view(), with_weighting(weighting));
+  const TranslationEstimate e =
+      estimate_translation(ref.view(), mov.view(), with_weighting(weighting));
   REQUIRE(e.ok);
   CHECK_THAT(e.dy_px, Catch::WithinAbs(shift.dy, 0.01));
   CHECK_THAT(e.dx_px, Catch::WithinAbs(shift.dx, 0.01));
@@ -192,7 +202,8 @@ TEST_CASE("Upsample 1 gives the nearest integer shift", "[translation]") {
   CHECK(e.dx_px == -5.0);
 }
 
-TEST_CASE("Mean background: what is left of the background pulls the shift towards zero", "[translation]") {
+TEST_CASE("Mean background: what is left of the background pulls the shift towards zero",
+          "[translation]") {
   // Documents why the robust plane is the default: after a mean subtraction the ramp is still
   // there (a shifted ramp is the ramp plus a constant) and the particles lift the mean above the
   // empty background; times the window, both leave a pattern fixed to the detector whose
@@ -255,7 +266,8 @@ TEST_CASE("Contrast change: blobs 5x fainter in the moving image", "[translation
   CHECK(rms < 1.3 * predicted_rms(sigma, 0.2) + 0.005);
 }
 
-TEST_CASE("max_shift_px: a true shift beyond the bound is never a confident wrong answer", "[translation]") {
+TEST_CASE("max_shift_px: a true shift beyond the bound is never a confident wrong answer",
+          "[translation]") {
   // True shift (6, 8) = 10 px, bound 5 px. Documented behaviour: ok = false when the in-bound
   // maximum is not a local maximum of the whole surface (plain correlation of a smooth scene:
   // the surface rises towards the true peak, so the in-bound maximum sits on the boundary).
@@ -265,8 +277,8 @@ TEST_CASE("max_shift_px: a true shift beyond the bound is never a confident wron
   // (possible with phase weighting on other scenes), ok = true, and then the sharpness and the
   // NCC peak must be low: that branch is checked too.
   const Image<float> ref = render(0.0, 0.0), mov = render(6.0, 8.0);
-  const auto weighting =
-      GENERATE(CorrelationWeighting::plain, CorrelationWeighting::phase, CorrelationWeighting::partial);
+  const auto weighting = GENERATE(CorrelationWeighting::plain, CorrelationWeighting::phase,
+                                  CorrelationWeighting::partial);
   CAPTURE(static_cast<int>(weighting));
   TranslationOptions o = with_weighting(weighting);
   const TranslationEstimate unbounded = estimate_translation(ref.view(), mov.view(), o);
@@ -298,8 +310,11 @@ TEST_CASE("Blank images give ok = false, not an exception", "[translation]") {
   // A pure plane has no variation left once the (default) plane background is removed.
   Image<float> plane_image(kHeight, kWidth);
   for (std::size_t r = 0; r < kHeight; ++r)
-    for (std::size_t c = 0; c < kWidth; ++c) plane_image(r, c) = static_cast<float>(1.0 + 0.01 * static_cast<double>(r) - 0.02 * static_cast<double>(c));
-  for (const Image<float>* blank : {&constant, &zeros, &all_nan, static_cast<const Image<float>*>(&plane_image)}) {
+    for (std::size_t c = 0; c < kWidth; ++c)
+      plane_image(r, c) =
+          static_cast<float>(1.0 + 0.01 * static_cast<double>(r) - 0.02 * static_cast<double>(c));
+  for (const Image<float>* blank :
+       {&constant, &zeros, &all_nan, static_cast<const Image<float>*>(&plane_image)}) {
     CHECK_FALSE(estimate_translation(scene_image.view(), blank->view()).ok);
     CHECK_FALSE(estimate_translation(blank->view(), scene_image.view()).ok);
     CHECK_FALSE(estimate_translation(blank->view(), blank->view()).ok);
@@ -323,8 +338,10 @@ TEST_CASE("NaN pixels are replaced by the background", "[translation]") {
   }
   Random random({42});
   for (int i = 0; i < 40; ++i) {
-    mov(static_cast<std::size_t>(random.uniform(0, kHeight)), static_cast<std::size_t>(random.uniform(0, 30))) = nan;
-    ref(static_cast<std::size_t>(random.uniform(130, kHeight)), static_cast<std::size_t>(random.uniform(0, kWidth))) = nan;
+    mov(static_cast<std::size_t>(random.uniform(0, kHeight)),
+        static_cast<std::size_t>(random.uniform(0, 30))) = nan;
+    ref(static_cast<std::size_t>(random.uniform(130, kHeight)),
+        static_cast<std::size_t>(random.uniform(0, kWidth))) = nan;
   }
   const TranslationEstimate e = estimate_translation(ref.view(), mov.view());
   REQUIRE(e.ok);
@@ -333,8 +350,10 @@ TEST_CASE("NaN pixels are replaced by the background", "[translation]") {
   CHECK_THAT(e.dx_px, Catch::WithinAbs(shift.dx, 0.02));
 }
 
-TEST_CASE("NaN pixels in frames without padding: a few corrected in the row spectra, many transformed again",
-          "[translation]") {
+TEST_CASE(
+    "NaN pixels in frames without padding: a few corrected in the row spectra, many transformed "
+    "again",
+    "[translation]") {
   // 160 x 160 views of the scene: 160 = 2^5 x 5 needs no padding, so the frames take the fused
   // pass of the constant background. Up to 4 x 160 = 640 non-finite pixels are corrected between
   // the row and the column transforms; with more (about 1700 distinct of 2000 draws in a
@@ -348,10 +367,13 @@ TEST_CASE("NaN pixels in frames without padding: a few corrected in the row spec
     Random random({11, static_cast<std::uint64_t>(n_nan)});
     const float nan = std::numeric_limits<float>::quiet_NaN();
     for (int i = 0; i < n_nan; ++i) {
-      ref(static_cast<std::size_t>(random.uniform(0, 30)), static_cast<std::size_t>(random.uniform(0, 160))) = nan;
-      mov(static_cast<std::size_t>(random.uniform(130, kHeight)), static_cast<std::size_t>(random.uniform(0, 160))) = nan;
+      ref(static_cast<std::size_t>(random.uniform(0, 30)),
+          static_cast<std::size_t>(random.uniform(0, 160))) = nan;
+      mov(static_cast<std::size_t>(random.uniform(130, kHeight)),
+          static_cast<std::size_t>(random.uniform(0, 160))) = nan;
     }
-    const ImageView<const float> ref160(ref.data(), kHeight, 160, ref.width()), mov160(mov.data(), kHeight, 160, mov.width());
+    const ImageView<const float> ref160(ref.data(), kHeight, 160, ref.width()),
+        mov160(mov.data(), kHeight, 160, mov.width());
     const TranslationEstimate e = estimate_translation(ref160, mov160);
     REQUIRE(e.ok);
     CHECK(std::isfinite(e.peak));
@@ -367,7 +389,8 @@ TEST_CASE("NaN pixels in frames without padding: a few corrected in the row spec
   }
 }
 
-TEST_CASE("The spectrum of an unpadded frame with NaN pixels is that of v - a with 0 at them", "[translation]") {
+TEST_CASE("The spectrum of an unpadded frame with NaN pixels is that of v - a with 0 at them",
+          "[translation]") {
   // Whatever the path (corrected in the row spectra: 120 pixels; transformed again: 2000 draws),
   // the prepared spectrum S must be the transform of y = v - a at the finite pixels and 0 at the
   // others, for the one constant a of the frame. With Z the transform of v (0 at the non-finite)
@@ -377,7 +400,8 @@ TEST_CASE("The spectrum of an unpadded frame with NaN pixels is that of v - a wi
     Image<float> frame = render(1.3, -0.7);
     Random random({13, static_cast<std::uint64_t>(n_nan)});
     for (int i = 0; i < n_nan; ++i)
-      frame(static_cast<std::size_t>(random.uniform(0, 30)), static_cast<std::size_t>(random.uniform(0, 160))) =
+      frame(static_cast<std::size_t>(random.uniform(0, 30)),
+            static_cast<std::size_t>(random.uniform(0, 160))) =
           std::numeric_limits<float>::quiet_NaN();
     const ImageView<const float> view(frame.data(), kHeight, 160, frame.width());
     TranslationOptions o;
@@ -387,7 +411,8 @@ TEST_CASE("The spectrum of an unpadded frame with NaN pixels is that of v - a wi
     REQUIRE(prepared.ok());
     REQUIRE(prepared.fft_rows() == static_cast<int>(kHeight));
     REQUIRE(prepared.fft_cols() == 160);
-    const int rows = prepared.fft_rows(), cols = prepared.fft_cols(), half = fft::half_columns(cols);
+    const int rows = prepared.fft_rows(), cols = prepared.fft_cols(),
+              half = fft::half_columns(cols);
     const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
     fft::FloatBuffer v = fft::float_buffer(n), mask = fft::float_buffer(n);
     double finite = 0.0, norm = 0.0;
@@ -406,7 +431,8 @@ TEST_CASE("The spectrum of an unpadded frame with NaN pixels is that of v - a wi
     fft::forward(rows, cols, mask.get(), m.get());
     const std::span<const std::complex<float>> spectrum = prepared.spectrum();
     REQUIRE(spectrum.size() == nh);
-    const double a = (static_cast<double>(z[0].real()) - static_cast<double>(spectrum[0].real())) / finite;
+    const double a =
+        (static_cast<double>(z[0].real()) - static_cast<double>(spectrum[0].real())) / finite;
     CHECK(a > 0.3);  // the scene's background level and more (its gradient)
     CHECK(a < 0.9);
     // Single-precision transforms of the same image: errors near a float epsilon times the
@@ -416,7 +442,8 @@ TEST_CASE("The spectrum of an unpadded frame with NaN pixels is that of v - a wi
     const double bound = 1e-6 * (norm + a * finite);
     double worst = 0.0;
     for (std::size_t i = 0; i < nh; ++i) {
-      const std::complex<double> expected = std::complex<double>(z[i]) - a * std::complex<double>(m[i]);
+      const std::complex<double> expected =
+          std::complex<double>(z[i]) - a * std::complex<double>(m[i]);
       worst = std::max(worst, std::abs(std::complex<double>(spectrum[i]) - expected));
     }
     CHECK(worst <= bound);
@@ -430,7 +457,8 @@ TEST_CASE("Views with a stride are read correctly", "[translation]") {
   Image<float> big(kHeight + 10, kWidth + 7, 1e6f);
   for (std::size_t r = 0; r < kHeight; ++r)
     for (std::size_t c = 0; c < kWidth; ++c) big(r + 5, c + 3) = mov(r, c);
-  const ImageView<const float> strided(big.data() + 5 * big.width() + 3, kHeight, kWidth, big.width());
+  const ImageView<const float> strided(big.data() + 5 * big.width() + 3, kHeight, kWidth,
+                                       big.width());
   const TranslationEstimate a = estimate_translation(ref.view(), mov.view());
   const TranslationEstimate b = estimate_translation(ref.view(), strided);
   CHECK(a.dy_px == b.dy_px);
@@ -451,12 +479,14 @@ TEST_CASE("Odd sizes, a single row and no window work", "[translation]") {
       }
     return im;
   };
-  const TranslationEstimate e = estimate_translation(blob(97, 101, 48, 50).view(), blob(97, 101, 45.6, 52.07).view(), o);
+  const TranslationEstimate e =
+      estimate_translation(blob(97, 101, 48, 50).view(), blob(97, 101, 45.6, 52.07).view(), o);
   REQUIRE(e.ok);
   // Float images: 1e-7 relative rounding is far below the grid; the grid rounding is 0.005 px.
   CHECK_THAT(e.dy_px, Catch::WithinAbs(-2.4, 0.006));
   CHECK_THAT(e.dx_px, Catch::WithinAbs(2.07, 0.006));
-  const TranslationEstimate row = estimate_translation(blob(1, 101, 0, 50).view(), blob(1, 101, 0, 53.5).view());
+  const TranslationEstimate row =
+      estimate_translation(blob(1, 101, 0, 50).view(), blob(1, 101, 0, 53.5).view());
   REQUIRE(row.ok);
   CHECK(row.dy_px == 0.0);
   CHECK_THAT(row.dx_px, Catch::WithinAbs(3.5, 0.006));
@@ -464,7 +494,8 @@ TEST_CASE("Odd sizes, a single row and no window work", "[translation]") {
 
 TEST_CASE("TranslationEstimator gives the same results as estimate_translation", "[translation]") {
   const Image<float> ref = render(0.0, 0.0, 1.0, 0.05, 7);
-  for (auto w : {CorrelationWeighting::plain, CorrelationWeighting::phase, CorrelationWeighting::partial}) {
+  for (auto w :
+       {CorrelationWeighting::plain, CorrelationWeighting::phase, CorrelationWeighting::partial}) {
     const TranslationOptions o = with_weighting(w);
     const TranslationEstimator estimator(ref.view(), o);
     for (Shift s : {Shift{1.25, -0.5}, Shift{-3.37, 2.81}}) {
@@ -544,19 +575,27 @@ TEST_CASE("Translation weighting comparison (report)", "[.][translation-report]"
     const char* name;
     double sigma, moving_blob_scale;
   };
-  const Case cases[] = {{"noise-free", 0.0, 1.0}, {"SNR 20", 1.0 / 20, 1.0}, {"SNR 3", 1.0 / 3, 1.0},
-                        {"blobs 5x fainter, noise-free", 0.0, 0.2}, {"blobs 5x fainter, SNR 20", 1.0 / 20, 0.2},
+  const Case cases[] = {{"noise-free", 0.0, 1.0},
+                        {"SNR 20", 1.0 / 20, 1.0},
+                        {"SNR 3", 1.0 / 3, 1.0},
+                        {"blobs 5x fainter, noise-free", 0.0, 0.2},
+                        {"blobs 5x fainter, SNR 20", 1.0 / 20, 0.2},
                         {"blobs 5x fainter, SNR 3", 1.0 / 3, 0.2}};
   const Shift shift{-3.37, 2.81};
   TranslationOptions mean, lowpass;
   mean.background = BackgroundModel::mean;
   lowpass.lowpass_sigma_px = 1.5;
-  std::printf("%-30s %9s %9s %9s %9s %9s %9s\n", "case", "predicted", "plain", "phase", "partial", "plain+lp", "plain/mean");
+  std::printf("%-30s %9s %9s %9s %9s %9s %9s\n", "case", "predicted", "plain", "phase", "partial",
+              "plain+lp", "plain/mean");
   for (const Case& c : cases) {
     const int draws = c.sigma > 0 ? 50 : 1;
-    auto rms = [&](const TranslationOptions& o) { return rms_error(o, shift, c.sigma, c.moving_blob_scale, draws, 1000); };
-    std::printf("%-30s %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f\n", c.name, predicted_rms(c.sigma, c.moving_blob_scale),
-                rms(with_weighting(CorrelationWeighting::plain)), rms(with_weighting(CorrelationWeighting::phase)),
+    auto rms = [&](const TranslationOptions& o) {
+      return rms_error(o, shift, c.sigma, c.moving_blob_scale, draws, 1000);
+    };
+    std::printf("%-30s %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f\n", c.name,
+                predicted_rms(c.sigma, c.moving_blob_scale),
+                rms(with_weighting(CorrelationWeighting::plain)),
+                rms(with_weighting(CorrelationWeighting::phase)),
                 rms(with_weighting(CorrelationWeighting::partial)), rms(lowpass), rms(mean));
   }
 }
@@ -567,7 +606,8 @@ TEST_CASE("Translation weighting comparison (report)", "[.][translation-report]"
 // the same sums, so the values are identical, and the peak has a single maximum in the window.)
 TEST_CASE("Fast refinement finds the exhaustive grid maximum", "[translation][reference]") {
   const std::vector<Shift> shifts{{0.37, -1.73}, {-4.21, 2.06}, {6.5, 6.5}, {-0.004, 0.996}};
-  for (const auto weighting : {CorrelationWeighting::plain, CorrelationWeighting::gradient, CorrelationWeighting::partial}) {
+  for (const auto weighting : {CorrelationWeighting::plain, CorrelationWeighting::gradient,
+                               CorrelationWeighting::partial}) {
     for (const double noise : {0.0, 0.05}) {
       TranslationOptions fast;
       fast.weighting = weighting;
@@ -579,8 +619,10 @@ TEST_CASE("Fast refinement finds the exhaustive grid maximum", "[translation][re
         const Image<float> reference = render(0.0, 0.0, 1.0, noise, seed++);
         const Image<float> moving = render(s.dy, s.dx, 1.0, noise, seed++);
         const TranslationEstimate a = estimate_translation(reference.view(), moving.view(), fast);
-        const TranslationEstimate b = estimate_translation(reference.view(), moving.view(), exhaustive);
-        INFO("weighting " << static_cast<int>(weighting) << " noise " << noise << " shift " << s.dy << ", " << s.dx);
+        const TranslationEstimate b =
+            estimate_translation(reference.view(), moving.view(), exhaustive);
+        INFO("weighting " << static_cast<int>(weighting) << " noise " << noise << " shift " << s.dy
+                          << ", " << s.dx);
         CHECK(a.dy_px == b.dy_px);
         CHECK(a.dx_px == b.dx_px);
         CHECK(a.sharpness == b.sharpness);
@@ -594,7 +636,8 @@ TEST_CASE("Fast refinement finds the exhaustive grid maximum", "[translation][re
 // Guards the coarse path for large frames: with the integer peak found on the surface at 4 px
 // spacing, the refined shift is the full-resolution grid maximum, the same as without binning
 // to the grid step (0.01 px), and the true shift is found as well as without it.
-TEST_CASE("Coarse peaks at 4 px spacing give the full-resolution shift", "[translation][reference]") {
+TEST_CASE("Coarse peaks at 4 px spacing give the full-resolution shift",
+          "[translation][reference]") {
   TranslationOptions full;
   full.lowpass_sigma_px = 1.0;
   TranslationOptions coarse = full;
@@ -605,7 +648,8 @@ TEST_CASE("Coarse peaks at 4 px spacing give the full-resolution shift", "[trans
     const Image<float> moving = render(s.dy, s.dx, 1.0, 0.02, seed++);
     const TranslationEstimate a = estimate_translation(reference.view(), moving.view(), full);
     const TranslationEstimate b = estimate_translation(reference.view(), moving.view(), coarse);
-    INFO("shift " << s.dy << ", " << s.dx << ": full " << a.dy_px << ", " << a.dx_px << " coarse " << b.dy_px << ", " << b.dx_px);
+    INFO("shift " << s.dy << ", " << s.dx << ": full " << a.dy_px << ", " << a.dx_px << " coarse "
+                  << b.dy_px << ", " << b.dx_px);
     REQUIRE(b.ok);
     // One grid step: the same maximum, up to a tie within rounding between neighbouring points.
     CHECK(std::abs(a.dy_px - b.dy_px) <= 0.0100001);

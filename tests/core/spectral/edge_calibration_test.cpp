@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "core/spectral/edge_energy.hpp"
 #include "core/base/error.hpp"
+#include "core/spectral/edge_energy.hpp"
 #include "core/spectral/normalization.hpp"
 #include "io/formats/text_tables.hpp"
 

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "core/base/error.hpp"
-#include "core/spectral/normalization.hpp"
 #include "core/base/random.hpp"
+#include "core/spectral/normalization.hpp"
 #include "io/formats/text_tables.hpp"
 
 using namespace xanesmap;
@@ -302,7 +302,9 @@ namespace xanesmap {
 // point) against the straightforward one: every slope by its own stencil, kept when larger than
 // the best so far. Both must pick the same grid point for every spectrum.
 struct EdgeEnergyFinderProbe {
-  static std::size_t fast(const EdgeEnergyFinder& f, std::span<const double> y) { return f.max_slope_index(y); }
+  static std::size_t fast(const EdgeEnergyFinder& f, std::span<const double> y) {
+    return f.max_slope_index(y);
+  }
   static std::size_t plain(const EdgeEnergyFinder& f, std::span<const double> y) {
     const std::size_t npos = static_cast<std::size_t>(-1);
     std::size_t best = npos;
@@ -312,7 +314,8 @@ struct EdgeEnergyFinderProbe {
       if (!std::isfinite(d)) return npos;
       if (d > best_slope) best_slope = d, best = i;
     }
-    if (best_slope < f.min_slope_per_ev_ || best == f.search_first_ || best == f.search_last_) return npos;
+    if (best_slope < f.min_slope_per_ev_ || best == f.search_first_ || best == f.search_last_)
+      return npos;
     return best;
   }
 };
@@ -341,8 +344,9 @@ TEST_CASE("The fast slope scan picks the plain scan's grid point", "[edge][refer
       std::vector<double> y = sample(edge, grid);
       const double noise = trial % 4 == 0 ? 0.0 : 0.02 * random.uniform();
       for (double& v : y) v += noise * random.normal();
-      if (trial % 10 == 3) y.assign(y.size(), 0.25);                       // flat: ties everywhere
-      if (trial % 10 == 5) y[static_cast<std::size_t>(trial) % y.size()] = std::nan("");  // a NaN somewhere
+      if (trial % 10 == 3) y.assign(y.size(), 0.25);  // flat: ties everywhere
+      if (trial % 10 == 5)
+        y[static_cast<std::size_t>(trial) % y.size()] = std::nan("");  // a NaN somewhere
       if (trial % 10 == 7) y[y.size() / 2] = INFINITY;
       const std::size_t want = EdgeEnergyFinderProbe::plain(finder, y);
       CHECK(EdgeEnergyFinderProbe::fast(finder, y) == want);

@@ -1,9 +1,8 @@
-#include <catch2/catch.hpp>
+#include "core/spectral/lcf_noise.hpp"
 
+#include <catch2/catch.hpp>
 #include <stdexcept>
 #include <vector>
-
-#include "core/spectral/lcf_noise.hpp"
 
 using namespace xanesmap;
 
@@ -14,7 +13,8 @@ TEST_CASE("LCF noise propagation: a known variance", "[lcf_noise]") {
   const std::vector<double> noise_map(40, 1.0);
   const LcfNoiseModel model{noise_map, 1, 40, 0, 10};
   LcfNoisePixel pixel;
-  pixel.gradient[0] = 1.0, pixel.edge_step_od = 2.0, pixel.pre_noise_od = 3.0, pixel.fit_noise_od = 1.0;
+  pixel.gradient[0] = 1.0, pixel.edge_step_od = 2.0, pixel.pre_noise_od = 3.0,
+  pixel.fit_noise_od = 1.0;
   CHECK(lcf_valence_variance(model, pixel) == 30.0);
   const std::vector<LcfNoisePixel> five(5, pixel);
   std::vector<double> variance(5);
@@ -26,9 +26,12 @@ TEST_CASE("Batched LCF variances refuse inconsistent inputs", "[lcf_noise]") {
   const std::vector<double> noise_map(10, 1.0);
   const std::vector<LcfNoisePixel> pixels(2);
   std::vector<double> variance(1);
-  CHECK_THROWS_AS(lcf_valence_variances({noise_map, 1, 10, 0, 2}, pixels, variance), std::invalid_argument);
-  variance.resize(2);
-  CHECK_THROWS_AS(lcf_valence_variances({noise_map, 2, 10, 0, 2}, pixels, variance), std::invalid_argument);
-  CHECK_THROWS_AS(lcf_valence_variances({noise_map, kMaxLcfReferences + 1, 1, 0, 0}, pixels, variance),
+  CHECK_THROWS_AS(lcf_valence_variances({noise_map, 1, 10, 0, 2}, pixels, variance),
                   std::invalid_argument);
+  variance.resize(2);
+  CHECK_THROWS_AS(lcf_valence_variances({noise_map, 2, 10, 0, 2}, pixels, variance),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(
+      lcf_valence_variances({noise_map, kMaxLcfReferences + 1, 1, 0, 0}, pixels, variance),
+      std::invalid_argument);
 }

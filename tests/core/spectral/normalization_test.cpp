@@ -1,10 +1,10 @@
-#include <catch2/catch.hpp>
+#include "core/spectral/normalization.hpp"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <numbers>
 
 #include "core/base/error.hpp"
-#include "core/spectral/normalization.hpp"
 
 using namespace xanesmap;
 
@@ -56,7 +56,8 @@ TEST_CASE("Normalization recovers the pre-edge line and the edge step", "[normal
   CHECK_FALSE(n.clipped_post);
 }
 
-TEST_CASE("Flattening removes a post-edge slope that differs from the pre-edge", "[normalization]") {
+TEST_CASE("Flattening removes a post-edge slope that differs from the pre-edge",
+          "[normalization]") {
   // Pre-edge slope -0.002/eV, post-edge slope +0.001/eV: "normalized" rises above the edge,
   // "flattened" stays at 1.
   std::vector<double> grid, mu;
@@ -103,8 +104,9 @@ TEST_CASE("Windows are clipped to the data and too-short windows are errors", "[
   CHECK_THAT(n.pre_edge_used_ev.from_ev, Catch::WithinAbs(-30.0, 1e-9));
   CHECK_THAT(n.post_edge_used_ev.to_ev, Catch::WithinAbs(50.0, 1e-9));
   options.pre_edge_ev = {-100.0, -35.0};
-  CHECK_THROWS_WITH(normalize_spectrum(grid, mu, options, 6550.0),
-                    Catch::Contains("pre-edge window 6450-6515 eV") && Catch::Contains("holds 0 of"));
+  CHECK_THROWS_WITH(
+      normalize_spectrum(grid, mu, options, 6550.0),
+      Catch::Contains("pre-edge window 6450-6515 eV") && Catch::Contains("holds 0 of"));
 }
 
 TEST_CASE("A given e0 must be finite", "[normalization]") {

@@ -1,10 +1,10 @@
-#include <catch2/catch.hpp>
+#include "core/spectral/reference_fit.hpp"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 
 #include "core/base/error.hpp"
 #include "core/base/random.hpp"
-#include "core/spectral/reference_fit.hpp"
 
 using namespace xanesmap;
 
@@ -21,7 +21,8 @@ std::vector<std::vector<double>> references() {
 }
 const std::vector<double> kValences{2.0, 3.0, 4.0};
 
-std::vector<double> mix(const std::vector<std::vector<double>>& refs, const std::vector<double>& f) {
+std::vector<double> mix(const std::vector<std::vector<double>>& refs,
+                        const std::vector<double>& f) {
   std::vector<double> y(refs[0].size(), 0.0);
   for (std::size_t k = 0; k < refs.size(); ++k)
     for (std::size_t i = 0; i < y.size(); ++i) y[i] += f[k] * refs[k][i];
@@ -51,7 +52,8 @@ TEST_CASE("An exact mixture is recovered exactly", "[lcf]") {
   CHECK_THAT(r.valence_sigma, Catch::WithinAbs(0.0, 1e-6));
 }
 
-TEST_CASE("Outside the simplex: sum-to-one goes negative, simplex finds the constrained optimum", "[lcf]") {
+TEST_CASE("Outside the simplex: sum-to-one goes negative, simplex finds the constrained optimum",
+          "[lcf]") {
   const auto refs = references();
   const auto y = mix(refs, {-0.2, 1.2, 0.0});
   const LinearCombinationFit free(refs, kValences, LcfConstraint::sum_to_one);

@@ -1,9 +1,9 @@
-#include <catch2/catch.hpp>
+#include "core/spectral/spectrum_normalizer.hpp"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 
 #include "core/base/error.hpp"
-#include "core/spectral/spectrum_normalizer.hpp"
 
 using namespace xanesmap;
 
@@ -22,7 +22,8 @@ TEST_CASE("The per-pixel normalizer matches the single-spectrum routine", "[norm
   std::vector<double> mu;
   for (const double x : e) {
     const double t = x - 6552.0;
-    mu.push_back(0.3 - 0.0005 * t + 0.7 * 0.5 * (1.0 + std::erf(t / 2.0)) * (1.0 - 0.0003 * std::max(t, 0.0)));
+    mu.push_back(0.3 - 0.0005 * t +
+                 0.7 * 0.5 * (1.0 + std::erf(t / 2.0)) * (1.0 - 0.0003 * std::max(t, 0.0)));
   }
   NormalizationOptions options;
   const auto reference = normalize_spectrum(e, mu, options, 6552.0);
@@ -72,46 +73,50 @@ TEST_CASE("Too few energies in a window is an error naming the window", "[normal
 // Guards the batched fits of the per-pixel pass: fit_columns reads spectra frame-major, as the
 // stack stores them, and must give each spectrum exactly (bit for bit) what fit() gives it; 600
 // spectra span three of its column tiles (256, 256 and 88).
-TEST_CASE("Frame-major fits of many spectra equal the one-spectrum fits", "[normalizer][reference]") {
+TEST_CASE("Frame-major fits of many spectra equal the one-spectrum fits",
+          "[normalizer][reference]") {
   const auto e = grid();
   for (const std::size_t count : {std::size_t{37}, std::size_t{600}})
-  for (const int order : {1, 2}) {
-    NormalizationOptions options;
-    options.post_edge_order = order;
-    const SpectrumNormalizer normalizer(e, 6552.0, options);
-    const std::size_t n = e.size();
-    std::vector<float> values(n * count);  // value i of spectrum c at [i * count + c]
-    for (std::size_t c = 0; c < count; ++c)
-      for (std::size_t i = 0; i < n; ++i) {
-        const double t = e[i] - 6552.0 + 0.3 * static_cast<double>(c % 37);  // edges inside the grid
-        values[i * count + c] = static_cast<float>(0.1 * static_cast<double>(c % 5) - 0.0004 * t +
-                                                   0.5 * (1.0 + std::erf(t / 2.0)) + 0.01 * std::sin(7.0 * static_cast<double>(i + c)));
+    for (const int order : {1, 2}) {
+      NormalizationOptions options;
+      options.post_edge_order = order;
+      const SpectrumNormalizer normalizer(e, 6552.0, options);
+      const std::size_t n = e.size();
+      std::vector<float> values(n * count);  // value i of spectrum c at [i * count + c]
+      for (std::size_t c = 0; c < count; ++c)
+        for (std::size_t i = 0; i < n; ++i) {
+          const double t =
+              e[i] - 6552.0 + 0.3 * static_cast<double>(c % 37);  // edges inside the grid
+          values[i * count + c] = static_cast<float>(
+              0.1 * static_cast<double>(c % 5) - 0.0004 * t + 0.5 * (1.0 + std::erf(t / 2.0)) +
+              0.01 * std::sin(7.0 * static_cast<double>(i + c)));
+        }
+      std::vector<SpectrumNormalizer::Fit> fits(count);
+      normalizer.fit_columns(values.data(), count, fits);
+      for (std::size_t c = 0; c < count; ++c) {
+        std::vector<double> mu(n);
+        for (std::size_t i = 0; i < n; ++i) mu[i] = values[i * count + c];
+        const SpectrumNormalizer::Fit f = normalizer.fit(mu);
+        CHECK(fits[c].pre_intercept == f.pre_intercept);
+        CHECK(fits[c].pre_slope == f.pre_slope);
+        CHECK(fits[c].post == f.post);
+        CHECK(fits[c].result.edge_step == f.result.edge_step);
+        CHECK(fits[c].result.pre_edge_rms == f.result.pre_edge_rms);
+        CHECK(fits[c].result.edge_step_sigma == f.result.edge_step_sigma);
+        // apply() with the fit normalizes as operator() does.
+        std::vector<double> a(n), b(n);
+        normalizer.apply(fits[c], mu, a);
+        normalizer(mu, b);
+        CHECK(a == b);
       }
-    std::vector<SpectrumNormalizer::Fit> fits(count);
-    normalizer.fit_columns(values.data(), count, fits);
-    for (std::size_t c = 0; c < count; ++c) {
-      std::vector<double> mu(n);
-      for (std::size_t i = 0; i < n; ++i) mu[i] = values[i * count + c];
-      const SpectrumNormalizer::Fit f = normalizer.fit(mu);
-      CHECK(fits[c].pre_intercept == f.pre_intercept);
-      CHECK(fits[c].pre_slope == f.pre_slope);
-      CHECK(fits[c].post == f.post);
-      CHECK(fits[c].result.edge_step == f.result.edge_step);
-      CHECK(fits[c].result.pre_edge_rms == f.result.pre_edge_rms);
-      CHECK(fits[c].result.edge_step_sigma == f.result.edge_step_sigma);
-      // apply() with the fit normalizes as operator() does.
-      std::vector<double> a(n), b(n);
-      normalizer.apply(fits[c], mu, a);
-      normalizer(mu, b);
-      CHECK(a == b);
     }
-  }
 }
 
 // apply() runs as two branch-free loops split at e0 (AVX2 or plain, chosen at run time); the
 // straightforward per-point loop with the x >= 0 test is the reference, bit for bit. e0 is put
 // between grid points, on one, below the grid and above it, so the split falls everywhere.
-TEST_CASE("Normalization of a spectrum equals the per-point formula bit for bit", "[normalizer][reference]") {
+TEST_CASE("Normalization of a spectrum equals the per-point formula bit for bit",
+          "[normalizer][reference]") {
   const auto e = grid();
   const std::size_t n = e.size();
   for (const double e0 : {6552.0, e[40], e[41] + 0.3, e.front() - 1.0, e.back() + 1.0})
@@ -124,7 +129,8 @@ TEST_CASE("Normalization of a spectrum equals the per-point formula bit for bit"
       const SpectrumNormalizer normalizer(e, e0, options);
       std::vector<double> mu(n), got(n);
       for (std::size_t i = 0; i < n; ++i)
-        mu[i] = 0.2 + 0.5 * (1.0 + std::erf((e[i] - 6552.0) / 3.0)) + 0.01 * std::sin(3.0 * static_cast<double>(i));
+        mu[i] = 0.2 + 0.5 * (1.0 + std::erf((e[i] - 6552.0) / 3.0)) +
+                0.01 * std::sin(3.0 * static_cast<double>(i));
       const SpectrumNormalizer::Fit f = normalizer.fit(mu);
       REQUIRE(f.result.edge_step > 0.0);
       normalizer.apply(f, mu, got);

@@ -1,5 +1,6 @@
-// Tests of io/formats/checksum: the FIPS 180-4 examples, messages whose padding falls on either side of a
-// block boundary, file hashing (streamed in 1 MiB blocks) against buffer hashing, and errors.
+// Tests of io/formats/checksum: the FIPS 180-4 examples, messages whose padding falls on either
+// side of a block boundary, file hashing (streamed in 1 MiB blocks) against buffer hashing, and
+// errors.
 #include "io/formats/checksum.hpp"
 
 #include <catch2/catch.hpp>

@@ -84,8 +84,8 @@ void write_foreign_types(const fs::path& path) {
   H5Tinsert(compound, "b", HOFFSET(Record, b), H5T_NATIVE_DOUBLE);
   const hsize_t dims[1] = {2};
   const hid_t space = H5Screate_simple(1, dims, nullptr);
-  const hid_t records = H5Dcreate2(file, "/records", compound, space, H5P_DEFAULT, H5P_DEFAULT,
-                                   H5P_DEFAULT);
+  const hid_t records =
+      H5Dcreate2(file, "/records", compound, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   const Record data[2] = {{1, 2.0}, {3, 4.0}};
   CHECK(H5Dwrite(records, compound, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
 
@@ -93,8 +93,8 @@ void write_foreign_types(const fs::path& path) {
   H5Tset_size(fixed_type, 16);
   H5Tset_strpad(fixed_type, H5T_STR_NULLPAD);
   const hid_t scalar = H5Screate(H5S_SCALAR);
-  const hid_t fixed = H5Dcreate2(file, "/fixed", fixed_type, scalar, H5P_DEFAULT, H5P_DEFAULT,
-                                 H5P_DEFAULT);
+  const hid_t fixed =
+      H5Dcreate2(file, "/fixed", fixed_type, scalar, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   char text[16] = "FXI beamline";
   CHECK(H5Dwrite(fixed, fixed_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, text) >= 0);
 
@@ -117,8 +117,8 @@ void write_absurd_shapes(const fs::path& path) {
   const hid_t huge_space = H5Screate_simple(2, huge_dims, nullptr);
   const hid_t chunked = H5Pcreate(H5P_DATASET_CREATE);
   H5Pset_chunk(chunked, 2, chunk);
-  const hid_t huge = H5Dcreate2(file, "/huge", H5T_IEEE_F32LE, huge_space, H5P_DEFAULT, chunked,
-                                H5P_DEFAULT);
+  const hid_t huge =
+      H5Dcreate2(file, "/huge", H5T_IEEE_F32LE, huge_space, H5P_DEFAULT, chunked, H5P_DEFAULT);
   CHECK(huge >= 0);
   const hsize_t big_dims[2] = {hsize_t{1} << 20, hsize_t{1} << 10};
   const hid_t big_space = H5Screate_simple(2, big_dims, nullptr);
@@ -200,7 +200,7 @@ TEST_CASE("hdf5: writers create intermediate groups", "[hdf5]") {
     auto file = h5::File::create(path);
     h5::write(file, "/truth/valence", std::vector<float>{1.0f, 2.0f}, {2});
     h5::write(file, "/truth/fraction", std::vector<float>{0.25f}, {1});  // group exists now
-    h5::write(file, "a/b/c/deep", std::vector<std::uint8_t>{7}, {1});   // no leading '/'
+    h5::write(file, "a/b/c/deep", std::vector<std::uint8_t>{7}, {1});    // no leading '/'
     h5::write_string(file, "/meta/note", "hello");
   }
   const auto file = h5::File::open_read(path);
@@ -211,7 +211,7 @@ TEST_CASE("hdf5: writers create intermediate groups", "[hdf5]") {
 
   CHECK(h5::has_dataset(file, "/truth/valence"));
   CHECK(h5::has_dataset(file, "truth/valence"));
-  CHECK_FALSE(h5::has_dataset(file, "/truth"));                 // a group
+  CHECK_FALSE(h5::has_dataset(file, "/truth"));  // a group
   CHECK_FALSE(h5::has_dataset(file, "/truth/missing"));
   CHECK_FALSE(h5::has_dataset(file, "/nowhere/missing"));       // missing parent
   CHECK_FALSE(h5::has_dataset(file, "/truth/valence/inside"));  // parent is a dataset
@@ -249,8 +249,8 @@ TEST_CASE("hdf5: string datasets and attributes round-trip", "[hdf5]") {
 
   CHECK_THROWS_AS(h5::read_double_attribute(file, "/img", "units"), InputError);
   CHECK_THROWS_AS(h5::read_string_attribute(file, "/img", "exposure_s"), InputError);
-  CHECK_THROWS_WITH(h5::read_string(file, "/img"), Contains("dataset '/img'") &&
-                                                       Contains("expected a string"));
+  CHECK_THROWS_WITH(h5::read_string(file, "/img"),
+                    Contains("dataset '/img'") && Contains("expected a string"));
 }
 
 TEST_CASE("hdf5: fixed-length strings and foreign types", "[hdf5]") {
@@ -321,8 +321,9 @@ TEST_CASE("hdf5: the uint16 readers read uint16 datasets as they are, and only t
   }
   const auto file = h5::File::open_read(path);
   const auto frames = [&](std::size_t first, std::size_t count) {
-    return std::vector<std::uint16_t>(stack.begin() + static_cast<std::ptrdiff_t>(first * 6),
-                                      stack.begin() + static_cast<std::ptrdiff_t>((first + count) * 6));
+    return std::vector<std::uint16_t>(
+        stack.begin() + static_cast<std::ptrdiff_t>(first * 6),
+        stack.begin() + static_cast<std::ptrdiff_t>((first + count) * 6));
   };
   CHECK(h5::read_uint16s(file, "/stack") == stack);
   CHECK(h5::read_uint16_slab(file, "/stack", 0, 4) == frames(0, 4));
@@ -330,9 +331,10 @@ TEST_CASE("hdf5: the uint16 readers read uint16 datasets as they are, and only t
   CHECK(h5::read_uint16_slab(file, "/stack", 4, 0).empty());
   CHECK_THROWS_WITH(h5::read_uint16_slab(file, "/stack", 3, 2),
                     StartsWith(quoted(path) + ": dataset '/stack' has 4 entries along axis 0"));
-  CHECK_THROWS_WITH(h5::read_uint16s(file, "/float"),
-                    StartsWith(quoted(path) + ": dataset '/float' holds 32-bit float values, expected "
-                                              "16-bit unsigned integer"));
+  CHECK_THROWS_WITH(
+      h5::read_uint16s(file, "/float"),
+      StartsWith(quoted(path) + ": dataset '/float' holds 32-bit float values, expected "
+                                "16-bit unsigned integer"));
   CHECK_THROWS_WITH(h5::read_uint16_slab(file, "/int32", 0, 1), Contains("32-bit signed integer"));
   CHECK_THROWS_AS(h5::read_uint16s(file, "/missing"), InputError);
 }
@@ -362,9 +364,9 @@ TEST_CASE("hdf5: write errors are OutputErrors naming the dataset", "[hdf5]") {
     CHECK_THROWS_AS(h5::write_string(read_only, "/s", "text"), OutputError);
   }
   CHECK(open_hdf5_objects() == 0);  // failed writes left nothing open
-  CHECK_THROWS_WITH(h5::File::create(dir / "no_such_folder" / "out.h5"),
-                    StartsWith(quoted(dir / "no_such_folder" / "out.h5") +
-                               ": cannot create HDF5 file"));
+  CHECK_THROWS_WITH(
+      h5::File::create(dir / "no_such_folder" / "out.h5"),
+      StartsWith(quoted(dir / "no_such_folder" / "out.h5") + ": cannot create HDF5 file"));
 }
 
 TEST_CASE("hdf5: File is move-only and stays usable after a move", "[hdf5]") {
@@ -434,9 +436,9 @@ TEST_CASE("hdf5: truncated files raise InputError naming the file, never crash",
   REQUIRE(full_size > 1024 * 1024);
 
   StderrCapture capture(dir / "stderr.txt");
-  for (const std::uintmax_t size : {full_size / 2, full_size - 1, std::uintmax_t{4096},
-                                    std::uintmax_t{1000}, std::uintmax_t{100},
-                                    std::uintmax_t{8}, std::uintmax_t{0}}) {
+  for (const std::uintmax_t size :
+       {full_size / 2, full_size - 1, std::uintmax_t{4096}, std::uintmax_t{1000},
+        std::uintmax_t{100}, std::uintmax_t{8}, std::uintmax_t{0}}) {
     INFO("truncated to " << size << " bytes");
     const fs::path path = dir / ("cut-" + std::to_string(size) + ".h5");
     fs::copy_file(original, path);
@@ -475,7 +477,8 @@ TEST_CASE("hdf5: uint16 and uint8 stacks read as float slab by slab, every value
   // 4 slabs (the last one short) and both buffers are reused while the other is widened.
   const std::size_t n = 11, h = 1500, w = 1500;
   std::vector<std::uint16_t> u16(n * h * w);
-  for (std::size_t i = 0; i < u16.size(); ++i) u16[i] = static_cast<std::uint16_t>((i * 2654435761u) >> 7);
+  for (std::size_t i = 0; i < u16.size(); ++i)
+    u16[i] = static_cast<std::uint16_t>((i * 2654435761u) >> 7);
   std::vector<std::uint8_t> u8(3 * 7 * 5);
   for (std::size_t i = 0; i < u8.size(); ++i) u8[i] = static_cast<std::uint8_t>(i * 37);
   {

@@ -1,9 +1,7 @@
-// Tests of io/formats/shifts_table: the CSV round trip (exact: shortest round-trip formatting), comments
-// and blank lines, every reading error, writing errors, and the drift plot (written, readable by
-// OpenCV, the expected size, the series and flag colours present, errors).
+// Tests of io/formats/shifts_table: the CSV round trip (exact: shortest round-trip formatting),
+// comments and blank lines, every reading error, writing errors, and the drift plot (written,
+// readable by OpenCV, the expected size, the series and flag colours present, errors).
 #include "io/formats/shifts_table.hpp"
-
-#include "core/base/detail/opencv_headers.hpp"
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -14,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/detail/opencv_headers.hpp"
 #include "core/base/error.hpp"
 #include "support/temp_dir.hpp"
 
@@ -150,9 +149,9 @@ TEST_CASE("Writing a shifts table reports the file it cannot write", "[shifts_ta
   CHECK_THROWS_WITH(write_shifts_csv(dir.path(), {}), Catch::Contains(dir.path().string()));
   // A value that could not be read back: refused, and no file is left behind.
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  CHECK_THROWS_WITH(write_shifts_csv(dir / "nan.csv", {{6540, 0, 0, 1}, {6541, 0.5, 0, nan}}),
-                    Catch::Contains("nan.csv") && Catch::Contains("row 1") &&
-                        Catch::Contains("quality"));
+  CHECK_THROWS_WITH(
+      write_shifts_csv(dir / "nan.csv", {{6540, 0, 0, 1}, {6541, 0.5, 0, nan}}),
+      Catch::Contains("nan.csv") && Catch::Contains("row 1") && Catch::Contains("quality"));
   CHECK_FALSE(fs::exists(dir / "nan.csv"));
 }
 

@@ -1,13 +1,13 @@
 // Readers on hand-made files: every layout, and each way a file can be wrong.
-#include <catch2/catch.hpp>
+#include "io/formats/stack_reader.hpp"
 
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <fstream>
 
 #include "core/base/error.hpp"
 #include "core/stack/optical_density.hpp"
 #include "io/formats/hdf5_file.hpp"
-#include "io/formats/stack_reader.hpp"
 #include "io/formats/tiff_io.hpp"
 #include "support/temp_dir.hpp"
 
@@ -30,7 +30,8 @@ struct FxiSpec {
   bool with_flats = true;
 };
 
-fs::path write_fxi(const test::TempDir& dir, const FxiSpec& spec, const std::string& name = "scan.h5") {
+fs::path write_fxi(const test::TempDir& dir, const FxiSpec& spec,
+                   const std::string& name = "scan.h5") {
   const auto path = dir / name;
   h5::File file = h5::File::create(path);
   auto count = [](const std::vector<std::size_t>& s) {
@@ -79,10 +80,12 @@ TEST_CASE("FXI HDF5: keV energies, per-energy flats, averaged darks", "[reader][
     for (std::size_t r = 0; r < 4; ++r)
       for (std::size_t c = 0; c < 5; ++c)
         CHECK(loaded.raw.flat_value(e, r, c) == static_cast<float>(3000 + (e * 4 + r) * 5 + c));
-  CHECK(loaded.raw.bytes() == 3 * 20 * 4 + 3 * 20 * 2 + 20 * 4);  // float counts, uint16 flats, dark
+  CHECK(loaded.raw.bytes() ==
+        3 * 20 * 4 + 3 * 20 * 2 + 20 * 4);  // float counts, uint16 flats, dark
 }
 
-TEST_CASE("FXI HDF5: a different number of flats is averaged, eV energies are kept", "[reader][fxi]") {
+TEST_CASE("FXI HDF5: a different number of flats is averaged, eV energies are kept",
+          "[reader][fxi]") {
   test::TempDir dir;
   FxiSpec spec;
   spec.flats = {2, 4, 5};
@@ -90,7 +93,7 @@ TEST_CASE("FXI HDF5: a different number of flats is averaged, eV energies are ke
   const auto loaded = load_raw_stack(source_for(write_fxi(dir, spec)));
   CHECK(loaded.description.energy_unit.unit == EnergyUnit::ev);
   CHECK(loaded.raw.flat_count() == 1);
-  CHECK_FALSE(loaded.raw.flats_are_uint16());  // an average is not an integer
+  CHECK_FALSE(loaded.raw.flats_are_uint16());        // an average is not an integer
   CHECK(loaded.raw.flat_value(1, 0, 0) == 3010.0f);  // mean of 3000 and 3020
   CHECK(loaded.raw.flat_value(1, 3, 4) == 3029.0f);  // mean of 3019 and 3039
   StackSource per_energy = source_for(dir / "scan.h5");
@@ -133,8 +136,9 @@ TEST_CASE("FXI HDF5: each inconsistency is a clear error naming the file", "[rea
   }
   SECTION("flat shape mismatch") {
     spec.flats = {3, 4, 6};
-    CHECK_THROWS_WITH(load_raw_stack(source_for(write_fxi(dir, spec))),
-                      Catch::Contains("/img_bkg") && Catch::Contains("4x6 but the stack's are 4x5"));
+    CHECK_THROWS_WITH(
+        load_raw_stack(source_for(write_fxi(dir, spec))),
+        Catch::Contains("/img_bkg") && Catch::Contains("4x6 but the stack's are 4x5"));
   }
   SECTION("dark shape mismatch") {
     spec.darks = {2, 5, 5};
@@ -156,7 +160,8 @@ TEST_CASE("FXI HDF5: each inconsistency is a clear error naming the file", "[rea
   }
   SECTION("duplicate energies") {
     spec.energies = {6.5, 6.51, 6.51};
-    CHECK_THROWS_WITH(load_raw_stack(source_for(write_fxi(dir, spec))), Catch::Contains("duplicates"));
+    CHECK_THROWS_WITH(load_raw_stack(source_for(write_fxi(dir, spec))),
+                      Catch::Contains("duplicates"));
   }
   SECTION("wrong rank") {
     const auto path = dir / "rank.h5";
@@ -170,9 +175,9 @@ TEST_CASE("FXI HDF5: each inconsistency is a clear error naming the file", "[rea
   SECTION("missing images") {
     const auto path = dir / "empty.h5";
     { h5::File file = h5::File::create(path); }
-    CHECK_THROWS_WITH(describe_stack(source_for(path)),
-                      Catch::Contains("empty.h5") && Catch::Contains("'/img_xanes'") &&
-                          Catch::Contains("not found"));
+    CHECK_THROWS_WITH(describe_stack(source_for(path)), Catch::Contains("empty.h5") &&
+                                                            Catch::Contains("'/img_xanes'") &&
+                                                            Catch::Contains("not found"));
   }
 }
 
@@ -233,7 +238,8 @@ TEST_CASE("Multi-page TIFF with an energy list, a single flat and dark pages", "
   SECTION("flat of another size") {
     const std::vector<std::uint16_t> small(6, 1000);
     write_tiff(dir / "flat.tif", ImageView<const std::uint16_t>(small.data(), 2, 3));
-    CHECK_THROWS_WITH(load_raw_stack(s), Catch::Contains("flat.tif") && Catch::Contains("2x3 but the stack is 3x4"));
+    CHECK_THROWS_WITH(load_raw_stack(s),
+                      Catch::Contains("flat.tif") && Catch::Contains("2x3 but the stack is 3x4"));
   }
   SECTION("no flat") {
     s.flat.clear();
@@ -252,7 +258,8 @@ TEST_CASE("Folder of single-page TIFFs in natural name order", "[reader][tiff]")
   // Named so that byte order (1, 10, 2) differs from natural order (1, 2, 10).
   for (const int i : {1, 2, 10}) {
     const std::vector<float> v(4, static_cast<float>(i * 100));
-    write_tiff(dir / "frames" / ("img_" + std::to_string(i) + ".tif"), ImageView<const float>(v.data(), h, w));
+    write_tiff(dir / "frames" / ("img_" + std::to_string(i) + ".tif"),
+               ImageView<const float>(v.data(), h, w));
   }
   const std::vector<float> flat(4, 5000.0f);
   write_tiff(dir / "flat.tif", ImageView<const float>(flat.data(), h, w));
@@ -281,10 +288,12 @@ TEST_CASE("Folder of single-page TIFFs in natural name order", "[reader][tiff]")
   }
 }
 
-TEST_CASE("Multi-page uint16 TIFF flats: per energy as uint16, averaged as float", "[reader][tiff]") {
+TEST_CASE("Multi-page uint16 TIFF flats: per energy as uint16, averaged as float",
+          "[reader][tiff]") {
   test::TempDir dir;
   const std::size_t h = 3, w = 4;
-  std::vector<std::vector<std::uint16_t>> frames{ramp(12, 100), ramp(12, 200)}, flat_pages{ramp(12, 5000), ramp(12, 6000)};
+  std::vector<std::vector<std::uint16_t>> frames{ramp(12, 100), ramp(12, 200)},
+      flat_pages{ramp(12, 5000), ramp(12, 6000)};
   const auto views = [&](const std::vector<std::vector<std::uint16_t>>& v) {
     std::vector<ImageView<const std::uint16_t>> out;
     for (const auto& f : v) out.emplace_back(f.data(), h, w);
@@ -332,7 +341,8 @@ TEST_CASE("All-zero uint16 flats are refused naming the file, as float ones are"
     StackSource s = source_for(dir / "raw.tif");
     s.energies = dir / "energies.txt";
     s.flat = dir / "flat.tif";
-    CHECK_THROWS_WITH(load_raw_stack(s), Catch::Contains("flat field '") && Catch::Contains("flat.tif") &&
+    CHECK_THROWS_WITH(load_raw_stack(s), Catch::Contains("flat field '") &&
+                                             Catch::Contains("flat.tif") &&
                                              Catch::Contains("holds no positive value"));
   }
 }
@@ -353,9 +363,11 @@ TEST_CASE("OD of a uint16 FXI file equals OD with its flats as float", "[reader]
       for (std::size_t c = 0; c < 13; ++c) f(r, c) = loaded.raw.flat_value(e, r, c);
     flats.push_back(std::move(f));
   }
-  const RawStack as_float(loaded.raw.counts(), std::move(flats), loaded.raw.dark(), loaded.raw.saturation_counts());
+  const RawStack as_float(loaded.raw.counts(), std::move(flats), loaded.raw.dark(),
+                          loaded.raw.saturation_counts());
   const auto a = compute_optical_density(loaded.raw), b = compute_optical_density(as_float);
   // Exact: uint16 -> float is exact and both kernels do the same float operations.
   REQUIRE(a.od.values().size() == b.od.values().size());
-  CHECK(std::memcmp(a.od.values().data(), b.od.values().data(), a.od.values().size() * sizeof(float)) == 0);
+  CHECK(std::memcmp(a.od.values().data(), b.od.values().data(),
+                    a.od.values().size() * sizeof(float)) == 0);
 }

@@ -1,11 +1,11 @@
-#include <catch2/catch.hpp>
+#include "io/formats/text_tables.hpp"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <fstream>
 
 #include "core/base/error.hpp"
 #include "io/formats/reference_manifest.hpp"
-#include "io/formats/text_tables.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace xanesmap;
@@ -28,8 +28,9 @@ TEST_CASE("Energy lists: one per line, comments and blank lines ignored", "[text
 
 TEST_CASE("Energy-list errors name the file and the line", "[text]") {
   test::TempDir dir;
-  CHECK_THROWS_WITH(read_energy_list(write_text(dir, "bad.txt", "6500\n65o1\n")),
-                    Catch::Contains("bad.txt' line 2") && Catch::Contains("'65o1' is not a number"));
+  CHECK_THROWS_WITH(
+      read_energy_list(write_text(dir, "bad.txt", "6500\n65o1\n")),
+      Catch::Contains("bad.txt' line 2") && Catch::Contains("'65o1' is not a number"));
   CHECK_THROWS_WITH(read_energy_list(write_text(dir, "empty.txt", "# nothing\n")),
                     Catch::Contains("holds no energies"));
   CHECK_THROWS_WITH(read_energy_list(dir / "missing.txt"), Catch::Contains("not found"));
@@ -57,7 +58,8 @@ TEST_CASE("XDI references: mu = ln(i0/itrans) when no mu column", "[text]") {
 
 TEST_CASE("Named columns pick energy and mu, bad tables are refused", "[text]") {
   test::TempDir dir;
-  const auto f = write_text(dir, "athena.dat", "# exported\n# energy norm mu\n6500 0.1 1.5\n6501 0.2 1.7\n");
+  const auto f =
+      write_text(dir, "athena.dat", "# exported\n# energy norm mu\n6500 0.1 1.5\n6501 0.2 1.7\n");
   const Spectrum s = read_reference_spectrum(f, "x");
   CHECK(s.mu == std::vector<double>{1.5, 1.7});
   CHECK_THROWS_WITH(read_reference_spectrum(write_text(dir, "one.txt", "6500 1.0\n"), "one"),
@@ -67,7 +69,8 @@ TEST_CASE("Named columns pick energy and mu, bad tables are refused", "[text]") 
   CHECK_THROWS_WITH(read_reference_spectrum(write_text(dir, "dup.txt", "6500 1\n6500 2\n"), "d"),
                     Catch::Contains("duplicates"));
   // Descending files are sorted.
-  const Spectrum desc = read_reference_spectrum(write_text(dir, "desc.txt", "6501 2\n6500 1\n"), "d");
+  const Spectrum desc =
+      read_reference_spectrum(write_text(dir, "desc.txt", "6501 2\n6500 1\n"), "d");
   CHECK(desc.energy_ev == std::vector<double>{6500, 6501});
 }
 

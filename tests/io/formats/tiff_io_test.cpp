@@ -1,13 +1,12 @@
-// Tests of io/formats/tiff_io: round trips through our writer, files written directly with libtiff in
-// layouts our writer never produces (tiles, compression, other sample types, big-endian), the
+// Tests of io/formats/tiff_io: round trips through our writer, files written directly with libtiff
+// in layouts our writer never produces (tiles, compression, other sample types, big-endian), the
 // ImageJ conventions of the output, error messages, and folder listing.
 #include "io/formats/tiff_io.hpp"
 
 #include <tiffio.h>
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -320,13 +319,15 @@ TEST_CASE("read_tiff_uint16 keeps uint16 pages as they are and refuses other typ
     write_tiff_pages(dir / "u16.tif", {pages[0].view(), pages[1].view()});
     const auto read = read_tiff_uint16(dir / "u16.tif");
     REQUIRE(read.size() == 2);
-    for (std::size_t k = 0; k < 2; ++k) CHECK(std::ranges::equal(read[k].pixels(), pages[k].pixels()));
+    for (std::size_t k = 0; k < 2; ++k)
+      CHECK(std::ranges::equal(read[k].pixels(), pages[k].pixels()));
   }
   SECTION("tiled with partial edge tiles") {
     write_with_libtiff(dir / "u16.tif", pages, {.tile = 16});
     const auto read = read_tiff_uint16(dir / "u16.tif");
     REQUIRE(read.size() == 2);
-    for (std::size_t k = 0; k < 2; ++k) CHECK(std::ranges::equal(read[k].pixels(), pages[k].pixels()));
+    for (std::size_t k = 0; k < 2; ++k)
+      CHECK(std::ranges::equal(read[k].pixels(), pages[k].pixels()));
   }
   SECTION("a float file is refused, naming it") {
     const Image<float> page = pattern<float>(4, 4, 0.5, 1.0);
@@ -741,7 +742,8 @@ TEST_CASE("list_tiff_folder lists TIFFs in natural order", "[tiff]") {
   }
 }
 
-TEST_CASE("contiguous pages (written raw) and strided pages (written encoded) give the same file", "[tiff]") {
+TEST_CASE("contiguous pages (written raw) and strided pages (written encoded) give the same file",
+          "[tiff]") {
   // write_tiff writes a contiguous view straight from memory (TIFFWriteRawStrip) and packs a
   // strided one first (TIFFWriteEncodedStrip): for uncompressed data in the machine's byte
   // order both must produce the same bytes, header and pixels.

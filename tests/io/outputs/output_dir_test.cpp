@@ -1,9 +1,9 @@
-#include <catch2/catch.hpp>
+#include "io/outputs/output_dir.hpp"
 
+#include <catch2/catch.hpp>
 #include <fstream>
 
 #include "core/base/error.hpp"
-#include "io/outputs/output_dir.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace xanesmap;
@@ -41,8 +41,8 @@ TEST_CASE("An existing output is replaced only with force", "[output]") {
   const auto dest = dir / "run";
   fs::create_directory(dest);
   std::ofstream(dest / "old.txt") << "old";
-  CHECK_THROWS_WITH(StagedOutputDir(dest, false), Catch::Contains("already exists") &&
-                                                      Catch::Contains("--force"));
+  CHECK_THROWS_WITH(StagedOutputDir(dest, false),
+                    Catch::Contains("already exists") && Catch::Contains("--force"));
   CHECK(fs::exists(dest / "old.txt"));
   {
     StagedOutputDir out(dest, true);
@@ -62,9 +62,11 @@ TEST_CASE("An output is refused when it would replace or sit inside an input", "
   // The output is an input folder, inside one, or contains an input file.
   CHECK_THROWS_AS(refuse_output_over_inputs(dir / "maps", {dir / "maps"}), OutputError);
   CHECK_THROWS_AS(refuse_output_over_inputs(dir / "maps/", {dir / "maps"}), OutputError);
-  CHECK_THROWS_AS(refuse_output_over_inputs(dir.path() / "maps" / "inner", {dir / "maps"}), OutputError);
+  CHECK_THROWS_AS(refuse_output_over_inputs(dir.path() / "maps" / "inner", {dir / "maps"}),
+                  OutputError);
   CHECK_THROWS_AS(refuse_output_over_inputs(dir.path(), {dir / "scan.h5"}), OutputError);
-  CHECK_THROWS_AS(refuse_output_over_inputs(dir.path() / "x" / ".." / "maps", {dir / "maps"}), OutputError);
+  CHECK_THROWS_AS(refuse_output_over_inputs(dir.path() / "x" / ".." / "maps", {dir / "maps"}),
+                  OutputError);
   // Beside the inputs is fine, and so is a name that merely starts like an input's.
   CHECK_NOTHROW(refuse_output_over_inputs(dir / "maps2", {dir / "maps", dir / "scan.h5"}));
   CHECK_NOTHROW(refuse_output_over_inputs(dir / "out", {dir / "maps", "", dir / "scan.h5"}));

@@ -10,8 +10,6 @@
 // the exact colour.
 #include "io/plots/plot_png.hpp"
 
-#include "core/base/detail/opencv_headers.hpp"
-
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
@@ -20,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/detail/opencv_headers.hpp"
 #include "core/base/error.hpp"
 #include "support/picture.hpp"
 #include "support/temp_dir.hpp"
@@ -31,8 +30,8 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-using test::Rgb;
 using test::near;
+using test::Rgb;
 using test::rgb_at;
 // Okabe & Ito colours, the first three entries of the series palette.
 constexpr Rgb kBlue{0, 114, 178};
@@ -208,11 +207,11 @@ TEST_CASE("Plot: points in an explicit colour, non-finite points skipped, error 
   CHECK(count_colour(picture, cv::Rect(0, 0, picture.cols, f.top), kVermillion, 0) > 10);
 }
 
-TEST_CASE("Plot: steps outline at the bin heights, translucent fill, NaN bin left out",
-          "[plot]") {
+TEST_CASE("Plot: steps outline at the bin heights, translucent fill, NaN bin left out", "[plot]") {
   test::TempDir dir;
   // Bins [0,1) = 1, [1,2) = 3, [2,3) = 2, [3,4) = NaN, [4,5) = 1.5.
-  PlotSeries histogram = make_series("counts", {0, 1, 2, 3, 4, 5}, {1, 3, 2, kNaN, 1.5}, PlotStyle::steps);
+  PlotSeries histogram =
+      make_series("counts", {0, 1, 2, 3, 4, 5}, {1, 3, 2, kNaN, 1.5}, PlotStyle::steps);
   histogram.filled = true;
   const PlotOptions options = fixed_ranges(-0.5, 5.5, 0, 4);
   write_plot_png(dir / "steps.png", {histogram}, options);
@@ -243,9 +242,10 @@ TEST_CASE("Plot: steps outline at the bin heights, translucent fill, NaN bin lef
   CHECK(count_inked(picture, cv::Rect(f.col(1.5) - 3, f.row(3.5) - 3, 7, 7)) == 0);
   // The NaN bin [3, 4): no outline and no fill in its middle (3 px from its edges, whose
   // vertical outline parts are 2 px wide), from the frame's top to just above the bottom frame.
-  CHECK(count_colour(picture, cv::Rect(f.col(3) + 3, f.top + 1, f.col(4) - f.col(3) - 6,
-                                       f.bottom - f.top - 2),
-                     kBlue, 200) == 0);
+  CHECK(
+      count_colour(picture,
+                   cv::Rect(f.col(3) + 3, f.top + 1, f.col(4) - f.col(3) - 6, f.bottom - f.top - 2),
+                   kBlue, 200) == 0);
   // The fill reaches the baseline (y = 0 is the frame's bottom): just above it, still filled.
   CHECK(near(rgb_at(picture, f.bottom - 2, f.col(2.5)), fill, 1));
 }
@@ -282,8 +282,7 @@ TEST_CASE("Plot: automatic colours skip explicit ones, legend, vertical markers"
   CHECK(share < 0.8);
 }
 
-TEST_CASE("Plot: automatic ranges include every finite point, y_from_zero starts at 0",
-          "[plot]") {
+TEST_CASE("Plot: automatic ranges include every finite point, y_from_zero starts at 0", "[plot]") {
   test::TempDir dir;
   PlotSeries points = make_series("", {6540, 6550, 6560}, {3.2, 3.6, kNaN}, PlotStyle::points);
   PlotOptions options;
@@ -297,7 +296,8 @@ TEST_CASE("Plot: automatic ranges include every finite point, y_from_zero starts
   CHECK(colour_near(picture, f.row(3.6), f.col(6550), 1, kBlue, 0));
 
   // A single point: a range around it.
-  write_plot_png(dir / "one.png", {make_series("", {2.0}, {5.0}, PlotStyle::points)}, PlotOptions{});
+  write_plot_png(dir / "one.png", {make_series("", {2.0}, {5.0}, PlotStyle::points)},
+                 PlotOptions{});
   CHECK(read_png(dir / "one.png").cols == 1000);
 
   // Extreme magnitudes are drawn (tick values in scientific notation) as long as the range's

@@ -1,5 +1,5 @@
-// Tests of io/plots/png_preview: pictures are written, read back with OpenCV and probed at places given
-// by map_preview_geometry (colours at block centres, colour bar, scale bar, outlines, legend
+// Tests of io/plots/png_preview: pictures are written, read back with OpenCV and probed at places
+// given by map_preview_geometry (colours at block centres, colour bar, scale bar, outlines, legend
 // colours); the colour range, tick and scale-bar rules; errors.
 //
 // Colour tolerances: PNG is lossless, so a pixel read back is exactly what was painted. The
@@ -7,8 +7,6 @@
 // _viridis_data scaled to 8 bits); OpenCV's table holds viridis sampled and rounded to 8 bits, so
 // they may differ by 1 per channel.
 #include "io/plots/png_preview.hpp"
-
-#include "core/base/detail/opencv_headers.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -22,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/detail/opencv_headers.hpp"
 #include "core/base/error.hpp"
 #include "support/picture.hpp"
 #include "support/temp_dir.hpp"
@@ -33,8 +32,8 @@ namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-using test::Rgb;
 using test::near;
+using test::Rgb;
 using test::rgb_at;
 constexpr Rgb kViridisStart{68, 1, 84};   // #440154, dark purple
 constexpr Rgb kViridisEnd{253, 231, 37};  // #FDE725, yellow
@@ -541,8 +540,8 @@ TEST_CASE("Map panels: wrapping into rows, panels keep their relative sizes", "[
   const cv::Mat picture = read_png(dir / "rows.png");
   CHECK(picture.rows == g.canvas_height);
   CHECK(near(panel_block_centre(picture, g, 2, 8, 8), panel_block_centre(picture, g, 0, 8, 8), 0));
-  CHECK_FALSE(near(panel_block_centre(picture, g, 1, 8, 8),
-                   panel_block_centre(picture, g, 0, 8, 8), 10));
+  CHECK_FALSE(
+      near(panel_block_centre(picture, g, 1, 8, 8), panel_block_centre(picture, g, 0, 8, 8), 10));
 
   // write_map_png's rule for a single panel: the same factor and map size.
   const MapPreviewGeometry single = map_preview_geometry(128, 64, test_options());
