@@ -30,16 +30,16 @@ constexpr double kGrowSigma = 2.0;  // hysteresis: low threshold, robust sigmas 
 }  // namespace
 
 void SegmentationOptions::validate() const {
-  require_finite("threshold_od", threshold_od);
+  require_finite("particle-threshold", threshold_od);
   if (threshold_od < 0.0) throw OptionError("particle-threshold", "must be >= 0 (0 = automatic)");
-  require_finite("min_area_um2", min_area_um2);
+  require_finite("min-area-um2", min_area_um2);
   if (min_area_um2 < 0.0) throw OptionError("min-area-um2", "must be >= 0");
-  require_finite("pixel_size_nm", pixel_size_nm);
+  require_finite("pixel-size-nm", pixel_size_nm);
   if (pixel_size_nm <= 0.0) throw OptionError("pixel-size-nm", "must be > 0");
   if (opening_radius_px < 0 || opening_radius_px > 100)
     throw OptionError("opening-radius-px",
                       "must be in 0-100 px, got " + std::to_string(opening_radius_px));
-  require_finite("split_min_depth_px", split_min_depth_px);
+  require_finite("split-min-depth-px", split_min_depth_px);
   if (split_min_depth_px <= 0.0) throw OptionError("split-min-depth-px", "must be > 0");
 }
 
@@ -184,9 +184,9 @@ Segmentation segment_particles(ImageView<const float> edge_jump_od,
 
 ParticleRegions particle_regions(const Segmentation& segmentation, double pixel_size_nm,
                                  double surface_nm) {
-  require_finite("pixel_size_nm", pixel_size_nm);
+  require_finite("pixel-size-nm", pixel_size_nm);
   if (pixel_size_nm <= 0.0) throw OptionError("pixel-size-nm", "must be > 0");
-  require_finite("surface_nm", surface_nm);
+  require_finite("surface-nm", surface_nm);
   if (surface_nm < 0.0) throw OptionError("surface-nm", "must be >= 0");
   const auto& labels = segmentation.labels;
   const std::size_t height = labels.height(), width = labels.width();

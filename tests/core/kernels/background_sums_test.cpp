@@ -69,7 +69,7 @@ TEST_CASE("The background row sums' versions agree", "[kernels][reference]") {
         std::vector<float> q(n, -1.0f);
         const kernels::BackgroundRowSums got = kernels::detail::background_row_sums_for(isa)(
             image.row(r), n, median, lo, hi, q.data());
-        CHECK(std::memcmp(q.data(), want_q.data(), n * sizeof(float)) == 0);
+        CHECK((n == 0 || std::memcmp(q.data(), want_q.data(), n * sizeof(float)) == 0));
         CHECK(got.n == want.n);
         CHECK(got.n_band == want.n_band);
         CHECK(got.max_abs == want.max_abs);
