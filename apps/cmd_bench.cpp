@@ -8,16 +8,22 @@
 // seconds, spectra per second (pixels / s), GB/s and the ratio of that rate to the memory
 // bandwidth measured in the same run (a STREAM-like triad). The bytes charged to a stage are the
 // float32 data it must stream at the least:
-//   reading           the bytes of the files read (--file), or none (in memory)
-//   optical_density   2 x stack + the flats as stored (counts and a flat per energy read, OD
-//   written) registration      1 x stack   (every frame read) shift_apply       2 x stack   (read
-//   and written) valence_model     none        (references, calibration, noise model; the offset
-//   scan's
-//                                 masked mean spectrum with --align-refs)
-//   pixel_fits        1 x stack   (every spectrum read once)
-//   valence_summary   none
-//   segmentation      the edge-jump map; particle_statistics: the maps it reads
-//   writing           the bytes of the files written.
+//   reading              the bytes of the files read (--file), or none (in memory)
+//   optical_density      2 x stack + the flats as stored (counts and a flat per energy read,
+//                        OD written)
+//   registration         1 x stack (every frame read)
+//   shift_apply          2 x stack (read and written)
+//   valence_model        none (references, calibration, noise model; the offset scan's masked
+//                        mean spectrum with --align-refs)
+//   pixel_fits           1 x stack (every spectrum read once)
+//   valence_summary      none
+//   segmentation         the edge-jump map; particle_statistics: the maps it reads
+//   writing              the bytes of the files written.
+// With --file the bench also measures, in the same run, the two limits of reading: the page
+// cache's read rate (the input files read through 16 MiB buffers) and the rate at which the
+// machine hands out fresh memory (a 256 MiB bulk block touched first from every thread): the
+// stack and the flats must land in fresh memory, and on a virtual machine that can cost more
+// than the read itself.
 // Peak memory is the kernel's VmHWM (/proc/self/status), reset (clear_refs 5) once the simulated
 // raw stack is in memory, or before the file is read: it covers the whole run after that.
 #include <fcntl.h>
@@ -45,6 +51,7 @@
 #include "apps/cli_common.hpp"
 #include "apps/cmd_map.hpp"
 #include "core/base/background_release.hpp"
+#include "core/base/bulk_buffer.hpp"
 #include "core/base/defaults.hpp"
 #include "core/base/error.hpp"
 #include "core/pipeline.hpp"
@@ -150,6 +157,40 @@ double triad_gb_s() {
   return 3.0 * 8.0 * static_cast<double>(n) / best / 1e9;
 }
 
+// ---- The limits of reading a file: the page cache and fresh memory.
+
+/// GB/s at which `files` come from the page cache (read twice; the second pass is timed).
+double page_cache_gb_s(const std::vector<std::filesystem::path>& files) {
+  std::vector<char> buffer(std::size_t{16} << 20);
+  double bytes = 0.0, best = 0.0;
+  for (int pass = 0; pass < 2; ++pass) {
+    bytes = 0.0;
+    const auto t0 = Clock::now();
+    for (const auto& f : files) {
+      std::ifstream in(f, std::ios::binary);
+      while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0)
+        bytes += static_cast<double>(in.gcount());
+    }
+    best = seconds_since(t0);
+  }
+  return best > 0 ? bytes / best / 1e9 : 0.0;
+}
+
+/// GB/s at which fresh memory can be touched first (page faults and the kernel's zeroing), with
+/// the threads in use and bulk storage (core/base/bulk_buffer.hpp): 1 GiB in four 256 MiB blocks
+/// held together (a block freed and allocated again would get the same, already mapped pages).
+double fresh_memory_gb_s() {
+  const std::size_t n = std::size_t{64} << 20;  // floats per block
+  std::vector<FloatBuffer> blocks(4);
+  const auto t0 = Clock::now();
+  for (FloatBuffer& block : blocks) {
+    block = FloatBuffer(n);
+    first_touch(block);
+  }
+  const double seconds = seconds_since(t0);
+  return static_cast<double>(blocks.size() * n * sizeof(float)) / seconds / 1e9;
+}
+
 // ---- Stages, timed from the pipeline's events.
 
 struct Stage {
@@ -195,6 +236,9 @@ struct BenchRun {
   std::size_t size = 0, height = 0, width = 0, energies = 0;
   int threads = 0;
   double triad_gb_s = 0.0;
+  double page_cache_gb_s = 0.0;    // --file: the input files read from the page cache
+  double fresh_memory_gb_s = 0.0;  // --file: first touch of fresh memory
+  double fresh_bytes = 0.0;        // --file: the float32 stack and the flats as stored
   double simulate_s = 0.0;
   double total_s = 0.0;    // raw stack in memory (or the file) -> all maps written
   double compute_s = 0.0;  // the same without reading and writing
@@ -384,6 +428,12 @@ BenchRun run_on_file(const BenchArgs& a, const GlobalOptions& global) {
       static_cast<double>((flats_per_energy ? d.frames : 1) * d.height * d.width) *
       (d.flat_sample_type == SampleType::uint16 ? 2.0 : 4.0);
   run.raw_input_bytes = input_bytes(d, source);
+  std::vector<std::filesystem::path> files = d.image_files;
+  for (const auto& extra : {source.flat, source.dark})
+    if (!extra.empty()) files.push_back(extra);
+  run.page_cache_gb_s = page_cache_gb_s(files);
+  run.fresh_memory_gb_s = fresh_memory_gb_s();
+  run.fresh_bytes = static_cast<double>(run.stack_bytes) + flat_bytes;
 
   MapArgs map;
   map.stack = a.file;
@@ -453,6 +503,14 @@ ThreadTimes compare_threads(const BenchArgs& a, const ReferenceManifest& manifes
 
 // ---- Output.
 
+/// The least time reading can take here: the files from the page cache, the stack and the flats
+/// into fresh memory (the two can overlap; their sum is the floor of doing them in turn).
+double reading_floor_s(const BenchRun& r) {
+  if (r.page_cache_gb_s <= 0 || r.fresh_memory_gb_s <= 0) return 0.0;
+  return static_cast<double>(r.raw_input_bytes) / 1e9 / r.page_cache_gb_s +
+         r.fresh_bytes / 1e9 / r.fresh_memory_gb_s;
+}
+
 Json stage_json(const Stage& s, double triad) {
   Json j;
   const double sec = s.seconds;
@@ -476,6 +534,12 @@ Json run_json(const BenchRun& r) {
   j["threads"] = r.threads;
   j["triad_gb_s"] = r.triad_gb_s;
   j["triad_convention"] = "a[i] = b[i] + s*c[i] on doubles, 3 x 8 bytes per element, best of 7";
+  if (r.page_cache_gb_s > 0) {
+    j["page_cache_gb_s"] = r.page_cache_gb_s;
+    j["fresh_memory_gb_s"] = r.fresh_memory_gb_s;
+    j["fresh_bytes"] = r.fresh_bytes;
+    j["reading_floor_s"] = reading_floor_s(r);
+  }
   j["total_s"] = r.total_s;
   j["compute_s"] = r.compute_s;
   j["simulate_s"] = r.simulate_s;
@@ -510,6 +574,16 @@ void print_run(const BenchRun& r) {
                 sec > 0 ? s.spectra / sec : 0.0, gbs, gbs / r.triad_gb_s, s.cpu_s);
   }
   const bool file = r.input != "simulated in memory";
+  if (r.page_cache_gb_s > 0) {
+    double reading = 0.0;
+    for (const Stage& stage : r.stages)
+      if (stage.name == "reading") reading = stage.seconds;
+    std::printf(
+        "reading's limits here: page cache %.2f GB/s, fresh memory %.2f GB/s (%.2f GB of stack "
+        "and flats): floor %.2f s, reading took %.2f x that\n",
+        r.page_cache_gb_s, r.fresh_memory_gb_s, r.fresh_bytes / 1e9, reading_floor_s(r),
+        reading_floor_s(r) > 0 ? reading / reading_floor_s(r) : 0.0);
+  }
   std::printf(
       "total (%s -> maps written): %.2f s wall (stages without reading and writing: %.2f s)\n",
       file ? "file read" : "raw stack in memory", r.total_s, r.compute_s);

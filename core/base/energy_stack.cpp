@@ -36,7 +36,7 @@ void check_energies_strictly_increasing(std::span<const double> energies_ev) {
 }
 
 EnergyStack::EnergyStack(std::vector<double> energies_ev, std::size_t height, std::size_t width,
-                         std::vector<float> values)
+                         FloatBuffer values)
     : energies_ev_(std::move(energies_ev)),
       height_(height),
       width_(width),
@@ -53,14 +53,19 @@ EnergyStack::EnergyStack(std::vector<double> energies_ev, std::size_t height, st
   }
 }
 
+EnergyStack::EnergyStack(std::vector<double> energies_ev, std::size_t height, std::size_t width,
+                         const std::vector<float>& values)
+    : EnergyStack(std::move(energies_ev), height, width,
+                  FloatBuffer(values.begin(), values.end())) {}
+
 namespace {
-std::vector<float> concatenate(const std::vector<Image<float>>& frames, std::size_t energies) {
+FloatBuffer concatenate(const std::vector<Image<float>>& frames, std::size_t energies) {
   if (frames.size() != energies)
     throw InputError(std::to_string(energies) + " energies but " + std::to_string(frames.size()) +
                      " frames");
   if (frames.empty()) return {};
   const std::size_t h = frames[0].height(), w = frames[0].width();
-  std::vector<float> values(frames.size() * h * w);
+  FloatBuffer values(frames.size() * h * w);
   for (std::size_t e = 0; e < frames.size(); ++e) {
     if (frames[e].height() != h || frames[e].width() != w)
       throw InputError("frame " + std::to_string(e) + " is " +

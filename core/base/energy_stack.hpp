@@ -13,6 +13,7 @@
 #include <span>
 #include <vector>
 
+#include "core/base/bulk_buffer.hpp"
 #include "core/base/image.hpp"
 
 namespace xanesmap {
@@ -26,7 +27,10 @@ class EnergyStack {
   EnergyStack() = default;
   /// Takes `values` (energies.size() * height * width floats, frame-major).
   EnergyStack(std::vector<double> energies_ev, std::size_t height, std::size_t width,
-              std::vector<float> values);
+              FloatBuffer values);
+  /// Copies `values` (energies.size() * height * width floats, frame-major).
+  EnergyStack(std::vector<double> energies_ev, std::size_t height, std::size_t width,
+              const std::vector<float>& values);
   /// One image per energy; every frame must have the size of the first.
   EnergyStack(std::vector<double> energies_ev, const std::vector<Image<float>>& frames);
 
@@ -50,7 +54,7 @@ class EnergyStack {
   std::vector<double> energies_ev_;
   std::size_t height_ = 0;
   std::size_t width_ = 0;
-  std::vector<float> values_;
+  FloatBuffer values_;
 };
 
 }  // namespace xanesmap

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "core/base/bulk_buffer.hpp"
+
 namespace xanesmap {
 
 template <typename T>
@@ -54,12 +56,14 @@ class Image {
   Image(std::size_t height, std::size_t width, T fill = T{})
       : height_(height), width_(width), pixels_(height * width, fill) {}
   /// Takes ownership of `pixels`, which must hold height * width values in row-major order.
-  Image(std::size_t height, std::size_t width, std::vector<T> pixels)
+  Image(std::size_t height, std::size_t width, BulkVector<T> pixels)
       : height_(height), width_(width), pixels_(std::move(pixels)) {
-    if (pixels_.size() != height_ * width_)
-      throw std::invalid_argument("Image: " + std::to_string(pixels_.size()) +
-                                  " pixels given for " + std::to_string(height_) + "x" +
-                                  std::to_string(width_));
+    check_size();
+  }
+  /// Copies `pixels` (height * width values in row-major order).
+  Image(std::size_t height, std::size_t width, const std::vector<T>& pixels)
+      : height_(height), width_(width), pixels_(pixels.begin(), pixels.end()) {
+    check_size();
   }
   /// Deep copy of a view.
   explicit Image(ImageView<const T> v) : height_(v.height()), width_(v.width()) {
@@ -85,9 +89,16 @@ class Image {
   ImageView<const T> view() const { return {pixels_.data(), height_, width_}; }
 
  private:
+  void check_size() const {
+    if (pixels_.size() != height_ * width_)
+      throw std::invalid_argument("Image: " + std::to_string(pixels_.size()) +
+                                  " pixels given for " + std::to_string(height_) + "x" +
+                                  std::to_string(width_));
+  }
+
   std::size_t height_ = 0;
   std::size_t width_ = 0;
-  std::vector<T> pixels_;
+  BulkVector<T> pixels_;
 };
 
 /// "HxW", the way every message in xanesmap writes an image size.

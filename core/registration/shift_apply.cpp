@@ -239,7 +239,7 @@ AlignedStack apply_shifts(const EnergyStack& stack, std::span<const double> dy_p
   const std::size_t n = stack.frame_count();
   if (n == 0) return {};
   const std::size_t h = stack.height(), w = stack.width();
-  AlignedStack result{EnergyStack(stack.energies_ev(), h, w, std::vector<float>(n * h * w)),
+  AlignedStack result{EnergyStack(stack.energies_ev(), h, w, FloatBuffer(n * h * w)),
                       Image<std::uint8_t>(h, w, 0), Image<std::uint8_t>(h, w, 0)};
   shift_frames(stack, result.stack, dy_px, dx_px, result, progress);
   return result;

@@ -177,7 +177,7 @@ OpticalDensityResult compute_optical_density(const RawStack& raw,
   const EnergyStack& counts = raw.counts();
   const std::size_t n = counts.frame_count(), h = counts.height(), w = counts.width();
   const OdInputs in{raw, saturation_level(raw, options)};
-  std::vector<float> od(n * h * w);
+  FloatBuffer od(n * h * w);  // every value written by od_all_frames
   Image<std::uint8_t> flags(h, w, 0);
   std::vector<std::size_t> invalid_per_energy = od_all_frames(
       in, n, [&](std::size_t e) { return counts.frame(e).data(); },

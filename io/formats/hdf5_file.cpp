@@ -358,10 +358,10 @@ std::size_t readable_elements(const File& file, const std::string& path, const D
 }
 
 /// `count` default values, or InputError (not bad_alloc) if memory runs out.
-template <typename T>
-std::vector<T> allocate(const File& file, const std::string& path, std::size_t count) {
+template <typename T, typename Container = std::vector<T>>
+Container allocate(const File& file, const std::string& path, std::size_t count) {
   try {
-    return std::vector<T>(count);
+    return Container(count);
   } catch (const std::bad_alloc&) {
     throw InputError(prefix(file) + dataset_name(path) + ": not enough memory to read " +
                      std::to_string(count) + " values");
@@ -385,11 +385,12 @@ void require_uint16(const File& file, const std::string& path, const DatasetView
 }
 
 /// Reads the whole dataset converted by HDF5 to `mem_type` (whose C++ type is T).
-template <typename T>
-std::vector<T> read_all(const File& file, const std::string& path, const DatasetView& view,
-                        hid_t mem_type) {
-  std::vector<T> values = allocate<T>(file, path, readable_elements(file, path, view));
+template <typename T, typename Container = std::vector<T>>
+Container read_all(const File& file, const std::string& path, const DatasetView& view,
+                   hid_t mem_type) {
+  Container values = allocate<T, Container>(file, path, readable_elements(file, path, view));
   if (values.empty()) return values;
+  if constexpr (!std::is_same_v<Container, std::vector<T>>) first_touch(values);
   if (H5Dread(view.dataset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
     throw_corrupt(file, dataset_name(path));
   return values;
@@ -401,9 +402,10 @@ std::vector<T> read_all(const File& file, const std::string& path, const Dataset
 /// uint16 stack took 8.5 CPU s); a read without conversion is a copy from the page cache. Two
 /// slab buffers alternate: one is widened by the TBB workers while the next slab is read.
 template <typename Int>
-std::vector<float> read_widened(const File& file, const std::string& path, const DatasetView& view,
-                                hid_t mem_type) {
-  std::vector<float> values = allocate<float>(file, path, readable_elements(file, path, view));
+FloatBuffer read_widened(const File& file, const std::string& path, const DatasetView& view,
+                         hid_t mem_type) {
+  FloatBuffer values =
+      allocate<float, FloatBuffer>(file, path, readable_elements(file, path, view));
   if (values.empty()) return values;
   const std::size_t length = view.dims[0], per_entry = values.size() / length;
   constexpr std::size_t kSlabBytes = std::size_t{16} << 20;
@@ -456,8 +458,8 @@ void require_axis0(const File& file, const std::string& path, const DatasetView&
 /// `count` entries along axis 0 from `first`, converted by HDF5 to `mem_type` (C++ type T), from
 /// a dataset of rank >= 1 whose type the caller has checked.
 template <typename T>
-std::vector<T> read_slab(const File& file, const std::string& path, const DatasetView& view,
-                         std::size_t first, std::size_t count, hid_t mem_type) {
+BulkVector<T> read_slab(const File& file, const std::string& path, const DatasetView& view,
+                        std::size_t first, std::size_t count, hid_t mem_type) {
   const std::size_t length = view.dims[0];
   if (first > length || count > length - first)
     throw InputError(prefix(file) + dataset_name(path) + " has " + std::to_string(length) +
@@ -470,7 +472,7 @@ std::vector<T> read_slab(const File& file, const std::string& path, const Datase
   block[0] = count;
   const std::size_t elements = readable_elements(file, path, view);
   const std::size_t slab_elements = (length == 0) ? 0 : elements / length * count;
-  std::vector<T> values = allocate<T>(file, path, slab_elements);
+  BulkVector<T> values = allocate<T, BulkVector<T>>(file, path, slab_elements);
   if (values.empty()) return values;
 
   const std::string what = dataset_name(path);
@@ -722,7 +724,7 @@ DatasetInfo dataset_info(const File& file, const std::string& path) {
   return {std::vector<std::size_t>(view.dims.begin(), view.dims.end()), *type};
 }
 
-std::vector<float> read_floats(const File& file, const std::string& path) {
+FloatBuffer read_floats(const File& file, const std::string& path) {
   const DatasetView view = view_dataset(file, path);
   require_numeric(file, path, view);
   if (!view.null_space && !view.dims.empty() && view.dims[0] > 0) {
@@ -732,7 +734,7 @@ std::vector<float> read_floats(const File& file, const std::string& path) {
     if (type == SampleType::uint8)
       return read_widened<std::uint8_t>(file, path, view, H5T_NATIVE_UINT8);
   }
-  return read_all<float>(file, path, view, H5T_NATIVE_FLOAT);
+  return read_all<float, FloatBuffer>(file, path, view, H5T_NATIVE_FLOAT);
 }
 
 std::vector<double> read_doubles(const File& file, const std::string& path) {
@@ -744,22 +746,22 @@ std::vector<double> read_doubles(const File& file, const std::string& path) {
   return read_all<double>(file, path, view, H5T_NATIVE_DOUBLE);
 }
 
-std::vector<std::uint16_t> read_uint16s(const File& file, const std::string& path) {
+BulkVector<std::uint16_t> read_uint16s(const File& file, const std::string& path) {
   const DatasetView view = view_dataset(file, path);
   require_uint16(file, path, view);
-  return read_all<std::uint16_t>(file, path, view, H5T_NATIVE_UINT16);
+  return read_all<std::uint16_t, BulkVector<std::uint16_t>>(file, path, view, H5T_NATIVE_UINT16);
 }
 
-std::vector<float> read_floats_slab(const File& file, const std::string& path, std::size_t first,
-                                    std::size_t count) {
+FloatBuffer read_floats_slab(const File& file, const std::string& path, std::size_t first,
+                             std::size_t count) {
   const DatasetView view = view_dataset(file, path);
   require_axis0(file, path, view);
   require_numeric(file, path, view);
   return read_slab<float>(file, path, view, first, count, H5T_NATIVE_FLOAT);
 }
 
-std::vector<std::uint16_t> read_uint16_slab(const File& file, const std::string& path,
-                                            std::size_t first, std::size_t count) {
+BulkVector<std::uint16_t> read_uint16_slab(const File& file, const std::string& path,
+                                           std::size_t first, std::size_t count) {
   const DatasetView view = view_dataset(file, path);
   require_axis0(file, path, view);
   require_uint16(file, path, view);

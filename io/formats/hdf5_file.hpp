@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/bulk_buffer.hpp"
 #include "core/base/sample_type.hpp"
 
 namespace xanesmap::h5 {
@@ -79,21 +80,21 @@ bool has_dataset(const File& file, const std::string& path);
 DatasetInfo dataset_info(const File& file, const std::string& path);
 
 /// The whole dataset (any rank) converted by HDF5 to float, in C order.
-std::vector<float> read_floats(const File& file, const std::string& path);
+FloatBuffer read_floats(const File& file, const std::string& path);
 /// The whole dataset converted to double; only rank 1 or a scalar is accepted.
 std::vector<double> read_doubles(const File& file, const std::string& path);
 /// `count` consecutive entries along axis 0 starting at `first` (e.g. frames 5..7 of an
 /// (n,H,W) stack), as float. InputError if the rank is 0 or first+count exceeds axis 0.
-std::vector<float> read_floats_slab(const File& file, const std::string& path, std::size_t first,
-                                    std::size_t count);
+FloatBuffer read_floats_slab(const File& file, const std::string& path, std::size_t first,
+                             std::size_t count);
 /// The whole dataset (any rank) as uint16, in C order, without conversion: for raw detector
 /// frames kept in the type they were recorded in. InputError if the dataset is not 16-bit
 /// unsigned integer (HDF5 would clip other types silently).
-std::vector<std::uint16_t> read_uint16s(const File& file, const std::string& path);
+BulkVector<std::uint16_t> read_uint16s(const File& file, const std::string& path);
 /// `count` entries along axis 0 from `first`, as uint16 (same rules as read_floats_slab and
 /// read_uint16s).
-std::vector<std::uint16_t> read_uint16_slab(const File& file, const std::string& path,
-                                            std::size_t first, std::size_t count);
+BulkVector<std::uint16_t> read_uint16_slab(const File& file, const std::string& path,
+                                           std::size_t first, std::size_t count);
 /// A scalar (or single-element) string dataset, fixed or variable length; nullopt if missing.
 /// InputError if the path exists but is not a single string.
 std::optional<std::string> read_string(const File& file, const std::string& path);

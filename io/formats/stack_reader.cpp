@@ -211,8 +211,8 @@ StackDescription describe_tiff(const StackSource& s, bool folder) {
   return d;
 }
 
-std::vector<float> concatenate(std::vector<Image<float>>&& pages) {
-  std::vector<float> out;
+FloatBuffer concatenate(std::vector<Image<float>>&& pages) {
+  FloatBuffer out;
   if (pages.empty()) return out;
   out.reserve(pages.size() * pages[0].size());
   for (auto& p : pages) {
@@ -236,20 +236,20 @@ void check_pages(const std::filesystem::path& file, const std::vector<Image<T>>&
                        size_text(h, w));
 }
 
-std::vector<float> read_tiff_frames(const std::filesystem::path& file, std::size_t expected_pages,
-                                    std::size_t h, std::size_t w) {
+FloatBuffer read_tiff_frames(const std::filesystem::path& file, std::size_t expected_pages,
+                             std::size_t h, std::size_t w) {
   TiffImages tiff = read_tiff(file);
   check_pages(file, tiff.pages, expected_pages, h, w);
   return concatenate(std::move(tiff.pages));
 }
 
 /// The images as float, frame-major (the counts of the raw stack).
-std::vector<float> read_images(const StackSource& source, const StackDescription& d) {
+FloatBuffer read_images(const StackSource& source, const StackDescription& d) {
   if (d.layout == StackLayout::fxi_hdf5)
     return h5::read_floats(h5::File::open_read(source.stack), source.datasets.images);
   if (d.layout == StackLayout::tiff_multipage)
     return read_tiff_frames(source.stack, d.frames, d.height, d.width);
-  std::vector<float> images;
+  FloatBuffer images;
   images.reserve(d.frames * d.height * d.width);
   for (const auto& f : d.image_files) {
     const auto frame = read_tiff_frames(f, 1, d.height, d.width);
@@ -284,7 +284,7 @@ std::vector<Image<T>> read_extra_frames(const StackSource& source, const StackDe
   frames.reserve(count);
   // A single frame may be stored as (H, W): read it whole; the (n, H, W) frames one by one.
   for (std::size_t i = 0; i < count; ++i) {
-    std::vector<T> values;
+    BulkVector<T> values;
     if constexpr (std::is_same_v<T, float>)
       values = count == 1 ? h5::read_floats(file, path) : h5::read_floats_slab(file, path, i, 1);
     else
@@ -308,7 +308,7 @@ std::string no_positive_flat(const StackDescription& d) {
 }
 
 std::optional<std::string> unusable_images(const StackSource& source, const StackDescription& d,
-                                           const std::vector<float>& images) {
+                                           std::span<const float> images) {
   const auto saturation = integer_saturation_level(d.sample_type);
   const bool usable =
       images.empty() || std::any_of(images.begin(), images.end(), [&](float v) {
@@ -395,7 +395,7 @@ LoadedStack load_raw_stack(const StackSource& source, const ProgressSink& progre
     rethrow_with_context(e, d.energy_source);
   }
   const std::size_t steps = 3;
-  std::vector<float> images = read_images(source, d);
+  FloatBuffer images = read_images(source, d);
   report(progress, "read", 1, steps);
   // uint16 flats are read as they are: kept per energy (or as the single flat), or averaged.
   const bool uint16_flats = d.flat_sample_type == SampleType::uint16;

@@ -79,9 +79,9 @@ StackDescription describe_stack(const StackSource& source);
 /// All raw values as float, frame-major, as described (for `info`'s statistics; load_raw_stack
 /// reads flats and darks frame by frame instead).
 struct RawArrays {
-  std::vector<float> images;  // frames x H x W
-  std::vector<float> flats;   // flat_frames x H x W (may be empty)
-  std::vector<float> darks;   // dark_frames x H x W (may be empty)
+  FloatBuffer images;  // frames x H x W
+  FloatBuffer flats;   // flat_frames x H x W (may be empty)
+  FloatBuffer darks;   // dark_frames x H x W (may be empty)
 };
 
 RawArrays read_raw_arrays(const StackSource& source, const StackDescription& description,

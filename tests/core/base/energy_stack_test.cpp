@@ -24,14 +24,14 @@ TEST_CASE("EnergyStack refuses energies that are not strictly increasing", "[ene
   CHECK_THROWS_WITH(EnergyStack({6500.0, 6502.0, 6501.0}, 2, 2, values),
                     Catch::Contains("not increasing") && Catch::Contains("energy 2"));
   CHECK_THROWS_WITH(EnergyStack({6500.0, NAN, 6501.0}, 2, 2, values), Catch::Contains("finite"));
-  CHECK_THROWS_AS(EnergyStack({}, 2, 2, {}), InputError);
+  CHECK_THROWS_AS(EnergyStack({}, 2, 2, FloatBuffer{}), InputError);
 }
 
 TEST_CASE("EnergyStack refuses inconsistent sizes with a message that says what",
           "[energy_stack]") {
   CHECK_THROWS_WITH(EnergyStack({6500.0, 6501.0}, 2, 2, std::vector<float>(7)),
                     Catch::Contains("need 8 values") && Catch::Contains("7 were given"));
-  CHECK_THROWS_WITH(EnergyStack({6500.0}, 0, 5, {}), Catch::Contains("needs pixels"));
+  CHECK_THROWS_WITH(EnergyStack({6500.0}, 0, 5, FloatBuffer{}), Catch::Contains("needs pixels"));
   std::vector<Image<float>> frames{Image<float>(4, 4), Image<float>(4, 5)};
   CHECK_THROWS_WITH(EnergyStack({6500.0, 6501.0}, frames),
                     Catch::Contains("frame 1 is 4x5 but frame 0 is 4x4"));

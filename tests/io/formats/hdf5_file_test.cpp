@@ -24,6 +24,11 @@ using Catch::Matchers::StartsWith;
 
 namespace {
 
+template <typename T>
+std::vector<T> as_vector(const BulkVector<T>& values) {
+  return {values.begin(), values.end()};
+}
+
 std::string quoted(const fs::path& path) { return "'" + path.string() + "'"; }
 
 /// Sends file descriptor 2 to a file while alive; `text()` returns what was written.
@@ -167,11 +172,11 @@ TEST_CASE("hdf5: every write overload round-trips with its shape and sample type
   check_info("/u8", {6}, SampleType::uint8);
   check_info("/i32", {5}, SampleType::int32);
 
-  CHECK(h5::read_floats(file, "/floats") == floats);
+  CHECK(as_vector(h5::read_floats(file, "/floats")) == floats);
   CHECK(h5::read_doubles(file, "/doubles") == doubles);
   CHECK(h5::read_doubles(file, "/i32") == std::vector<double>(i32.begin(), i32.end()));
   CHECK(h5::read_doubles(file, "/u8") == std::vector<double>(u8.begin(), u8.end()));
-  CHECK(h5::read_floats(file, "/u16") == std::vector<float>(u16.begin(), u16.end()));
+  CHECK(as_vector(h5::read_floats(file, "/u16")) == std::vector<float>(u16.begin(), u16.end()));
 }
 
 TEST_CASE("hdf5: scalar and empty datasets", "[hdf5]") {
@@ -187,7 +192,7 @@ TEST_CASE("hdf5: scalar and empty datasets", "[hdf5]") {
   const auto file = h5::File::open_read(path);
   CHECK(h5::dataset_info(file, "/energy").shape.empty());
   CHECK(h5::read_doubles(file, "/energy") == std::vector<double>{8.333});
-  CHECK(h5::read_floats(file, "/energy") == std::vector<float>{8.333f});
+  CHECK(as_vector(h5::read_floats(file, "/energy")) == std::vector<float>{8.333f});
   CHECK(h5::dataset_info(file, "/empty").shape == std::vector<std::size_t>{0, 3});
   CHECK(h5::read_floats(file, "/empty").empty());
   CHECK(h5::read_floats(file, "/empty_wide").empty());
@@ -204,9 +209,9 @@ TEST_CASE("hdf5: writers create intermediate groups", "[hdf5]") {
     h5::write_string(file, "/meta/note", "hello");
   }
   const auto file = h5::File::open_read(path);
-  CHECK(h5::read_floats(file, "/truth/valence") == std::vector<float>{1.0f, 2.0f});
-  CHECK(h5::read_floats(file, "/truth/fraction") == std::vector<float>{0.25f});
-  CHECK(h5::read_floats(file, "/a/b/c/deep") == std::vector<float>{7.0f});
+  CHECK(as_vector(h5::read_floats(file, "/truth/valence")) == std::vector<float>{1.0f, 2.0f});
+  CHECK(as_vector(h5::read_floats(file, "/truth/fraction")) == std::vector<float>{0.25f});
+  CHECK(as_vector(h5::read_floats(file, "/a/b/c/deep")) == std::vector<float>{7.0f});
   CHECK(h5::read_string(file, "/meta/note") == "hello");
 
   CHECK(h5::has_dataset(file, "/truth/valence"));
@@ -274,8 +279,9 @@ TEST_CASE("hdf5: read_floats converts integer and double datasets", "[hdf5]") {
     h5::write(file, "/f64", std::vector<double>{0.5, -3.25, 1.0e10}, {3});
   }
   const auto file = h5::File::open_read(path);
-  CHECK(h5::read_floats(file, "/u16") == std::vector<float>{0.0f, 1.0f, 4095.0f, 65535.0f});
-  CHECK(h5::read_floats(file, "/f64") == std::vector<float>{0.5f, -3.25f, 1.0e10f});
+  CHECK(as_vector(h5::read_floats(file, "/u16")) ==
+        std::vector<float>{0.0f, 1.0f, 4095.0f, 65535.0f});
+  CHECK(as_vector(h5::read_floats(file, "/f64")) == std::vector<float>{0.5f, -3.25f, 1.0e10f});
 }
 
 TEST_CASE("hdf5: read_floats_slab reads frames along axis 0", "[hdf5]") {
@@ -293,9 +299,9 @@ TEST_CASE("hdf5: read_floats_slab reads frames along axis 0", "[hdf5]") {
     return std::vector<float>(stack.begin() + static_cast<std::ptrdiff_t>(first * 6),
                               stack.begin() + static_cast<std::ptrdiff_t>((first + count) * 6));
   };
-  CHECK(h5::read_floats_slab(file, "/stack", 0, 4) == frames(0, 4));
-  CHECK(h5::read_floats_slab(file, "/stack", 1, 2) == frames(1, 2));
-  CHECK(h5::read_floats_slab(file, "/stack", 3, 1) == frames(3, 1));
+  CHECK(as_vector(h5::read_floats_slab(file, "/stack", 0, 4)) == frames(0, 4));
+  CHECK(as_vector(h5::read_floats_slab(file, "/stack", 1, 2)) == frames(1, 2));
+  CHECK(as_vector(h5::read_floats_slab(file, "/stack", 3, 1)) == frames(3, 1));
   CHECK(h5::read_floats_slab(file, "/stack", 4, 0).empty());
 
   CHECK_THROWS_WITH(h5::read_floats_slab(file, "/stack", 3, 2),
@@ -325,9 +331,9 @@ TEST_CASE("hdf5: the uint16 readers read uint16 datasets as they are, and only t
         stack.begin() + static_cast<std::ptrdiff_t>(first * 6),
         stack.begin() + static_cast<std::ptrdiff_t>((first + count) * 6));
   };
-  CHECK(h5::read_uint16s(file, "/stack") == stack);
-  CHECK(h5::read_uint16_slab(file, "/stack", 0, 4) == frames(0, 4));
-  CHECK(h5::read_uint16_slab(file, "/stack", 3, 1) == frames(3, 1));
+  CHECK(as_vector(h5::read_uint16s(file, "/stack")) == stack);
+  CHECK(as_vector(h5::read_uint16_slab(file, "/stack", 0, 4)) == frames(0, 4));
+  CHECK(as_vector(h5::read_uint16_slab(file, "/stack", 3, 1)) == frames(3, 1));
   CHECK(h5::read_uint16_slab(file, "/stack", 4, 0).empty());
   CHECK_THROWS_WITH(h5::read_uint16_slab(file, "/stack", 3, 2),
                     StartsWith(quoted(path) + ": dataset '/stack' has 4 entries along axis 0"));
@@ -381,7 +387,7 @@ TEST_CASE("hdf5: File is move-only and stays usable after a move", "[hdf5]") {
   auto second = h5::File::open_read(path);
   second = std::move(first);
   CHECK(second.path() == path);
-  CHECK(h5::read_floats(second, "/v") == std::vector<float>{5.0f});
+  CHECK(as_vector(h5::read_floats(second, "/v")) == std::vector<float>{5.0f});
   static_assert(!std::is_copy_constructible_v<h5::File>);
   static_assert(!std::is_copy_assignable_v<h5::File>);
 }
@@ -487,12 +493,12 @@ TEST_CASE("hdf5: uint16 and uint8 stacks read as float slab by slab, every value
     h5::write(file, "/u8", std::span<const std::uint8_t>(u8), {3, 7, 5});
   }
   const h5::File file = h5::File::open_read(path);
-  const std::vector<float> wide = h5::read_floats(file, "/u16");
+  const FloatBuffer wide = h5::read_floats(file, "/u16");
   REQUIRE(wide.size() == u16.size());
   std::size_t wrong = 0;
   for (std::size_t i = 0; i < u16.size(); ++i) wrong += wide[i] != static_cast<float>(u16[i]);
   CHECK(wrong == 0);  // exact: every uint16 is a float
-  const std::vector<float> small = h5::read_floats(file, "/u8");
+  const FloatBuffer small = h5::read_floats(file, "/u8");
   REQUIRE(small.size() == u8.size());
   for (std::size_t i = 0; i < u8.size(); ++i) CHECK(small[i] == static_cast<float>(u8[i]));
 }
