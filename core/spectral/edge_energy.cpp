@@ -96,11 +96,11 @@ EdgeDefinition parse_edge_definition(const std::string& text) {
 void EdgeEnergyOptions::validate() const {
   if (!(std::isfinite(search_ev.from_ev) && std::isfinite(search_ev.to_ev) &&
         search_ev.from_ev < search_ev.to_ev))
-    throw OptionError("edge search range", "must run from a lower to a higher energy");
+    throw OptionError("search_ev", "must run from a lower to a higher energy");
   if (!(smoothing_half_window_ev > 0.0 && std::isfinite(smoothing_half_window_ev)))
-    throw OptionError("edge smoothing half window", "must be a positive energy");
+    throw OptionError("edge-smoothing", "must be a positive energy");
   if (!(white_line_half_window_ev > 0.0 && std::isfinite(white_line_half_window_ev)))
-    throw OptionError("white-line half window", "must be a positive energy");
+    throw OptionError("white_line_half_window_ev", "must be a positive energy");
 }
 
 EdgeEnergyFinder::EdgeEnergyFinder(std::span<const double> energy_ev, double e0_ev,

@@ -14,14 +14,14 @@ void NormalizationOptions::validate() const {
     if (!(std::isfinite(w.from_ev) && std::isfinite(w.to_ev) && w.from_ev < w.to_ev))
       throw OptionError(name, "the window must run from a lower to a higher energy");
   };
-  check_window(pre_edge_ev, "pre-edge window");
-  check_window(post_edge_ev, "post-edge window");
+  check_window(pre_edge_ev, "pre-edge");
+  check_window(post_edge_ev, "post-edge");
   if (pre_edge_ev.to_ev > post_edge_ev.from_ev)
-    throw OptionError("pre-edge window", "must end before the post-edge window starts");
+    throw OptionError("pre-edge", "must end before the post-edge window starts");
   if (post_edge_order != 1 && post_edge_order != 2)
-    throw OptionError("post-edge order", "must be 1 or 2, not " + std::to_string(post_edge_order));
+    throw OptionError("post-order", "must be 1 or 2, not " + std::to_string(post_edge_order));
   if (!(derivative_half_window_ev > 0.0))
-    throw OptionError("derivative half window", "must be a positive energy");
+    throw OptionError("derivative_half_window_ev", "must be a positive energy");
 }
 
 double find_e0_max_derivative(std::span<const double> e, std::span<const double> mu,

@@ -220,15 +220,15 @@ case "$case_name" in
     done <<'CASES'
 --pixel-size-nm -5|--pixel-size-nm
 --pixel-size-nm inf|--pixel-size-nm
---pre-edge -20 -100|pre-edge window
---post-edge 150 30|post-edge window
+--pre-edge -20 -100|'--pre-edge'
+--post-edge 150 30|'--post-edge'
 --fit-window 40 -20|fit-window
---post-order 7|post-edge order
---post-order 0|post-edge order
+--post-order 7|'--post-order'
+--post-order 0|'--post-order'
 --e0-ev inf|e0-ev
 --min-edge-jump -1|min-edge-jump
 --min-jump-to-noise -1|min-jump-to-noise
---edge-smoothing 0|edge smoothing
+--edge-smoothing 0|'--edge-smoothing'
 --saturation -1|saturation
 --max-shift -1|max-shift
 --outlier-px -1|outlier-px
@@ -302,9 +302,9 @@ CASES
     expect_exit 1 "$exe" map "$work/s/scan.h5" --out "$work/maps" --refs "$arg/mn-k/references.toml"
     expect_in err "--force"
     expect_exit 1 "$exe" map "$work/s/scan.h5" --out "$work/m2" --post-order 7 --refs "$arg/mn-k/references.toml"
-    expect_in err "post-edge order"
+    expect_in err "'--post-order'"
     expect_exit 1 "$exe" map "$work/s/scan.h5" --out "$work/m2" --pre-edge -20 -100 --refs "$arg/mn-k/references.toml"
-    expect_in err "pre-edge window"
+    expect_in err "'--pre-edge'"
     expect_exit 1 "$exe" map "$work/s/scan.h5" --out "$work/m2" --method guess --refs "$arg/mn-k/references.toml"
     expect_in err "method"
     # MnO2 moved 6 eV down puts its derivative maximum below Mn2O3's: refused, with a suggestion.

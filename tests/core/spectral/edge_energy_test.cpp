@@ -90,13 +90,13 @@ TEST_CASE("Edge options and grids are validated", "[edge]") {
   EdgeEnergyOptions o;
   CHECK_NOTHROW(o.validate());
   o.search_ev.to_ev = -30.0;
-  CHECK_THROWS_WITH(o.validate(), Catch::Contains("edge search range"));
+  CHECK_THROWS_WITH(o.validate(), Catch::Contains("option 'search_ev'"));
   o = {};
   o.smoothing_half_window_ev = 0.0;
-  CHECK_THROWS_WITH(o.validate(), Catch::Contains("edge smoothing half window"));
+  CHECK_THROWS_WITH(o.validate(), Catch::Contains("option '--edge-smoothing'"));
   o = {};
   o.white_line_half_window_ev = NAN;
-  CHECK_THROWS_WITH(o.validate(), Catch::Contains("white-line half window"));
+  CHECK_THROWS_WITH(o.validate(), Catch::Contains("option 'white_line_half_window_ev'"));
 
   const auto grid = coarse_fine_coarse();
   CHECK_THROWS_WITH(EdgeEnergyFinder(std::vector<double>{6500, 6550, 6540, 6560}, 6550.0),

@@ -122,10 +122,10 @@ TEST_CASE("A given e0 must be finite", "[normalization]") {
 TEST_CASE("Nonsense normalization options are refused by name", "[normalization]") {
   NormalizationOptions o;
   o.post_edge_order = 7;
-  CHECK_THROWS_WITH(o.validate(), Catch::Contains("post-edge order"));
+  CHECK_THROWS_WITH(o.validate(), Catch::Contains("option '--post-order'"));
   o = {};
   o.pre_edge_ev = {-20.0, -100.0};
-  CHECK_THROWS_WITH(o.validate(), Catch::Contains("pre-edge window"));
+  CHECK_THROWS_WITH(o.validate(), Catch::Contains("option '--pre-edge'"));
   o = {};
   o.post_edge_ev = {-50.0, 100.0};
   CHECK_THROWS_AS(o.validate(), OptionError);
