@@ -60,6 +60,17 @@ std::string examples_footer(std::initializer_list<const char*> lines) {
   return footer;
 }
 
+void add_beam_options(CLI::App& sub, std::string& model, BeamNormalizationOptions& options) {
+  sub.add_option(
+         "--background", model,
+         "Beam normalization: the per-frame OD of the sample-free field subtracted as none, "
+         "offset, plane or quadratic")
+      ->capture_default_str();
+  sub.add_option("--background-margin-px", options.margin_px,
+                 "Beam normalization: sample-free pixels lie this far from any particle, px")
+      ->capture_default_str();
+}
+
 }  // namespace xanesmap::cli
 
 #include "core/base/error.hpp"

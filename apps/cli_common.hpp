@@ -38,6 +38,7 @@ void register_bench(CLI::App& app, const GlobalOptions& global, Action& action);
 
 #include "core/particles/distribution.hpp"
 #include "core/registration/registration.hpp"
+#include "core/stack/beam_normalization.hpp"
 #include "io/formats/stack_reader.hpp"
 
 namespace xanesmap::cli {
@@ -60,5 +61,8 @@ HistogramBins bins_option(const std::vector<double>& values, const char* option)
 
 /// --reference, --max-shift, --outlier-px, --upsample (shared by map and align).
 void add_registration_options(CLI::App& sub, RegistrationOptions& options);
+/// --background MODEL and --background-margin-px (shared by map and align); `model` is parsed by
+/// parse_beam_model when the run starts.
+void add_beam_options(CLI::App& sub, std::string& model, BeamNormalizationOptions& options);
 
 }  // namespace xanesmap::cli

@@ -27,6 +27,8 @@ struct AlignArgs {
   bool force = false;
   double saturation = 0.0;
   RegistrationOptions registration;
+  std::string background = "plane";  // --background
+  BeamNormalizationOptions beam;
   std::string config_toml;  // the effective configuration, written as <stem>_config.toml
 };
 
@@ -54,6 +56,8 @@ int run_align(AlignArgs a, const GlobalOptions& global) {
   if (a.out.empty()) throw OptionError("--out", "give the output HDF5 file");
   MapPipelineOptions options;
   options.registration = a.registration;
+  options.beam = a.beam;
+  options.beam.model = parse_beam_model(a.background);
   if (a.saturation != 0.0) options.optical_density.saturation_counts = a.saturation;
   options.validate();
   const fs::path out = a.out;
@@ -97,6 +101,8 @@ int run_align(AlignArgs a, const GlobalOptions& global) {
             << " pixels left the field of view\n";
   std::cout << "wrote " << out.string() << ", " << csv_file.destination.string() << ", "
             << png_file.destination.string() << ", " << config_file.destination.string() << "\n";
+  if (!aligned.beam.skipped_reason.empty())
+    std::cerr << "xanesmap: warning: " << aligned.beam.skipped_reason << "\n";
   if (reg.flagged_count())
     std::cerr << "xanesmap: warning: " << reg.flagged_count()
               << " frame(s) could not be confirmed (quality 0 in the shifts table)\n";
@@ -115,6 +121,7 @@ void register_align(CLI::App& app, const GlobalOptions& global, Action& action) 
   sub->add_option("--saturation", a->saturation,
                   "Raw counts at which a pixel is saturated (float data)");
   add_registration_options(*sub, a->registration);
+  add_beam_options(*sub, a->background, a->beam);
   sub->add_flag("--force", a->force, "Replace existing outputs");
   sub->footer(examples_footer(
       {"xanesmap align demo/scan.h5 --out aligned.h5",

@@ -77,6 +77,7 @@ int run_map(MapArgs a, const GlobalOptions& global, const StageObserver& observe
   v.normalization.flatten = !a.no_flatten;
   if (!std::isnan(a.e0_ev)) v.e0_ev = a.e0_ev;
   if (a.saturation != 0.0) a.options.optical_density.saturation_counts = a.saturation;
+  a.options.beam.model = parse_beam_model(a.background);
   if (a.pixel_size_nm != 0.0 && !(a.pixel_size_nm > 0.0 && std::isfinite(a.pixel_size_nm)))
     throw OptionError("--pixel-size-nm", "must be a positive size in nm");
   a.options.validate();
@@ -169,6 +170,8 @@ int run_map(MapArgs a, const GlobalOptions& global, const StageObserver& observe
 
   const ValenceMaps& m = result.maps;
   for (const auto& w : m.warnings) std::cerr << "xanesmap: warning: " << w << "\n";
+  if (!result.beam.skipped_reason.empty())
+    std::cerr << "xanesmap: warning: " << result.beam.skipped_reason << "\n";
   if (const std::size_t flagged = result.registration.flagged_count())
     std::cerr << "xanesmap: warning: " << flagged
               << " frame(s) could not be confirmed by registration; "
@@ -256,6 +259,7 @@ void register_map(CLI::App& app, const GlobalOptions& global, Action& action) {
   sub->add_option("--saturation", a->saturation,
                   "Raw counts at which a pixel is saturated (float data)");
   add_registration_options(*sub, a->options.registration);
+  add_beam_options(*sub, a->background, a->options.beam);
   sub->add_flag("--no-align", a->no_align, "Do not register the energy frames");
   sub->add_option("--shifts", a->shifts_file,
                   "Use these shifts (a shifts.csv) instead of registering")

@@ -142,6 +142,24 @@ void register_simulate(CLI::App& app, const GlobalOptions& global, Action& actio
       ->capture_default_str();
   sub->add_option("--drift-px", o.drift_px, "Largest sample drift over the scan, px (0 = none)")
       ->capture_default_str();
+  sub->add_option("--flux-jitter", o.instrument.flux_jitter,
+                  "Relative flux change between a sample frame and its flat, std. dev.")
+      ->capture_default_str();
+  sub->add_option("--flat-mismatch", o.instrument.flat_mismatch,
+                  "Relative illumination change across the field between a frame and its flat, "
+                  "std. dev.")
+      ->capture_default_str();
+  sub->add_option("--dead-band-px", o.instrument.dead_band_px,
+                  "Rows along the bottom edge with ~1 % of the counts (detector-fixed)")
+      ->capture_default_str();
+  sub->add_option("--dim-region", o.instrument.dim_region_fraction,
+                  "Side of a dim top-left corner, as a fraction of the frame side (0 = none)")
+      ->capture_default_str();
+  sub->add_option("--dim-factor", o.instrument.dim_factor,
+                  "Counts in the dim region relative to elsewhere")
+      ->capture_default_str();
+  sub->add_flag("--magnification", o.instrument.magnification,
+                "Image scale E_0 / E per energy about the frame centre (a refocused zone plate)");
   sub->add_option("--hot-pixels", o.hot_pixels, "Detector pixels stuck at saturation")
       ->capture_default_str();
   sub->add_option("--mn-jump-per-um", o.mn_jump_per_um, "Mn edge jump, OD per um of particle")

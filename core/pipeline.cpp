@@ -48,6 +48,7 @@ std::string empty_frames_text(const EnergyStack& od) {
 void MapPipelineOptions::validate() const {
   optical_density.validate();
   registration.validate();
+  beam.validate();
   valence.validate();
   particles.validate();
   if (alignment == AlignmentMode::given && given_dy_px.size() != given_dx_px.size())
@@ -112,7 +113,7 @@ RegistrationResult registration_of(const EnergyStack& od, const MapPipelineOptio
   RegistrationResult reg;
   switch (options.alignment) {
     case AlignmentMode::estimate:
-      reg = run_stage(hooks, kMapStages[1],
+      reg = run_stage(hooks, kMapStages[2],
                       [&] { return register_stack(od, options.registration, hooks.progress); });
       break;
     case AlignmentMode::given:
@@ -148,10 +149,16 @@ AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& o
                   [&](std::size_t invalid) { return invalid >= od.flags.size(); }))
     throw InputError("optical density is undefined at every pixel and energy (" +
                      flag_counts(od.pixels_by_flag) + ")");
+  // The beam's surface is fixed to the detector: measured and removed before the frames move.
+  BeamNormalization beam = run_stage(hooks, kMapStages[1], [&] {
+    return normalize_beam(od.od, od.flags.view(), std::numeric_limits<double>::quiet_NaN(),
+                          options.beam);
+  });
   RegistrationResult reg = registration_of(od.od, options, hooks);
-  AlignedOpticalDensity out{std::move(od.od), std::move(od.flags), {}, std::move(reg)};
+  AlignedOpticalDensity out{
+      std::move(od.od), std::move(od.flags), {}, std::move(reg), std::move(beam)};
   if (options.alignment != AlignmentMode::none)
-    run_stage(hooks, kMapStages[2], [&] {
+    run_stage(hooks, kMapStages[3], [&] {
       AlignedStack aligned = apply_shifts(std::move(out.od), out.registration.dy_px,
                                           out.registration.dx_px, hooks.progress);
       flag_aligned_pixels(aligned, out.flags);
@@ -198,25 +205,26 @@ MapPipelineResult maps_of(AlignedOpticalDensity aligned,
   result.optical_density = aligned.summary;
   result.alignment = options.alignment;
   result.registration = std::move(aligned.registration);
+  result.beam = std::move(aligned.beam);
   // compute_valence_maps' three steps, each a stage of its own.
-  const ValenceModel model = run_stage(hooks, kMapStages[3], [&] {
+  const ValenceModel model = run_stage(hooks, kMapStages[4], [&] {
     return ValenceModel(aligned.od, aligned.flags.view(), references, options.valence);
   });
-  ValencePixelMaps pixels = run_stage(hooks, kMapStages[4], [&] {
+  ValencePixelMaps pixels = run_stage(hooks, kMapStages[5], [&] {
     return fit_valence_pixels(model, aligned.od, aligned.flags.view(), hooks.progress);
   });
-  result.maps = run_stage(hooks, kMapStages[5],
+  result.maps = run_stage(hooks, kMapStages[6],
                           [&] { return summarize_valence_maps(model, std::move(pixels)); });
   // The stack is not needed past this point: released meanwhile on a thread of its own, or here.
   if (hooks.stack_release) hooks.stack_release->release(std::move(aligned.od));
   aligned.od = {};
   SegmentationOptions segmentation = options.particles.segmentation;
   segmentation.pixel_size_nm = options.pixel_size_nm;
-  Segmentation particles = run_stage(hooks, kMapStages[6], [&] {
+  Segmentation particles = run_stage(hooks, kMapStages[7], [&] {
     report(hooks.progress, "particles", 0, 1);
     return segment_particles(result.maps.edge_jump_od.view(), segmentation);
   });
-  result.particles = run_stage(hooks, kMapStages[7], [&] {
+  result.particles = run_stage(hooks, kMapStages[8], [&] {
     ParticleAnalysis analysis = measure_particles(result.maps, std::move(particles),
                                                   options.pixel_size_nm, options.particles);
     report(hooks.progress, "particles", 1, 1);

@@ -1,7 +1,8 @@
-// The order of the stages, and nothing else: raw counts -> optical density -> registration of
-// the energy frames (estimate, or shifts given) -> shifts applied -> valence maps -> particles
+// The order of the stages, and nothing else: raw counts -> optical density
+// -> beam normalization (the per-frame OD of the sample-free field subtracted) -> registration
+// of the energy frames (estimate, or shifts given) -> shifts applied -> valence maps -> particles
 // (segmentation, then their statistics). The only file that knows that order: `xanesmap map`
-// reads, runs this, writes; `xanesmap align` runs its first three stages; the benchmark runs
+// reads, runs this, writes; `xanesmap align` runs its first four stages; the benchmark runs
 // it and times the stages from their events (StageObserver).
 #pragma once
 
@@ -19,6 +20,7 @@
 #include "core/spectral/valence_model.hpp"
 #include "core/spectral/valence_pixels.hpp"
 #include "core/spectral/valence_summary.hpp"
+#include "core/stack/beam_normalization.hpp"
 #include "core/stack/optical_density.hpp"
 #include "core/stack/raw_stack.hpp"
 
@@ -28,9 +30,9 @@ namespace xanesmap {
 /// `given` or `none`, registration is skipped (no event); with `none`, shift_apply too.
 /// The valence maps take three: the model (references on the stack's grid, calibration, noise
 /// model), the per-pixel fits, and their summary (core/spectral/valence_map.hpp).
-inline constexpr std::array<std::string_view, 8> kMapStages{
-    "optical_density", "registration",    "shift_apply",  "valence_model",
-    "pixel_fits",      "valence_summary", "segmentation", "particle_statistics"};
+inline constexpr std::array<std::string_view, 9> kMapStages{
+    "optical_density", "beam_normalization", "registration", "shift_apply",        "valence_model",
+    "pixel_fits",      "valence_summary",    "segmentation", "particle_statistics"};
 
 enum class AlignmentMode { estimate, given, none };
 
@@ -40,6 +42,7 @@ struct MapPipelineOptions {
   RegistrationOptions registration;                   // for `estimate`
   std::vector<double> given_dy_px, given_dx_px;       // for `given`: one per frame
   std::vector<double> given_quality;                  // for `given`: quality column (0 = flagged)
+  BeamNormalizationOptions beam;  // the beam's per-frame OD surface, measured off the sample
   ValenceMapOptions valence;
   ParticleAnalysisOptions particles;           // segmentation's pixel size is pixel_size_nm
   double pixel_size_nm = kDefaultPixelSizeNm;  // nm: particle areas, surface depth, depth bins
@@ -65,12 +68,14 @@ struct MapPipelineResult {
   OpticalDensitySummary optical_density;
   AlignmentMode alignment = AlignmentMode::estimate;
   RegistrationResult
-      registration;  // shifts applied (zeros with `none`); flags only with `estimate`
+      registration;        // shifts applied (zeros with `none`); flags only with `estimate`
+  BeamNormalization beam;  // per-frame OD surface subtracted before registration
   ValenceMaps maps;
   ParticleAnalysis particles;  // on maps.edge_jump_od, at options.pixel_size_nm
 };
 
-/// OD, then registration and shift application: the aligned OD stack and its per-pixel flags
+/// OD, then beam normalization, registration and shift application: the aligned OD stack and its
+/// per-pixel flags
 /// (od_outside_view where a pixel left the field of view). Shared by `map` and `align`.
 /// Throws InputError when not one OD value of the stack can be computed (all-zero flats, a stack
 /// saturated or NaN everywhere); some invalid pixels or frames are data, flagged per pixel.
@@ -79,6 +84,7 @@ struct AlignedOpticalDensity {
   Image<std::uint8_t> flags;
   OpticalDensitySummary summary;
   RegistrationResult registration;
+  BeamNormalization beam;
 };
 AlignedOpticalDensity aligned_optical_density(const RawStack& raw,
                                               const MapPipelineOptions& options,

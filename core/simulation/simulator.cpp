@@ -20,7 +20,6 @@ namespace {
 
 constexpr double kFalloffReferenceEv = 6540.0;  // non-resonant absorption given at this energy
 constexpr double kFluxDropAcrossScan = 0.20;    // beam flux falls 20 % from first to last energy
-constexpr double kFluxJitter = 0.001;           // 0.1 % flux change between sample and flat
 constexpr double kTableStepPx = 0.05;           // radial step of the chord tables
 constexpr int kChordSamples = 64;               // midpoint samples along half a chord
 constexpr std::uint16_t kSaturatedCount = 65535;
@@ -273,6 +272,7 @@ void SimulationOptions::validate() const {
         std::pair{debris_od_per_um, "debris-od-per-um"}, std::pair{film_od, "film-od"}})
     if (!(value >= 0.0 && value < 10.0)) throw OptionError(name, "must be an OD between 0 and 10");
   if (supersampling < 1 || supersampling > 8) throw OptionError("supersampling", "must be 1-8");
+  instrument.validate(height, width);
   if (uniform_valence && !std::isfinite(*uniform_valence))
     throw OptionError("uniform-valence", "must be a finite valence");
   if (!energies_ev.empty()) {
@@ -427,6 +427,13 @@ Simulation simulate(const SimulationOptions& options,
   // ---- Detector data.
   Image<float> illumination, dark_pattern;
   make_beam_patterns(options, illumination, dark_pattern);
+  apply_detector_defects(options.instrument, illumination);
+  truth.detector_defects = defect_mask(options.instrument, h, w);
+  truth.scale = frame_scales(options.instrument, grid);
+  const std::vector<FrameBeam> beams =
+      frame_beams(options.instrument, n, options.noise, options.seed);
+  const double centre_y = 0.5 * static_cast<double>(h - 1),
+               centre_x = 0.5 * static_cast<double>(w - 1);
   SimulatedScan& scan = result.scan;
   scan.energies_ev = grid;
   scan.height = h, scan.width = w;
@@ -438,7 +445,6 @@ Simulation simulate(const SimulationOptions& options,
   std::vector<float> true_od;
   if (options.keep_true_od) true_od.resize(n * h * w);
 
-  Random flux_rng{options.seed, 0xF1Dull};
   std::vector<double> od_per_um;  // per item, per bin, this energy
   Image<float> od(h, w);
   for (std::size_t e = 0; e < n; ++e) {
@@ -446,12 +452,10 @@ Simulation simulate(const SimulationOptions& options,
     const double decay = falloff(energy);
     const double progress_in_scan =
         n > 1 ? static_cast<double>(e) / static_cast<double>(n - 1) : 0.0;
-    double flux = options.flat_counts * (1.0 - kFluxDropAcrossScan * progress_in_scan);
-    double flat_flux = flux;
-    if (options.noise) {
-      flux *= 1.0 + kFluxJitter * flux_rng.normal();
-      flat_flux *= 1.0 + kFluxJitter * flux_rng.normal();
-    }
+    const double mean_flux = options.flat_counts * (1.0 - kFluxDropAcrossScan * progress_in_scan);
+    const FrameBeam& beam = beams[e];
+    const double flux = mean_flux * beam.sample_flux, flat_flux = mean_flux * beam.flat_flux;
+    const double scale = truth.scale[e];
     // OD per um of chord, for each item and radial bin, at this energy.
     std::vector<std::vector<double>> tables(items.size());
     for (std::size_t i = 0; i < items.size(); ++i) {
@@ -479,7 +483,8 @@ Simulation simulate(const SimulationOptions& options,
           for (const double oy : offsets)
             for (const double ox : offsets)
               for_each_cover(
-                  items, static_cast<double>(r) + oy - dy, static_cast<double>(c) + ox - dx, px_um,
+                  items, centre_y + (static_cast<double>(r) + oy - dy - centre_y) / scale,
+                  centre_x + (static_cast<double>(c) + ox - dx - centre_x) / scale, px_um,
                   [&](std::size_t i, double chord, std::size_t bin, double frac) {
                     const auto& t = tables[i];
                     const double v = t.size() == 1 ? t[0] : t[bin] * (1 - frac) + t[bin + 1] * frac;
@@ -488,7 +493,8 @@ Simulation simulate(const SimulationOptions& options,
           const double value = film + acc * sample_weight;
           od(r, c) = static_cast<float>(value);
           const std::size_t p = (e * h + r) * w + c;
-          const double expected = flux * illumination(r, c) * std::exp(-value);
+          const double expected =
+              flux * illumination(r, c) * beam.mismatch(r, c, h, w) * std::exp(-value);
           const double expected_flat = flat_flux * illumination(r, c);
           if (options.noise) {
             scan.sample_counts[p] =

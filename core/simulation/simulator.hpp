@@ -15,6 +15,8 @@
 //   flux falling 20 % across the scan, a flat field per energy with its own noise; dark
 //   offset with a fixed pattern and read noise; Poisson photon counts; uint16 detector.
 // - Drift: the sample moves between energies (core/simulation/drift.hpp); the beam does not.
+// - Instrument: flux jitter between sample and flat, flat mismatch, detector defects and an
+//   energy-dependent magnification (core/simulation/instrument.hpp).
 // Deterministic: the same options and seed give the same counts, bit for bit.
 #pragma once
 
@@ -29,6 +31,7 @@
 #include "core/base/progress.hpp"
 #include "core/base/spectrum.hpp"
 #include "core/simulation/drift.hpp"
+#include "core/simulation/instrument.hpp"
 #include "core/simulation/scene.hpp"
 #include "core/stack/raw_stack.hpp"
 
@@ -61,6 +64,7 @@ struct SimulationOptions {
   int supersampling = 3;                       // sub-samples per pixel side (area integration)
   bool keep_true_od = false;                   // also return the noise-free OD stack (tests)
   std::optional<double> uniform_valence;  // every Mn particle uniform at this valence (no patches)
+  InstrumentOptions instrument;           // flux jitter, flat mismatch, defects, magnification
   void validate() const;                  // throws OptionError naming the option
 };
 
@@ -86,7 +90,9 @@ struct SimulationTruth {
   std::vector<std::string> reference_names;
   std::vector<double> reference_valences;
   std::vector<std::vector<double>> reference_spectra;  // normalized, on the energy grid
-  DriftPath drift;  // true content displacement per energy (drift.hpp)
+  DriftPath drift;  // true displacement of the frame centre's content per energy (drift.hpp)
+  std::vector<double> scale;             // per energy: image scale about the frame centre
+  Image<std::uint8_t> detector_defects;  // 1 dead band, 2 dim region, 0 elsewhere
   Scene scene;
   std::optional<EnergyStack> od;  // noise-free OD per frame (with drift), if kept
 };

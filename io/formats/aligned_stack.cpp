@@ -21,6 +21,12 @@ void write_aligned_stack(const std::filesystem::path& path, const AlignedOptical
                       "1 sample<=dark, 2 flat<=dark, 4 saturated, 8 not finite, 16 outside the "
                       "view after alignment");
   write_registration_h5(file, "/shifts", aligned.registration);
+  h5::write(file, "/beam/offset_od", std::span<const double>(aligned.beam.offset_od),
+            {aligned.beam.offset_od.size()});
+  h5::write_attribute(
+      file, "/beam/offset_od", "meaning",
+      "per frame: mean over the field of the OD surface subtracted (model " +
+          std::string(aligned.beam.applied ? to_string(aligned.beam.model) : "none") + ")");
   if (pixel_size_nm) {
     const double pixel = *pixel_size_nm;
     h5::write(file, "/pixel_size_nm", std::span<const double>(&pixel, 1), {1});

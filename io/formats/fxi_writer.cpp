@@ -90,6 +90,10 @@ void write_truth_hdf5(const std::filesystem::path& path, const sim::SimulatedSca
   }
   h5::write(file, "/truth/shift_dy_px", std::span<const double>(truth.drift.dy_px), {n});
   h5::write(file, "/truth/shift_dx_px", std::span<const double>(truth.drift.dx_px), {n});
+  if (!truth.scale.empty())
+    h5::write(file, "/truth/scale", std::span<const double>(truth.scale), {n});
+  if (!truth.detector_defects.empty())
+    write_image(file, "/truth/detector_defects", truth.detector_defects);
   if (truth.od) h5::write(file, "/truth/od", truth.od->values(), {n, scan.height, scan.width});
 
   // The particle table, one array per column.

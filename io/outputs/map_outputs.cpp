@@ -117,6 +117,16 @@ nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& resu
                          {"max_shift_px", info.options.registration.max_shift_px},
                          {"outlier_px", info.options.registration.outlier_px}};
   }
+  {
+    const BeamNormalization& beam = result.beam;
+    j["beam_normalization"] = {{"requested", to_string(info.options.beam.model)},
+                               {"applied", beam.applied ? to_string(beam.model) : "none"},
+                               {"skipped_reason", beam.skipped_reason},
+                               {"margin_px", info.options.beam.margin_px},
+                               {"background_pixels", beam.background_pixels},
+                               {"background_fraction", beam.background_fraction},
+                               {"offset_od", beam.offset_od}};
+  }
   j["valence"] = {{"mean", json_number(m.statistics.mean)},
                   {"median", json_number(m.statistics.median)},
                   {"std", json_number(m.statistics.std)},
@@ -161,6 +171,20 @@ nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& resu
 }
 
 namespace {
+
+/// frames.csv: one line per energy frame, what the run did to it (registration, beam).
+std::string frames_csv(const MapPipelineResult& r) {
+  std::ostringstream s;
+  s << std::setprecision(10);
+  s << "frame,energy_ev,dy_px,dx_px,registration_quality,flagged,beam_offset_od\n";
+  const RegistrationResult& reg = r.registration;
+  for (std::size_t e = 0; e < r.energies_ev.size(); ++e) {
+    s << e << "," << r.energies_ev[e] << "," << reg.dy_px[e] << "," << reg.dx_px[e] << ","
+      << reg.quality[e] << "," << static_cast<int>(reg.flagged[e]) << ","
+      << (e < r.beam.offset_od.size() ? r.beam.offset_od[e] : 0.0) << "\n";
+  }
+  return s.str();
+}
 
 std::string calibration_csv(const ValenceMaps& m, EdgeDefinition used) {
   std::ostringstream s;
@@ -237,6 +261,27 @@ void write_provenance_h5(h5::File& h5, const MapRunInfo& info, const MapPipeline
             {1});
 }
 
+/// /beam: the per-frame OD surface subtracted by beam normalization and the pixels it used.
+void write_beam_h5(h5::File& h5, const BeamNormalization& beam) {
+  const std::size_t n = beam.offset_od.size();
+  h5::write(h5, "/beam/offset_od", std::span<const double>(beam.offset_od), {n});
+  h5::write_attribute(h5, "/beam/offset_od", "meaning",
+                      "per frame: mean over the field of the OD surface subtracted");
+  h5::write_string(h5, "/beam/model", beam.applied ? to_string(beam.model) : "none");
+  if (!beam.coefficients.empty() && !beam.coefficients[0].empty()) {
+    const std::size_t k = beam.coefficients[0].size();
+    std::vector<double> all;
+    for (const auto& c : beam.coefficients) all.insert(all.end(), c.begin(), c.end());
+    h5::write(h5, "/beam/coefficients", std::span<const double>(all), {n, k});
+    h5::write_attribute(h5, "/beam/coefficients", "terms",
+                        "1, x, y, x^2, x*y, y^2 (as many as the model has); x, y in [-1, 1] from "
+                        "the first to the last column and row");
+  }
+  if (!beam.background.empty())
+    h5::write(h5, "/beam/background", beam.background.pixels(),
+              {beam.background.height(), beam.background.width()});
+}
+
 void write_results_h5(const fs::path& file, const MapRunInfo& info, const MapPipelineResult& r,
                       const ParticleAnalysis& particles, const std::string& summary) {
   h5::File h5 = h5::File::create(file);
@@ -283,6 +328,7 @@ void write_results_h5(const fs::path& file, const MapRunInfo& info, const MapPip
   const double pixel = info.pixel_size_nm;
   h5::write(h5, "/pixel_size_nm", std::span<const double>(&pixel, 1), {1});
   write_registration_h5(h5, "/registration", r.registration);
+  write_beam_h5(h5, r.beam);
   write_particles_h5(h5, particles);
   write_provenance_h5(h5, info, r, summary);
 }
@@ -353,6 +399,7 @@ void write_map_outputs(const fs::path& folder, const MapRunInfo& info,
   });
   tasks.run([&] {
     write_text_file(folder / "calibration.csv", calibration_csv(m, o.edge_definition));
+    write_text_file(folder / "frames.csv", frames_csv(result));
     const std::vector<ShiftRow> shifts = shift_rows(result.energies_ev, result.registration);
     write_shifts_csv(folder / "shifts.csv", shifts);
     write_drift_plot_png(folder / "drift.png", shifts, kFlaggedBelow,

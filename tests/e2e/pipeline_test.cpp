@@ -60,9 +60,9 @@ TEST_CASE("Without registration the observer sees no registration and no shift s
   EventLog log;
   run_map_pipeline(test::raw_from(s.scan), test::map_references(), options,
                    {{}, log.observer(), nullptr});
-  const std::vector<std::string_view> stages{"optical_density", "valence_model",
-                                             "pixel_fits",      "valence_summary",
-                                             "segmentation",    "particle_statistics"};
+  const std::vector<std::string_view> stages{
+      "optical_density", "beam_normalization", "valence_model",      "pixel_fits",
+      "valence_summary", "segmentation",       "particle_statistics"};
   CHECK(log.events == pairs_of(stages));
 }
 

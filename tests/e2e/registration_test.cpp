@@ -8,6 +8,7 @@
 
 #include "core/base/error.hpp"
 #include "core/pipeline.hpp"
+#include "core/stack/beam_normalization.hpp"
 #include "core/stack/optical_density.hpp"
 #include "support/simulation_support.hpp"
 
@@ -32,8 +33,11 @@ ShiftErrors shift_errors(const RegistrationResult& r, const sim::DriftPath& trut
   return {std::sqrt(sum2 / static_cast<double>(r.dy_px.size())), worst};
 }
 
+// The OD that registration sees in the pipeline: beam normalization (default options) first.
 EnergyStack od_of(const sim::Simulation& s) {
-  return compute_optical_density(test::raw_from(s.scan)).od;
+  OpticalDensityResult od = compute_optical_density(test::raw_from(s.scan));
+  normalize_beam(od.od, od.flags.view(), std::numeric_limits<double>::quiet_NaN(), {});
+  return std::move(od.od);
 }
 
 sim::Simulation simulate(sim::SimulationOptions o) {
