@@ -37,6 +37,7 @@ void register_bench(CLI::App& app, const GlobalOptions& global, Action& action);
 }  // namespace xanesmap::cli
 
 #include "core/particles/distribution.hpp"
+#include "core/pipeline.hpp"
 #include "core/registration/registration.hpp"
 #include "io/formats/stack_reader.hpp"
 
@@ -60,5 +61,14 @@ HistogramBins bins_option(const std::vector<double>& values, const char* option)
 
 /// --reference, --max-shift, --outlier-px, --upsample (shared by map and align).
 void add_registration_options(CLI::App& sub, RegistrationOptions& options);
+
+/// --unregistered stop|exclude (map and align): what happens to frames whose shift is not
+/// confirmed (core/pipeline.hpp, UnregisteredFrames). parse_unregistered throws OptionError
+/// naming --unregistered for any other word.
+void add_unregistered_option(CLI::App& sub, std::string& value);
+UnregisteredFrames parse_unregistered(const std::string& value);
+/// "frame 3 (6540 eV), frame 9 (6560 eV)": the frames a run left out (empty when none).
+std::string excluded_frames_text(const RegistrationResult& reg,
+                                 const std::vector<double>& energies_ev);
 
 }  // namespace xanesmap::cli

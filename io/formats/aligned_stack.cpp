@@ -21,6 +21,10 @@ void write_aligned_stack(const std::filesystem::path& path, const AlignedOptical
                       "1 sample<=dark, 2 flat<=dark, 4 saturated, 8 not finite, 16 outside the "
                       "view after alignment");
   write_registration_h5(file, "/shifts", aligned.registration);
+  // The shifts are per input frame, /energies_ev per frame kept (they differ when frames were
+  // excluded): the shifts' own energies make the group readable alone.
+  h5::write(file, "/shifts/energies_ev", std::span<const double>(aligned.frame_energies_ev),
+            {aligned.frame_energies_ev.size()});
   if (pixel_size_nm) {
     const double pixel = *pixel_size_nm;
     h5::write(file, "/pixel_size_nm", std::span<const double>(&pixel, 1), {1});
