@@ -56,8 +56,8 @@ TEST_CASE("A blank frame stops the map pipeline with a message naming it", "[unr
   const std::size_t k = frame_at(s.scan, 6550.0);
   REQUIRE(k < s.scan.energies_ev.size());
   blank(s.scan, k);
-  const std::string message = input_error_of(
-      [&] { run_map_pipeline(test::raw_from(s.scan), test::map_references(), {}); });
+  const std::string message =
+      input_error_of([&] { run_map_pipeline(test::raw_from(s.scan), test::map_references(), {}); });
   std::ostringstream frame;
   frame << "frame " << k << " (6550 eV)";
   CHECK_THAT(message, Contains("could not confirm the shift of 1 of 110 frames") &&
@@ -80,7 +80,8 @@ TEST_CASE("With exclude, a blank frame is left out and counted, and the maps are
   // the template's post-edge frames and its anchor (frame 95 instead of 99).
   MapPipelineOptions options;
   options.registration.reference = "energy:6600";
-  const auto without = run_map_pipeline(test::raw_from(clean.scan), test::map_references(), options);
+  const auto without =
+      run_map_pipeline(test::raw_from(clean.scan), test::map_references(), options);
   options.unregistered = UnregisteredFrames::exclude;
   const auto with = run_map_pipeline(test::raw_from(s.scan), test::map_references(), options);
   const RegistrationResult& reg = with.registration;
@@ -96,7 +97,8 @@ TEST_CASE("With exclude, a blank frame is left out and counted, and the maps are
       t << with.maps.status_counts[i] << "/" << without.maps.status_counts[i] << " ";
     return t.str();
   }());
-  CHECK(with.maps.mean_spectrum.energy_ev.size() + 1 == without.maps.mean_spectrum.energy_ev.size());
+  CHECK(with.maps.mean_spectrum.energy_ev.size() + 1 ==
+        without.maps.mean_spectrum.energy_ev.size());
   CHECK(std::find(with.maps.mean_spectrum.energy_ev.begin(),
                   with.maps.mean_spectrum.energy_ev.end(),
                   6550.0) == with.maps.mean_spectrum.energy_ev.end());
