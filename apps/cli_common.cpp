@@ -148,13 +148,38 @@ void add_registration_options(CLI::App& sub, RegistrationOptions& options) {
                  "Registration reference: mean (of the aligned post-edge frames), first, last, "
                  "index:N, energy:E")
       ->capture_default_str();
-  sub.add_option("--max-shift", options.max_shift_px, "Largest drift searched, px")
-      ->capture_default_str();
+  sub.add_option("--max-shift", options.max_shift_px,
+                 "Largest drift searched, px (default: a quarter of the frame's shorter side)");
   sub.add_option("--outlier-px", options.outlier_px,
                  "A frame whose direct and chained shifts differ by more than this is flagged, px")
       ->capture_default_str();
   sub.add_option("--upsample", options.upsample, "Registration precision 1/N px")
       ->capture_default_str();
+}
+
+void add_unregistered_option(CLI::App& sub, std::string& value) {
+  sub.add_option("--unregistered", value,
+                 "Frames whose shift registration cannot confirm: stop (an error naming them) or "
+                 "exclude (leave them out of the aligned stack and the maps, and go on)")
+      ->capture_default_str();
+}
+
+std::string excluded_frames_text(const RegistrationResult& reg,
+                                 const std::vector<double>& energies_ev) {
+  std::string text;
+  for (std::size_t i = 0; i < reg.excluded.size(); ++i) {
+    if (!reg.excluded[i]) continue;
+    char frame[64];
+    std::snprintf(frame, sizeof frame, "frame %zu (%g eV)", i, energies_ev[i]);
+    text += (text.empty() ? "" : ", ") + std::string(frame);
+  }
+  return text;
+}
+
+UnregisteredFrames parse_unregistered(const std::string& value) {
+  if (value == "stop") return UnregisteredFrames::stop;
+  if (value == "exclude") return UnregisteredFrames::exclude;
+  throw OptionError("--unregistered", "'" + value + "' is not stop or exclude");
 }
 
 }  // namespace xanesmap::cli

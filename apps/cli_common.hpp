@@ -37,6 +37,7 @@ void register_bench(CLI::App& app, const GlobalOptions& global, Action& action);
 }  // namespace xanesmap::cli
 
 #include "core/particles/distribution.hpp"
+#include "core/pipeline.hpp"
 #include "core/registration/registration.hpp"
 #include "core/stack/beam_normalization.hpp"
 #include "io/formats/stack_reader.hpp"
@@ -64,5 +65,14 @@ void add_registration_options(CLI::App& sub, RegistrationOptions& options);
 /// --background MODEL and --background-margin-px (shared by map and align); `model` is parsed by
 /// parse_beam_model when the run starts.
 void add_beam_options(CLI::App& sub, std::string& model, BeamNormalizationOptions& options);
+
+/// --unregistered stop|exclude (map and align): what happens to frames whose shift is not
+/// confirmed (core/pipeline.hpp, UnregisteredFrames). parse_unregistered throws OptionError
+/// naming --unregistered for any other word.
+void add_unregistered_option(CLI::App& sub, std::string& value);
+UnregisteredFrames parse_unregistered(const std::string& value);
+/// "frame 3 (6540 eV), frame 9 (6560 eV)": the frames a run left out (empty when none).
+std::string excluded_frames_text(const RegistrationResult& reg,
+                                 const std::vector<double>& energies_ev);
 
 }  // namespace xanesmap::cli

@@ -29,7 +29,8 @@ struct AlignArgs {
   RegistrationOptions registration;
   std::string background = "plane";  // --background
   BeamNormalizationOptions beam;
-  std::string config_toml;  // the effective configuration, written as <stem>_config.toml
+  std::string unregistered = "stop";  // stop | exclude (UnregisteredFrames)
+  std::string config_toml;            // the effective configuration, written as <stem>_config.toml
 };
 
 // Files written under a temporary name beside their destination and renamed on success.
@@ -58,6 +59,7 @@ int run_align(AlignArgs a, const GlobalOptions& global) {
   options.registration = a.registration;
   options.beam = a.beam;
   options.beam.model = parse_beam_model(a.background);
+  options.unregistered = parse_unregistered(a.unregistered);
   if (a.saturation != 0.0) options.optical_density.saturation_counts = a.saturation;
   options.validate();
   const fs::path out = a.out;
@@ -82,11 +84,11 @@ int run_align(AlignArgs a, const GlobalOptions& global) {
     }
   }();
   const auto& reg = aligned.registration;
-  const auto& energies = aligned.od.energies_ev();
+  const auto& energies = aligned.frame_energies_ev;  // every input frame: the shifts' rows
   write_aligned_stack(h5_file.staging, aligned, loaded.description.pixel_size_nm,
                       {global.command_line, XANESMAP_VERSION, XANESMAP_GIT_COMMIT, a.config_toml});
   const auto rows = shift_rows(energies, reg);
-  write_shifts_csv(csv_file.staging, rows);
+  write_shifts_csv(csv_file.staging, rows, excluded_frames_comment(reg, energies));
   write_drift_plot_png(png_file.staging, rows, kFlaggedBelow,
                        "Sample drift (" + reg.reference_description + ")");
   write_text_file(config_file.staging, a.config_toml);
@@ -97,15 +99,16 @@ int run_align(AlignArgs a, const GlobalOptions& global) {
     largest = std::max(largest, std::hypot(reg.dy_px[i], reg.dx_px[i]));
   std::cout << "aligned " << energies.size() << " frames to " << reg.reference_description
             << "; largest shift " << largest << " px; " << reg.flagged_count()
-            << " frame(s) flagged; " << aligned.summary.pixels_by_flag[4]
-            << " pixels left the field of view\n";
+            << " frame(s) flagged, " << reg.excluded_count() << " left out of the stack; "
+            << aligned.summary.pixels_by_flag[4] << " pixels left the field of view\n";
   std::cout << "wrote " << out.string() << ", " << csv_file.destination.string() << ", "
             << png_file.destination.string() << ", " << config_file.destination.string() << "\n";
   if (!aligned.beam.skipped_reason.empty())
     std::cerr << "xanesmap: warning: " << aligned.beam.skipped_reason << "\n";
-  if (reg.flagged_count())
-    std::cerr << "xanesmap: warning: " << reg.flagged_count()
-              << " frame(s) could not be confirmed (quality 0 in the shifts table)\n";
+  if (const std::string excluded = excluded_frames_text(reg, energies); !excluded.empty())
+    std::cerr << "xanesmap: warning: left out of the aligned stack (--unregistered exclude), "
+                 "their shift not confirmed: "
+              << excluded << "\n";
   return 0;
 }
 
@@ -122,6 +125,7 @@ void register_align(CLI::App& app, const GlobalOptions& global, Action& action) 
                   "Raw counts at which a pixel is saturated (float data)");
   add_registration_options(*sub, a->registration);
   add_beam_options(*sub, a->background, a->beam);
+  add_unregistered_option(*sub, a->unregistered);
   sub->add_flag("--force", a->force, "Replace existing outputs");
   sub->footer(examples_footer(
       {"xanesmap align demo/scan.h5 --out aligned.h5",

@@ -96,6 +96,10 @@ int run_map(MapArgs a, const GlobalOptions& global, const StageObserver& observe
     throw OptionError(a.no_align ? "--no-align" : "--shifts",
                       "registration options (--reference, --max-shift, --outlier-px, --upsample) "
                       "have no effect here");
+  // Without registration no frame is flagged: the option would do nothing.
+  if (a.unregistered_given && a.no_align)
+    throw OptionError("--no-align", "--unregistered has no effect here (no frame is registered)");
+  a.options.unregistered = parse_unregistered(a.unregistered);
   a.options.alignment = a.no_align              ? AlignmentMode::none
                         : a.shifts_file.empty() ? AlignmentMode::estimate
                                                 : AlignmentMode::given;
@@ -172,10 +176,11 @@ int run_map(MapArgs a, const GlobalOptions& global, const StageObserver& observe
   for (const auto& w : m.warnings) std::cerr << "xanesmap: warning: " << w << "\n";
   if (!result.beam.skipped_reason.empty())
     std::cerr << "xanesmap: warning: " << result.beam.skipped_reason << "\n";
-  if (const std::size_t flagged = result.registration.flagged_count())
-    std::cerr << "xanesmap: warning: " << flagged
-              << " frame(s) could not be confirmed by registration; "
-              << "see shifts.csv (quality 0) and summary.json registration.flagged_frames\n";
+  const std::string excluded = excluded_frames_text(result.registration, result.energies_ev);
+  if (!excluded.empty())
+    std::cerr << "xanesmap: warning: left out of the maps (--unregistered exclude), their shift "
+                 "not confirmed: "
+              << excluded << "\n";
   char line[512];
   std::snprintf(
       line, sizeof line,
@@ -198,6 +203,9 @@ int run_map(MapArgs a, const GlobalOptions& global, const StageObserver& observe
                 particles.particles.size(), particles.surface_nm, particles.surface.valence.mean,
                 particles.core.valence.mean, particles.surface_minus_core,
                 particles.populations.populations);
+  if (!excluded.empty())
+    std::cout << result.registration.excluded_count() << " of " << result.energies_ev.size()
+              << " frame(s) excluded (shift not confirmed): " << excluded << "\n";
   std::cout << line << "wrote " << output.destination().string()
             << "/ (valence.tif, summary.json, results.h5, ...)\n";
   return 0;
@@ -260,6 +268,7 @@ void register_map(CLI::App& app, const GlobalOptions& global, Action& action) {
                   "Raw counts at which a pixel is saturated (float data)");
   add_registration_options(*sub, a->options.registration);
   add_beam_options(*sub, a->background, a->options.beam);
+  add_unregistered_option(*sub, a->unregistered);
   sub->add_flag("--no-align", a->no_align, "Do not register the energy frames");
   sub->add_option("--shifts", a->shifts_file,
                   "Use these shifts (a shifts.csv) instead of registering")
@@ -297,6 +306,7 @@ void register_map(CLI::App& app, const GlobalOptions& global, Action& action) {
        "xanesmap map --config maps/config.toml --out maps-again   (options from a TOML file)"}));
   sub->callback([&action, &global, a, sub] {
     a->align_range_given = sub->count("--align-range") > 0;
+    a->unregistered_given = sub->count("--unregistered") > 0;
     a->registration_given = sub->count("--reference") + sub->count("--max-shift") +
                                 sub->count("--outlier-px") + sub->count("--upsample") >
                             0;
@@ -308,6 +318,7 @@ void register_map(CLI::App& app, const GlobalOptions& global, Action& action) {
     if (a->no_align || !a->shifts_file.empty())
       for (const char* key : {"reference", "max-shift", "outlier-px", "upsample"})
         not_applied[key] = "registration was off (--no-align or --shifts)";
+    if (a->no_align) not_applied["unregistered"] = "no frame is registered (--no-align)";
     if (!a->options.valence.align_references)
       not_applied["align-range"] = "only applies with --align-refs";
     a->config_toml =

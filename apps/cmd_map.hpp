@@ -28,9 +28,11 @@ struct MapArgs {
   bool force = false;
   bool no_align = false;
   std::string shifts_file;
-  std::string background = "plane";  // --background, parsed into options.beam.model
-  bool align_range_given = false;    // set from the command line after parsing
-  bool registration_given = false;   // any of --reference, --max-shift, --outlier-px, --upsample
+  std::string background = "plane";   // --background, parsed into options.beam.model
+  bool align_range_given = false;     // set from the command line after parsing
+  bool registration_given = false;    // any of --reference, --max-shift, --outlier-px, --upsample
+  std::string unregistered = "stop";  // stop | exclude (UnregisteredFrames)
+  bool unregistered_given = false;    // set from the command line after parsing
   MapPipelineOptions options;
   std::vector<double> valence_bins, edge_bins;  // FROM TO COUNT
   bool no_split = false;

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <span>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include "core/base/error.hpp"
 #include "core/registration/shift_apply.hpp"
@@ -141,6 +144,65 @@ RegistrationResult registration_of(const EnergyStack& od, const MapPipelineOptio
   return reg;
 }
 
+// "frame 3 (6540 eV), frame 9 (6560 eV)": the flagged frames, at most 12 named.
+std::string frames_text(const RegistrationResult& reg, const std::vector<double>& energies_ev) {
+  std::ostringstream text;
+  std::size_t named = 0;
+  for (std::size_t i = 0; i < reg.flagged.size(); ++i) {
+    if (!reg.flagged[i]) continue;
+    if (named++ == 12) {
+      text << ", ...";
+      break;
+    }
+    text << (named > 1 ? ", " : "") << "frame " << i << " (" << energies_ev[i] << " eV)";
+  }
+  return text.str();
+}
+
+// Frames whose shift is not confirmed. `stop`: an InputError naming them and the options that
+// help. `exclude`: they leave the OD stack (so no spectral stage sees them) and are marked in
+// reg.excluded; a pixel's flags are the OR over frames, so pixels flagged only in excluded frames
+// (every OD flag makes that frame's value NaN) are cleared: their kept values are all finite.
+void settle_unregistered(OpticalDensityResult& od, RegistrationResult& reg,
+                         const MapPipelineOptions& options) {
+  const std::size_t n = od.od.frame_count(), flagged = reg.flagged_count();
+  reg.excluded.assign(n, 0);
+  if (flagged == 0) return;
+  const std::string frames = frames_text(reg, od.od.energies_ev());
+  const bool given = options.alignment == AlignmentMode::given;
+  std::ostringstream m;
+  if (given)
+    m << "the shifts table marks " << flagged << " of " << n
+      << " frames as not registered (quality 0): " << frames;
+  else
+    m << "registration could not confirm the shift of " << flagged << " of " << n
+      << " frames: " << frames << " (" << reg.reference_description << "; search bound "
+      << reg.max_shift_px << " px)";
+  if (const std::string empty = empty_frames_text(od.od); !empty.empty())  // the likely cause
+    m << "; " << empty.substr(0, empty.size() - 2) << " (" << flag_counts(od.pixels_by_flag) << ")";
+  if (given)
+    m << ". Give a table with confirmed shifts, register instead (without --shifts), or use "
+         "--unregistered exclude (leave these frames out and go on)";
+  else
+    m << ". A blank or featureless frame, a drift beyond the search bound, or a frame that "
+         "disagrees with its neighbours. Options that help: --max-shift PX (a larger bound), "
+         "--reference (another template, e.g. energy:E), --outlier-px PX (a looser consistency "
+         "check), or --unregistered exclude (leave these frames out and go on)";
+  if (options.unregistered == UnregisteredFrames::stop) throw InputError(m.str());
+  if (flagged == n) throw InputError(m.str() + "; every frame would be left out");
+  reg.excluded = reg.flagged;
+  od.od.remove_frames(reg.excluded);
+  const std::size_t pixels = od.od.pixels_per_frame();
+  const std::span<const float> values = std::as_const(od.od).values();
+  for (std::size_t p = 0; p < pixels; ++p) {
+    if (!od.flags.data()[p]) continue;
+    bool finite = true;
+    for (std::size_t e = 0; e < od.od.frame_count() && finite; ++e)
+      finite = std::isfinite(values[e * pixels + p]);
+    if (finite) od.flags.data()[p] = 0;
+  }
+}
+
 AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& options,
                             const PipelineHooks& hooks) {
   // A stack without a single valid value (all-zero flats, saturated everywhere, all NaN) is not
@@ -151,16 +213,20 @@ AlignedOpticalDensity align(OpticalDensityResult od, const MapPipelineOptions& o
                      flag_counts(od.pixels_by_flag) + ")");
   // The beam's surface is fixed to the detector: measured and removed before the frames move.
   BeamNormalization beam = run_stage(hooks, kMapStages[1], [&] {
-    return normalize_beam(od.od, od.flags.view(), std::numeric_limits<double>::quiet_NaN(),
-                          options.beam);
+    return normalize_beam(od.od, std::numeric_limits<double>::quiet_NaN(), options.beam);
   });
   RegistrationResult reg = registration_of(od.od, options, hooks);
-  AlignedOpticalDensity out{
-      std::move(od.od), std::move(od.flags), {}, std::move(reg), std::move(beam)};
+  std::vector<double> frame_energies_ev = od.od.energies_ev();
+  settle_unregistered(od, reg, options);
+  AlignedOpticalDensity out{std::move(od.od), std::move(od.flags), {},
+                            std::move(reg),   std::move(beam),     std::move(frame_energies_ev)};
   if (options.alignment != AlignmentMode::none)
     run_stage(hooks, kMapStages[3], [&] {
-      AlignedStack aligned = apply_shifts(std::move(out.od), out.registration.dy_px,
-                                          out.registration.dx_px, hooks.progress);
+      std::vector<double> dy_px, dx_px;  // of the frames kept
+      for (std::size_t i = 0; i < out.registration.dy_px.size(); ++i)
+        if (!out.registration.excluded[i])
+          dy_px.push_back(out.registration.dy_px[i]), dx_px.push_back(out.registration.dx_px[i]);
+      AlignedStack aligned = apply_shifts(std::move(out.od), dy_px, dx_px, hooks.progress);
       flag_aligned_pixels(aligned, out.flags);
       out.od = std::move(aligned.stack);
     });
@@ -201,7 +267,7 @@ MapPipelineResult maps_of(AlignedOpticalDensity aligned,
         empty_frames_text(aligned.od) +
         "pixels per flag: " + flag_counts(aligned.summary.pixels_by_flag));
   MapPipelineResult result;
-  result.energies_ev = aligned.od.energies_ev();
+  result.energies_ev = aligned.frame_energies_ev;
   result.optical_density = aligned.summary;
   result.alignment = options.alignment;
   result.registration = std::move(aligned.registration);

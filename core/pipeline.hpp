@@ -36,6 +36,16 @@ inline constexpr std::array<std::string_view, 9> kMapStages{
 
 enum class AlignmentMode { estimate, given, none };
 
+/// What the pipeline does with frames whose shift is not confirmed (RegistrationResult::flagged:
+/// registration found no usable peak within the search bound, e.g. a blank frame, or the frame
+/// disagrees with its neighbours; with shifts given, a table row of quality 0). Such a frame
+/// holds a wrong shift as often as not, and its spectrum values would enter every pixel's fit.
+enum class UnregisteredFrames {
+  stop,     // InputError naming the frames (index, energy) and the options that help (default)
+  exclude,  // leave them out of the aligned stack, hence out of everything spectral; marked in
+            // RegistrationResult::excluded, counted and named in the outputs
+};
+
 struct MapPipelineOptions {
   OpticalDensityOptions optical_density;
   AlignmentMode alignment = AlignmentMode::estimate;  // register the frames (default)
@@ -43,6 +53,7 @@ struct MapPipelineOptions {
   std::vector<double> given_dy_px, given_dx_px;       // for `given`: one per frame
   std::vector<double> given_quality;                  // for `given`: quality column (0 = flagged)
   BeamNormalizationOptions beam;  // the beam's per-frame OD surface, measured off the sample
+  UnregisteredFrames unregistered = UnregisteredFrames::stop;  // frames whose shift is unconfirmed
   ValenceMapOptions valence;
   ParticleAnalysisOptions particles;           // segmentation's pixel size is pixel_size_nm
   double pixel_size_nm = kDefaultPixelSizeNm;  // nm: particle areas, surface depth, depth bins
@@ -64,7 +75,7 @@ struct OpticalDensitySummary {
 };
 
 struct MapPipelineResult {
-  std::vector<double> energies_ev;  // the stack's energies
+  std::vector<double> energies_ev;  // the stack's energies, every frame (registration's rows)
   OpticalDensitySummary optical_density;
   AlignmentMode alignment = AlignmentMode::estimate;
   RegistrationResult
@@ -79,12 +90,15 @@ struct MapPipelineResult {
 /// (od_outside_view where a pixel left the field of view). Shared by `map` and `align`.
 /// Throws InputError when not one OD value of the stack can be computed (all-zero flats, a stack
 /// saturated or NaN everywhere); some invalid pixels or frames are data, flagged per pixel.
+/// Frames whose shift is not confirmed: InputError naming them (UnregisteredFrames::stop), or
+/// left out of `od` (exclude; `flags` then describe the frames kept).
 struct AlignedOpticalDensity {
-  EnergyStack od;
+  EnergyStack od;  // the frames kept (all but registration.excluded)
   Image<std::uint8_t> flags;
   OpticalDensitySummary summary;
-  RegistrationResult registration;
-  BeamNormalization beam;
+  RegistrationResult registration;        // one entry per input frame
+  BeamNormalization beam;                 // per input frame
+  std::vector<double> frame_energies_ev;  // every input frame's energy (registration's rows)
 };
 AlignedOpticalDensity aligned_optical_density(const RawStack& raw,
                                               const MapPipelineOptions& options,

@@ -82,4 +82,23 @@ EnergyStack::EnergyStack(std::vector<double> energies_ev, const std::vector<Imag
                   frames.empty() ? 0 : frames[0].width(), concatenate(frames, energies_ev.size())) {
 }
 
+void EnergyStack::remove_frames(std::span<const std::uint8_t> remove) {
+  if (remove.size() != frame_count())
+    throw InputError("removing frames: " + std::to_string(remove.size()) + " entries for " +
+                     std::to_string(frame_count()) + " frames");
+  const std::size_t pixels = pixels_per_frame();
+  std::vector<double> kept_energies;
+  for (std::size_t e = 0; e < frame_count(); ++e) {
+    if (remove[e]) continue;
+    // Frames only move down (to a lower or the same index), so no frame is overwritten before
+    // it is moved; memmove because source and destination may be the same frame.
+    std::memmove(values_.data() + kept_energies.size() * pixels, values_.data() + e * pixels,
+                 pixels * sizeof(float));
+    kept_energies.push_back(energies_ev_[e]);
+  }
+  if (kept_energies.empty()) throw InputError("removing frames: every frame would be removed");
+  values_.resize(kept_energies.size() * pixels);  // shrinks without reallocating
+  energies_ev_ = std::move(kept_energies);
+}
+
 }  // namespace xanesmap

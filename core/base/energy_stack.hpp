@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -47,6 +48,11 @@ class EnergyStack {
   ImageView<float> frame(std::size_t e) {
     return {values_.data() + e * pixels_per_frame(), height_, width_};
   }
+  /// Removes the frames whose entry in `remove` (one per frame) is non-zero, moving the others
+  /// down in place: no second stack is allocated. InputError when `remove` has not one entry
+  /// per frame or would remove every frame.
+  void remove_frames(std::span<const std::uint8_t> remove);
+
   std::span<const float> values() const { return values_; }
   std::span<float> values() { return values_; }
 

@@ -22,8 +22,17 @@ std::size_t RegistrationResult::flagged_count() const {
   return static_cast<std::size_t>(std::count(flagged.begin(), flagged.end(), std::uint8_t{1}));
 }
 
+std::size_t RegistrationResult::excluded_count() const {
+  return static_cast<std::size_t>(std::count(excluded.begin(), excluded.end(), std::uint8_t{1}));
+}
+
+double default_max_shift_px(std::size_t height, std::size_t width) {
+  // At least 1 px: frames of fewer than 4 px per side would otherwise get a bound below a pixel.
+  return std::max(1.0, static_cast<double>(std::min(height, width)) / 4.0);
+}
+
 void RegistrationOptions::validate() const {
-  if (!(max_shift_px > 0.0 && std::isfinite(max_shift_px)))
+  if (max_shift_px && !(*max_shift_px > 0.0 && std::isfinite(*max_shift_px)))
     throw OptionError("max-shift", "must be a positive number of pixels");
   if (!(outlier_px > 0.0 && std::isfinite(outlier_px)))
     throw OptionError("outlier-px", "must be a positive number of pixels");
@@ -170,7 +179,7 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
     throw InputError("registration needs at least two frames, the stack has " + std::to_string(n));
   TranslationOptions t;
   t.upsample = options.upsample;
-  t.max_shift_px = options.max_shift_px;
+  t.max_shift_px = options.max_shift_px.value_or(default_max_shift_px(od.height(), od.width()));
   t.weighting = options.weighting;
   t.window_fraction = options.window_fraction;
   t.lowpass_sigma_px = options.lowpass_sigma_px;
@@ -186,6 +195,7 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
   const auto& e = od.energies_ev();
 
   RegistrationResult result;
+  result.max_shift_px = t.max_shift_px;
   // Frames prepared for the template (the post-edge frames) are kept for the direct and chain
   // estimates below and released round by round: a prepared frame (its half spectrum) takes about
   // as much memory as the frame itself, so the cache is at most the post-edge share of the stack,
@@ -216,9 +226,20 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
       post.clear();
       for (std::size_t i = n - std::max<std::size_t>(2, n / 3); i < n; ++i) post.push_back(i);
     }
-    const std::size_t anchor = post[post.size() / 2];
+    // The anchor: the middle post-edge frame, or the nearest to it that holds an image (a blank
+    // or all-NaN anchor would leave every frame unregistered).
+    std::size_t anchor = post[post.size() / 2];
+    for (std::size_t step = 0; step < 2 * post.size(); ++step) {
+      const std::size_t middle = post.size() / 2, half = (step + 1) / 2;
+      if (step % 2 == 1 ? middle + half >= post.size() : half > middle) continue;
+      const std::size_t i = post[step % 2 == 1 ? middle + half : middle - half];
+      prepared[i].emplace(od.frame(i), t);
+      if (prepared[i]->ok()) {
+        anchor = i;
+        break;
+      }
+    }
     result.reference_index = anchor;
-    prepared[anchor].emplace(od.frame(anchor), t);
     const PreparedImage to_anchor = *prepared[anchor];
     std::size_t used = 0;
     // The estimates in parallel; the mean in the frames' order.
@@ -229,7 +250,7 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
         to_anchor_estimates[k] = TranslationEstimate{0, 0, 1, 1, true};
         return;
       }
-      prepared[i].emplace(od.frame(i), t);
+      if (!prepared[i]) prepared[i].emplace(od.frame(i), t);
       to_anchor_estimates[k] = estimate_translation(to_anchor, *prepared[i]);
     });
     std::vector<std::size_t> aligned;
@@ -295,6 +316,7 @@ RegistrationResult register_stack(const EnergyStack& od, const RegistrationOptio
   result.residual_px.assign(n, kNaN);
   result.quality.assign(n, 0.0);
   result.flagged.assign(n, 0);
+  result.excluded.assign(n, 0);
   for (std::size_t i = 0; i < n; ++i) {
     double residual = 0.0;
     bool measured = false;

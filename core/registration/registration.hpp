@@ -14,13 +14,21 @@
 //    sharpness; a frame's consistency residual is the distance between its direct estimate and
 //    the joint solution. Frames with a residual above `outlier_px`, or without any valid
 //    measurement (blank, saturated, peak at the search bound), are flagged: they keep the joint
-//    estimate and the flag goes to shifts.csv and the summary, never silently.
+//    estimate and the flag goes to shifts.csv and the summary, never silently (the pipeline then
+//    stops, or leaves them out when asked: core/pipeline.hpp, UnregisteredFrames).
+// Search bound: every translation (direct and chain) is searched within max_shift_px of zero;
+// unset, a quarter of the frame's shorter side (default_max_shift_px). A drift of tens of px is
+// then found directly against the template, and the chain links between neighbouring energies
+// (which move far less than the whole scan) confirm each frame's estimate. The correlation
+// surface covers shifts up to half the padded frame per axis, so the bound lies well inside it;
+// at a quarter of the side three quarters of each axis still overlap.
 // Each translation: cross-correlation refined by the matrix-multiply upsampled DFT
 // (M. Guizar-Sicairos, S. T. Thurman & J. R. Fienup, Opt. Lett. 33, 156 (2008)),
 // core/registration/translation.hpp.
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,7 +45,8 @@ struct RegistrationOptions {
   // (steepest rise of the frames' mean OD) + post_edge_offset_ev, for any element's edge.
   std::optional<double> post_edge_from_ev;  // eV, absolute
   double post_edge_offset_ev = 10.0;        // eV above the stack's edge
-  double max_shift_px = 20.0;               // px: search bound of every translation
+  // px: search bound of every translation; unset: default_max_shift_px(height, width).
+  std::optional<double> max_shift_px;
   double outlier_px = 0.5;  // px: direct estimate farther than this from the joint one: flagged
   int upsample = 100;       // 1/upsample px precision
   CorrelationWeighting weighting = CorrelationWeighting::plain;
@@ -66,8 +75,19 @@ struct RegistrationResult {
       reference_description;  // e.g. "mean of 14 post-edge frames aligned to frame 103 (6650 eV)"
   double post_edge_from_ev =
       0.0;  // eV: the post-edge threshold used (NaN with a single reference frame)
+  // px: the search bound used (options.max_shift_px or the frame's default); NaN when the shifts
+  // were not estimated (given or none, core/pipeline.hpp).
+  double max_shift_px = std::numeric_limits<double>::quiet_NaN();
+  // Per frame: 1 = left out of the aligned stack and of everything spectral (set by the pipeline
+  // for flagged frames with UnregisteredFrames::exclude; register_stack leaves all 0).
+  std::vector<std::uint8_t> excluded;
   std::size_t flagged_count() const;
+  std::size_t excluded_count() const;
 };
+
+/// The default search bound for frames of height x width px: a quarter of the shorter side
+/// (at least 1 px).
+double default_max_shift_px(std::size_t height, std::size_t width);
 
 /// Throws InputError for a stack of fewer than two frames; OptionError for a reference out of
 /// range or unparseable. Blank or saturated (all-NaN) frames are flagged, not errors.

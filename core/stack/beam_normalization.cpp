@@ -60,10 +60,10 @@ double median_of(std::vector<double> v) {
   return *mid;
 }
 
-/// Mean OD of the frames at or above `from_ev` (the upper third when NaN or too few), NaN where
-/// any OD flag is set or a value is not finite.
-Image<float> post_edge_mean(const EnergyStack& od, ImageView<const std::uint8_t> flags,
-                            double from_ev) {
+/// Mean OD of the frames at or above `from_ev` (the upper third when NaN or too few), over the
+/// frames where the pixel's value is finite; NaN where fewer than half of them are (a pixel
+/// flagged in some frames, e.g. a saturated frame, still has a mean from the others).
+Image<float> post_edge_mean(const EnergyStack& od, double from_ev) {
   const std::size_t n = od.frame_count(), h = od.height(), w = od.width();
   std::vector<std::size_t> frames;
   for (std::size_t e = 0; e < n; ++e)
@@ -75,15 +75,18 @@ Image<float> post_edge_mean(const EnergyStack& od, ImageView<const std::uint8_t>
   Image<float> mean(h, w, std::numeric_limits<float>::quiet_NaN());
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, h), [&](const auto& rows) {
     std::vector<double> sum(w);
+    std::vector<std::size_t> count(w);
     for (std::size_t r = rows.begin(); r != rows.end(); ++r) {
       std::fill(sum.begin(), sum.end(), 0.0);
+      std::fill(count.begin(), count.end(), 0);
       for (const std::size_t e : frames) {
         const float* row = od.frame(e).row(r);
-        for (std::size_t c = 0; c < w; ++c) sum[c] += row[c];
+        for (std::size_t c = 0; c < w; ++c)
+          if (std::isfinite(row[c])) sum[c] += row[c], ++count[c];
       }
       for (std::size_t c = 0; c < w; ++c)
-        if (flags(r, c) == 0 && std::isfinite(sum[c]))
-          mean(r, c) = static_cast<float>(sum[c] / static_cast<double>(frames.size()));
+        if (2 * count[c] >= frames.size() && count[c] > 0)
+          mean(r, c) = static_cast<float>(sum[c] / static_cast<double>(count[c]));
     }
   });
   return mean;
@@ -150,8 +153,10 @@ std::vector<double> fit_frame(ImageView<const float> frame, const std::vector<st
         Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(k));
     Eigen::VectorXd rhs = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(k));
     double t[6];
+    std::size_t used = 0;
     for (std::size_t i = 0; i < pixels.size(); ++i) {
-      if (!std::isfinite(values[i]) || std::abs(residual[i] - centre) > limit) continue;
+      if (!std::isfinite(values[i]) || !(std::abs(residual[i] - centre) <= limit)) continue;
+      ++used;
       terms(pixels[i] / w, pixels[i] % w, k, t);
       for (std::size_t a = 0; a < k; ++a) {
         rhs(static_cast<Eigen::Index>(a)) += t[a] * values[i];
@@ -159,6 +164,7 @@ std::vector<double> fit_frame(ImageView<const float> frame, const std::vector<st
           normal(static_cast<Eigen::Index>(a), static_cast<Eigen::Index>(b)) += t[a] * t[b];
       }
     }
+    if (used < 4 * k) return std::vector<double>(k, 0.0);  // a frame without values: untouched
     const Eigen::VectorXd solution = normal.ldlt().solve(rhs);
     for (std::size_t a = 0; a < k; ++a) coefficients[a] = solution(static_cast<Eigen::Index>(a));
     for (std::size_t i = 0; i < pixels.size(); ++i) {
@@ -229,15 +235,14 @@ void BeamNormalizationOptions::validate() const {
     throw OptionError("min_background_fraction", "must be a fraction between 0 and 1");
 }
 
-BeamNormalization normalize_beam(EnergyStack& od, ImageView<const std::uint8_t> flags,
-                                 double post_edge_from_ev,
+BeamNormalization normalize_beam(EnergyStack& od, double post_edge_from_ev,
                                  const BeamNormalizationOptions& options) {
   options.validate();
   BeamNormalization result;
   const std::size_t n = od.frame_count(), h = od.height(), w = od.width();
   result.offset_od.assign(n, 0.0);
   if (options.model == BeamModel::none || n == 0) return result;
-  const Image<float> mean = post_edge_mean(od, flags, post_edge_from_ev);
+  const Image<float> mean = post_edge_mean(od, post_edge_from_ev);
   result.background = sample_free_pixels(mean, options.margin_px);
   std::size_t valid = 0;
   std::vector<std::size_t> pixels;

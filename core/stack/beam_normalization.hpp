@@ -55,10 +55,11 @@ struct BeamNormalization {
   Image<std::uint8_t> background;                 // 1 where a pixel was used as sample-free
 };
 
-/// Measures and subtracts the beam's per-frame OD surface in place. `valid` is non-zero where
-/// the pixel's OD is usable in every frame (no OD flag); `post_edge_from_ev` selects the frames
-/// averaged for the sample mask (NaN: the upper third of the stack).
-BeamNormalization normalize_beam(EnergyStack& od, ImageView<const std::uint8_t> flags,
-                                 double post_edge_from_ev, const BeamNormalizationOptions& options);
+/// Measures and subtracts the beam's per-frame OD surface in place, from the finite values only
+/// (a pixel invalid in some frames still serves in the others; a frame without enough values is
+/// left as it is). `post_edge_from_ev` selects the frames averaged for the sample mask (NaN: the
+/// upper third of the stack).
+BeamNormalization normalize_beam(EnergyStack& od, double post_edge_from_ev,
+                                 const BeamNormalizationOptions& options);
 
 }  // namespace xanesmap

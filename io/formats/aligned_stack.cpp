@@ -27,6 +27,10 @@ void write_aligned_stack(const std::filesystem::path& path, const AlignedOptical
       file, "/beam/offset_od", "meaning",
       "per frame: mean over the field of the OD surface subtracted (model " +
           std::string(aligned.beam.applied ? to_string(aligned.beam.model) : "none") + ")");
+  // The shifts are per input frame, /energies_ev per frame kept (they differ when frames were
+  // excluded): the shifts' own energies make the group readable alone.
+  h5::write(file, "/shifts/energies_ev", std::span<const double>(aligned.frame_energies_ev),
+            {aligned.frame_energies_ev.size()});
   if (pixel_size_nm) {
     const double pixel = *pixel_size_nm;
     h5::write(file, "/pixel_size_nm", std::span<const double>(&pixel, 1), {1});

@@ -2,11 +2,12 @@
 //
 // Layout (all datasets at the root unless named otherwise):
 //   /od             float32 [frames][rows][cols]: OD with the frames aligned (NaN: no value);
-//                   attribute "content"
-//   /energies_ev    float64 [frames]
+//                   attribute "content". Frames excluded (--unregistered exclude) are not in it.
+//   /energies_ev    float64 [frames]: the frames in /od
 //   /flags          uint8 [rows][cols]: the OD flags (core/stack/optical_density.hpp), bits named
 //                   in the attribute "bits"
-//   /shifts/...     the registration (io/outputs/map_outputs.hpp, write_registration_h5)
+//   /shifts/...     the registration (io/outputs/map_outputs.hpp, write_registration_h5), one
+//                   entry per input frame, with /shifts/energies_ev and /shifts/excluded
 //   /pixel_size_nm  float64 [1], only when the input file gave one
 //   /provenance/command_line, version, git_commit, config_toml   strings
 #pragma once

@@ -85,8 +85,16 @@ std::pair<double, double> padded_range(double low, double high, double pad, doub
 // ---------------------------------------------------------------------------------------------
 // CSV
 
-void write_shifts_csv(const fs::path& file, const std::vector<ShiftRow>& rows) {
-  std::string text(kHeader);
+void write_shifts_csv(const fs::path& file, const std::vector<ShiftRow>& rows,
+                      const std::vector<std::string>& comments) {
+  std::string text;
+  for (const std::string& comment : comments) {
+    std::string line = comment;  // one line each: a line break would start a data line
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    std::replace(line.begin(), line.end(), '\r', ' ');
+    text += "# " + line + '\n';
+  }
+  text += kHeader;
   text += '\n';
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const ShiftRow& row = rows[i];

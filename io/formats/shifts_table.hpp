@@ -29,10 +29,12 @@ struct ShiftRow {
   double energy_ev = 0, dy_px = 0, dx_px = 0, quality = 0;
 };
 
-/// Writes the table (header and one line per row). Throws OutputError naming the file when it
-/// cannot be written (a partial file is removed) or when a value is not finite (NaN or Inf could
-/// not be read back); nothing is written in that case.
-void write_shifts_csv(const std::filesystem::path& file, const std::vector<ShiftRow>& rows);
+/// Writes the table: `comments` as '#' lines (line breaks replaced by blanks), the header and one
+/// line per row. Throws OutputError naming the file when it cannot be written (a partial file is
+/// removed) or when a value is not finite (NaN or Inf could not be read back); nothing is
+/// written in that case.
+void write_shifts_csv(const std::filesystem::path& file, const std::vector<ShiftRow>& rows,
+                      const std::vector<std::string>& comments = {});
 
 /// Reads the format above. Throws InputError naming the file, and the line where there is one,
 /// for: a missing file or a folder, no header or a wrong header, a data line without exactly 4

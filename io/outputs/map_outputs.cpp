@@ -102,20 +102,31 @@ nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& resu
     double largest = 0.0;
     for (std::size_t i = 0; i < reg.dy_px.size(); ++i)
       largest = std::max(largest, std::hypot(reg.dy_px[i], reg.dx_px[i]));
-    nlohmann::json flagged = nlohmann::json::array();
+    nlohmann::json flagged = nlohmann::json::array(), excluded = nlohmann::json::array();
     for (std::size_t i = 0; i < reg.flagged.size(); ++i)
       if (reg.flagged[i]) flagged.push_back({{"frame", i}, {"energy_ev", result.energies_ev[i]}});
+    for (std::size_t i = 0; i < reg.excluded.size(); ++i)
+      if (reg.excluded[i]) excluded.push_back({{"frame", i}, {"energy_ev", result.energies_ev[i]}});
+    const auto& requested = info.options.registration.max_shift_px;
     const char* mode = result.alignment == AlignmentMode::estimate ? "estimated"
                        : result.alignment == AlignmentMode::given  ? "given (--shifts)"
                                                                    : "none (--no-align)";
-    j["registration"] = {{"mode", mode},
-                         {"reference", reg.reference_description},
-                         {"reference_frame", reg.reference_index},
-                         {"post_edge_from_ev", json_number(reg.post_edge_from_ev)},
-                         {"largest_shift_px", largest},
-                         {"flagged_frames", flagged},
-                         {"max_shift_px", info.options.registration.max_shift_px},
-                         {"outlier_px", info.options.registration.outlier_px}};
+    j["registration"] = {
+        {"mode", mode},
+        {"reference", reg.reference_description},
+        {"reference_frame", reg.reference_index},
+        {"post_edge_from_ev", json_number(reg.post_edge_from_ev)},
+        {"largest_shift_px", largest},
+        {"flagged_frames", flagged},
+        {"excluded_frames", excluded},
+        {"excluded_count", reg.excluded_count()},
+        {"unregistered",
+         info.options.unregistered == UnregisteredFrames::stop ? "stop" : "exclude"},
+        {"max_shift_px", json_number(reg.max_shift_px)},
+        {"max_shift_source", result.alignment != AlignmentMode::estimate ? "not searched"
+                             : requested                                 ? "--max-shift"
+                                         : "a quarter of the frame's shorter side"},
+        {"outlier_px", info.options.registration.outlier_px}};
   }
   {
     const BeamNormalization& beam = result.beam;
@@ -176,12 +187,13 @@ namespace {
 std::string frames_csv(const MapPipelineResult& r) {
   std::ostringstream s;
   s << std::setprecision(10);
-  s << "frame,energy_ev,dy_px,dx_px,registration_quality,flagged,beam_offset_od\n";
+  s << "frame,energy_ev,dy_px,dx_px,registration_quality,flagged,excluded,beam_offset_od\n";
   const RegistrationResult& reg = r.registration;
   for (std::size_t e = 0; e < r.energies_ev.size(); ++e) {
+    const bool excluded = e < reg.excluded.size() && reg.excluded[e];
     s << e << "," << r.energies_ev[e] << "," << reg.dy_px[e] << "," << reg.dx_px[e] << ","
-      << reg.quality[e] << "," << static_cast<int>(reg.flagged[e]) << ","
-      << (e < r.beam.offset_od.size() ? r.beam.offset_od[e] : 0.0) << "\n";
+      << reg.quality[e] << "," << static_cast<int>(reg.flagged[e]) << "," << (excluded ? 1 : 0)
+      << "," << (e < r.beam.offset_od.size() ? r.beam.offset_od[e] : 0.0) << "\n";
   }
   return s.str();
 }
@@ -342,10 +354,27 @@ void write_registration_h5(h5::File& file, const std::string& group,
   h5::write(file, group + "/dx_px", std::span<const double>(reg.dx_px), {frames});
   h5::write(file, group + "/quality", std::span<const double>(reg.quality), {frames});
   h5::write(file, group + "/flagged", std::span<const std::uint8_t>(reg.flagged), {frames});
+  h5::write(file, group + "/excluded", std::span<const std::uint8_t>(reg.excluded), {frames});
+  h5::write_attribute(file, group + "/excluded", "meaning",
+                      "1 = left out of the aligned stack and everything spectral");
+  h5::write(file, group + "/max_shift_px", std::span<const double>(&reg.max_shift_px, 1), {1});
   h5::write_attribute(
       file, group + "/dy_px", "convention",
       "displacement of each frame's content relative to the reference frame (+dy: down)");
   h5::write_string(file, group + "/reference", reg.reference_description);
+}
+
+std::vector<std::string> excluded_frames_comment(const RegistrationResult& reg,
+                                                 const std::vector<double>& energies_ev) {
+  std::ostringstream text;
+  text << "excluded from the aligned stack and everything spectral (--unregistered exclude), "
+          "their shift not confirmed (quality 0):";
+  bool any = false;
+  for (std::size_t i = 0; i < reg.excluded.size(); ++i)
+    if (reg.excluded[i])
+      text << (any ? ", " : " ") << "frame " << i << " (" << energies_ev[i] << " eV)", any = true;
+  if (!any) return {};
+  return {text.str()};
 }
 
 std::vector<ShiftRow> shift_rows(const std::vector<double>& energies_ev,
@@ -401,7 +430,8 @@ void write_map_outputs(const fs::path& folder, const MapRunInfo& info,
     write_text_file(folder / "calibration.csv", calibration_csv(m, o.edge_definition));
     write_text_file(folder / "frames.csv", frames_csv(result));
     const std::vector<ShiftRow> shifts = shift_rows(result.energies_ev, result.registration);
-    write_shifts_csv(folder / "shifts.csv", shifts);
+    write_shifts_csv(folder / "shifts.csv", shifts,
+                     excluded_frames_comment(result.registration, result.energies_ev));
     write_drift_plot_png(folder / "drift.png", shifts, kFlaggedBelow,
                          "Sample drift (" + result.registration.reference_description + ")");
     write_text_file(folder / "summary.json", summary.dump(2, ' ', false, replace) + "\n");

@@ -53,12 +53,17 @@ nlohmann::json map_summary(const MapRunInfo& info, const MapPipelineResult& resu
 std::vector<ShiftRow> shift_rows(const std::vector<double>& energies_ev,
                                  const RegistrationResult& reg);
 inline constexpr double kFlaggedBelow = 0.01;
+/// The shifts table's comment naming the frames left out (RegistrationResult::excluded), e.g.
+/// "excluded (--unregistered exclude): frame 3 (6540 eV)..."; empty when none was.
+std::vector<std::string> excluded_frames_comment(const RegistrationResult& reg,
+                                                 const std::vector<double>& energies_ev);
 
 namespace h5 {
 class File;
 }
 /// The shifts of a registration under `group` ("/registration", "/shifts"): dy_px, dx_px,
-/// quality, flagged (one per frame, with the sign convention as an attribute) and reference.
+/// quality, flagged, excluded (one per frame, with the sign convention as an attribute),
+/// reference and max_shift_px (the search bound, NaN when the shifts were not estimated).
 void write_registration_h5(h5::File& file, const std::string& group, const RegistrationResult& reg);
 
 /// Writes every output into `folder` (which must exist). Throws OutputError naming the file.

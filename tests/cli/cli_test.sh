@@ -185,6 +185,45 @@ case "$case_name" in
     refuse "frames 50, 51, 52, 53, 54, 55, 56, 57, ... (10 of 110) hold no valid value" \
       "$exe" map "$work/frames_saturated.tif" "${tiff[@]}" --out "$never" --refs "$refs"
     expect_in err "mapping '$work/frames_saturated.tif'"
+    expect_in err "registration could not confirm the shift of 10 of 110 frames"
+    # Left out (--unregistered exclude), the other 100 frames are mapped; their flags cleared.
+    expect_exit 0 "$exe" map "$work/frames_saturated.tif" "${tiff[@]}" --out "$work/sat_maps" \
+      --refs "$refs" --unregistered exclude -q
+    grep -q '"excluded_count": 10' "$work/sat_maps/summary.json" || fail "summary.json: not 10 excluded"
+    # One blank frame (its counts equal to its flat: OD 0 everywhere) cannot be registered: map and
+    # align stop naming it and the options that help, and write nothing.
+    cp "$T/raw.tif" "$work/blank_frame.tif"
+    fheader=$(( $(stat -c %s "$T/flat.tif") - data ))
+    dd if="$T/flat.tif" of="$work/blank_frame.tif" bs=1 skip=$((fheader + 51 * page)) \
+      seek=$((header + 51 * page)) count=$page conv=notrunc status=none
+    refuse "could not confirm the shift of 1 of 110 frames: frame 51 (6547.5 eV)" \
+      "$exe" map "$work/blank_frame.tif" "${tiff[@]}" --out "$never" --refs "$refs"
+    for option in "--max-shift PX" "--reference" "--outlier-px PX" "--unregistered exclude"; do
+      expect_in err "$option"
+    done
+    refuse "frame 51 (6547.5 eV)" "$exe" align "$work/blank_frame.tif" "${tiff[@]}" --out "$work/never.h5"
+    [ ! -e "$work/never.h5" ] && [ ! -e "$work/never_shifts.csv" ] || fail "a refused align wrote files"
+    # --unregistered exclude: left out, counted and named (console, summary.json, shifts.csv).
+    expect_exit 0 "$exe" map "$work/blank_frame.tif" "${tiff[@]}" --out "$work/blank_maps" \
+      --refs "$refs" --unregistered exclude
+    expect_in out "1 of 110 frame(s) excluded (shift not confirmed): frame 51 (6547.5 eV)"
+    expect_in err "left out of the maps"
+    grep -q '"excluded_count": 1,' "$work/blank_maps/summary.json" || fail "summary.json: not 1 excluded"
+    grep -q '^# excluded.*frame 51 (6547.5 eV)' "$work/blank_maps/shifts.csv" || fail "shifts.csv: no exclusion comment"
+    grep -q '^unregistered = "exclude"$' "$work/blank_maps/config.toml" || fail "config.toml lacks unregistered"
+    expect_exit 0 "$exe" align "$work/blank_frame.tif" "${tiff[@]}" --out "$work/al_blank.h5" \
+      --unregistered exclude
+    expect_in out "1 left out of the stack"
+    grep -q '^# excluded.*frame 51' "$work/al_blank_shifts.csv" || fail "aligned_shifts.csv: no exclusion comment"
+    # Its table (quality 0 in row 51) read back by --shifts: the same choice.
+    refuse "the shifts table marks 1 of 110 frames as not registered" \
+      "$exe" map "$work/blank_frame.tif" "${tiff[@]}" --shifts "$work/al_blank_shifts.csv" --out "$never" --refs "$refs"
+    expect_exit 0 "$exe" map "$work/blank_frame.tif" "${tiff[@]}" --shifts "$work/al_blank_shifts.csv" \
+      --out "$work/blank_maps2" --refs "$refs" --unregistered exclude -q
+    refuse "--unregistered has no effect here" \
+      "$exe" map "$work/blank_frame.tif" "${tiff[@]}" --no-align --unregistered exclude --out "$never" --refs "$refs"
+    refuse "'maybe' is not stop or exclude" \
+      "$exe" map "$work/blank_frame.tif" "${tiff[@]}" --unregistered maybe --out "$never" --refs "$refs"
     # Three hot pixels: data, not an error. Flagged (status invalid_od) and counted in the summary;
     # without registration (--no-align) exactly those three, as interpolation spreads them.
     expect_exit 0 "$exe" simulate --out "$work/hot" --size 64 --hot-pixels 3 --no-tiff --refs "$refs" -q

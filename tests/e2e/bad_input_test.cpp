@@ -182,9 +182,15 @@ TEST_CASE("Float stacks that are NaN everywhere, or in a whole frame, are refuse
                Contains("every pixel") &&
                    Contains("frames 7 (1 of 110)") &&  // the default grid: 110 energies
                    Contains("not_finite"));
-    // `align` still works on such a stack: the other frames hold values.
+    // `align`'s stages register the frames: the empty frame cannot be, and is named; left out
+    // (UnregisteredFrames::exclude), the other frames are aligned and its flags cleared.
     MapPipelineOptions options;
-    CHECK_NOTHROW(aligned_optical_density(loaded.raw, options));
+    CHECK_THAT(input_error_of([&] { aligned_optical_density(loaded.raw, options); }),
+               Contains("frame 7 (") && Contains("frames 7 (1 of 110) hold no valid value"));
+    options.unregistered = UnregisteredFrames::exclude;
+    const AlignedOpticalDensity aligned = aligned_optical_density(loaded.raw, options);
+    CHECK(aligned.od.frame_count() == 109);
+    CHECK(aligned.summary.pixels_by_flag[3] == 0);  // kAllOdFlags[3] = od_not_finite
   }
   SECTION("a stack whose optical density is undefined everywhere fails in align too") {
     // Flats equal to the dark: F - D = 0 everywhere (each file has usable values on its own).

@@ -1,6 +1,8 @@
 #include "core/base/energy_stack.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdint>
+#include <vector>
 
 #include "core/base/error.hpp"
 
@@ -49,4 +51,22 @@ TEST_CASE("Image copies own their pixels, views alias", "[image]") {
   CHECK(a(1, 1) == 7.0f);
   const Image<float> c(ImageView<const float>(a.view()));
   CHECK(c(1, 1) == 7.0f);
+}
+
+TEST_CASE("EnergyStack removes frames in place, keeping the others in order", "[energy_stack]") {
+  std::vector<float> values(4 * 2 * 2);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i);
+  EnergyStack stack({6500.0, 6501.0, 6502.0, 6503.0}, 2, 2, values);
+  const float* before = stack.values().data();
+  const std::vector<std::uint8_t> remove{1, 0, 1, 0};
+  stack.remove_frames(remove);
+  CHECK(stack.values().data() == before);  // no second stack
+  REQUIRE(stack.frame_count() == 2);
+  CHECK(stack.energies_ev() == std::vector<double>{6501.0, 6503.0});
+  CHECK(stack.frame(0)(0, 0) == 4.0f);   // the first value of old frame 1
+  CHECK(stack.frame(1)(1, 1) == 15.0f);  // the last value of old frame 3
+  CHECK(stack.values().size() == 8);
+  CHECK_THROWS_AS(stack.remove_frames(std::vector<std::uint8_t>{1}), InputError);
+  CHECK_THROWS_AS(stack.remove_frames(std::vector<std::uint8_t>{1, 1}), InputError);
+  CHECK(stack.frame_count() == 2);  // a refused removal leaves the stack as it was
 }

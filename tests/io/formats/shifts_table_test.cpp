@@ -80,6 +80,12 @@ TEST_CASE("The shifts table round-trips exactly", "[shifts_table]") {
     CHECK(back[i].dx_px == rows[i].dx_px);
     CHECK(back[i].quality == rows[i].quality);
   }
+  // Comment lines (e.g. the frames a map run left out) go above the header, one line each, and
+  // the table reads back the same.
+  write_shifts_csv(dir / "commented.csv", rows, {"excluded: frame 1", "two\nlines"});
+  CHECK(read_text(dir / "commented.csv").rfind("# excluded: frame 1\n# two lines\nenergy_ev,", 0) ==
+        0);
+  CHECK(read_shifts_csv(dir / "commented.csv").size() == rows.size());
   // No rows: just the header, read back as an empty table.
   write_shifts_csv(dir / "empty.csv", {});
   CHECK(read_text(dir / "empty.csv") == "energy_ev,dy_px,dx_px,quality\n");
