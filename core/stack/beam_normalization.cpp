@@ -21,7 +21,7 @@ constexpr double kMadToSigma = 1.4826;         // normal distribution: sigma = 1
 constexpr double kSampleSigmas = 5.0;          // sample: above background level + 5 sigma
 constexpr double kMinSampleStepOd = 0.005;     // ... and at least this far above it
 constexpr double kRejectSigmas = 4.0;          // per-frame fits: outliers beyond 4 sigma
-constexpr std::size_t kMaxSamples = 1u << 18;  // sample-free pixels used per frame, at most
+constexpr std::size_t kMaxSamples = 1u << 16;  // sample-free pixels used per frame, at most
 constexpr std::size_t kHistogramBins = 512;    // mode of the post-edge mean
 
 std::size_t coefficient_count(BeamModel model) {
@@ -93,23 +93,24 @@ Image<float> post_edge_mean(const EnergyStack& od, double from_ev) {
 }
 
 /// The background's level (the histogram's mode) and its robust sigma from the values below it.
-std::pair<double, double> background_level(const std::vector<double>& values) {
-  std::vector<double> sorted = values;
-  std::sort(sorted.begin(), sorted.end());
-  const double lo = sorted[sorted.size() / 100], hi = sorted[sorted.size() * 99 / 100];
+std::pair<double, double> background_level(std::vector<double> values) {
+  auto at = [&](std::size_t rank) {
+    std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(rank),
+                     values.end());
+    return values[rank];
+  };
+  const double lo = at(values.size() / 100), hi = at(values.size() * 99 / 100);
   if (!(hi > lo)) return {lo, 0.0};
   std::vector<std::size_t> histogram(kHistogramBins, 0);
   const double bin = (hi - lo) / static_cast<double>(kHistogramBins);
-  for (const double v : sorted)
+  for (const double v : values)
     if (v >= lo && v < hi) ++histogram[static_cast<std::size_t>((v - lo) / bin)];
   const std::size_t peak = static_cast<std::size_t>(
       std::max_element(histogram.begin(), histogram.end()) - histogram.begin());
   const double level = lo + (static_cast<double>(peak) + 0.5) * bin;
   std::vector<double> below;
-  for (const double v : sorted) {
-    if (v >= level) break;
-    below.push_back(level - v);
-  }
+  for (const double v : values)
+    if (v < level) below.push_back(level - v);
   return {level, below.empty() ? 0.0 : kMadToSigma * median_of(std::move(below))};
 }
 
@@ -178,25 +179,29 @@ std::vector<double> fit_frame(ImageView<const float> frame, const std::vector<st
   return coefficients;
 }
 
-/// Subtracts the surface from every pixel of the frame; returns its mean over the field.
+/// Subtracts the surface from every pixel of the frame; returns its mean over the field. Per row
+/// the surface is A + B x + C x^2 (A, B from the row's y), so a pixel costs two multiply-adds.
 double subtract_surface(ImageView<float> frame, const std::vector<double>& coefficients,
                         const Terms& terms) {
   const std::size_t k = coefficients.size(), h = frame.height(), w = frame.width();
-  if (k == 1) {  // a constant: no terms to evaluate
-    const auto offset = static_cast<float>(coefficients[0]);
-    for (std::size_t r = 0; r < h; ++r)
-      for (float* p = frame.row(r); p != frame.row(r) + w; ++p) *p -= offset;
-    return coefficients[0];
-  }
+  std::vector<double> co(6, 0.0);
+  std::copy(coefficients.begin(), coefficients.end(), co.begin());
+  std::vector<double> x(w);
+  for (std::size_t c = 0; c < w; ++c) x[c] = (static_cast<double>(c) - terms.cx) / terms.hx;
   double total = 0.0;
   for (std::size_t r = 0; r < h; ++r) {
+    const double y = (static_cast<double>(r) - terms.cy) / terms.hy;
+    const double a = co[0] + co[2] * y + co[5] * y * y, b = co[1] + co[4] * y, q = co[3];
     float* row = frame.row(r);
     double row_total = 0.0;
+    if (k == 1) {
+      const auto offset = static_cast<float>(a);
+      for (std::size_t c = 0; c < w; ++c) row[c] -= offset;
+      total += a * static_cast<double>(w);
+      continue;
+    }
     for (std::size_t c = 0; c < w; ++c) {
-      double t[6];
-      terms(r, c, k, t);
-      double value = 0.0;
-      for (std::size_t a = 0; a < k; ++a) value += coefficients[a] * t[a];
+      const double value = a + (b + q * x[c]) * x[c];
       row[c] = static_cast<float>(row[c] - value);
       row_total += value;
     }
