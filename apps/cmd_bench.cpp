@@ -11,6 +11,7 @@
 //   reading              the bytes of the files read (--file), or none (in memory)
 //   optical_density      2 x stack + the flats as stored (counts and a flat per energy read,
 //                        OD written)
+//   beam_normalization   2 1/3 x stack (the upper third averaged, every frame read and written)
 //   registration         1 x stack (every frame read)
 //   shift_apply          2 x stack (read and written)
 //   valence_model        none (references, calibration, noise model; the offset scan's masked
@@ -314,6 +315,8 @@ void charge_stages(BenchRun& run, double flat_bytes, double read_bytes, double w
     s.spectra = px;
     if (s.name == "reading") s.bytes = read_bytes, s.note = "files read (page cache if warm)";
     if (s.name == "optical_density") s.bytes = 2.0 * stack + flat_bytes;
+    if (s.name == "beam_normalization")
+      s.bytes = 2.0 * stack + stack / 3.0, s.note = "post-edge mean, per-frame fits, subtraction";
     if (s.name == "registration") s.bytes = stack, s.note = "estimate: template, direct and chain";
     if (s.name == "shift_apply") s.bytes = 2.0 * stack, s.note = "includes flagging";
     if (s.name == "valence_model") s.note = "references on the grid, calibration, noise model";
